@@ -1,0 +1,34 @@
+import type { DataSourceOptions } from 'typeorm';
+import { VendorEntity } from './server/modules/identity/vendor.entity';
+import { ApiKeyEntity } from './server/modules/identity/api-key.entity';
+import { CatalogModelEntity } from './server/modules/catalog/catalog-model.entity';
+import { Identity1764090000000 } from './server/db/migrations/1764090000000-Identity';
+import { Catalog1764090001000 } from './server/db/migrations/1764090001000-Catalog';
+
+/**
+ * The TypeORM data source settings shared by the embedded database (PGlite) and
+ * PostgreSQL. Both run the same migrations; `synchronize` is never used.
+ */
+export const entities = [VendorEntity, ApiKeyEntity, CatalogModelEntity];
+
+/** In the order they run. A new migration is added at the end of this list. */
+export const migrations = [Identity1764090000000, Catalog1764090001000];
+
+export function dataSourceOptions(connection: { url?: string; poolSize?: number; driver?: unknown }): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: connection.url,
+    driver: connection.driver,
+    poolSize: connection.poolSize,
+    entities,
+    migrations,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    installExtensions: false,
+    logging: false,
+    applicationName: 'trader-marketplace',
+    connectTimeoutMS: 5000,
+  };
+}

@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from './config';
+import type { Database } from './db/database';
+import type { Logger } from './logger';
+import { createLoaders, type GraphQLContext, type Services } from './context';
+import { buildSchema } from './schema';
+import { createProtections } from './protections';
+import { Metrics } from './metrics';
+import { KeyValidator } from './modules/identity/key-validator';
+import { IdentityService } from './modules/identity/identity.service';
+import { CatalogService } from './modules/catalog/catalog.service';
+import { DomainError } from './errors';
+import { bearerToken, requestIdFrom, requestScope } from './request-scope';
+import { packageVersion } from './paths';
+import { applyCors } from './http/cors';
+import { GraphQLHttp, sendError } from './http/graphql-http';
+import { attachGraphQLWs } from './http/graphql-ws';
+import { serveGraphiql, wantsGraphiql } from './http/graphiql';
+
+export interface App {
+  server: Server;
+  services: Services;
+  metrics: Metrics;
+  /** Listen on config.host:config.port (0 = any free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: ServerConfig, database: Database, log: Logger): Promise<App> {
+  const schema = buildSchema();
+  const metrics = new Metrics(() => database.poolStats());
+  const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs);
+  await keys.start();
+  const services: Services = {
+    keys,
+    identity: new IdentityService(database.dataSource, keys),
+    catalog: new CatalogService(database.dataSource),
+    server: { version: packageVersion(), database: database.kind === 'embedded' ? 'EMBEDDED' : 'POSTGRES' },
+  };
+  const protections = createProtections(config);
+  const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics, log });
+  await graphql.start();
+
+  let draining = false;
+  let inFlight = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = requestIdFrom(req.headers);
+    res.setHeader('x-request-id', requestId);
+    if (draining) {
+      res.setHeader('connection', 'close');
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('server is shutting down\n');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz':
+        return sendJson(res, ...(await readiness(database)));
+      case '/metrics':
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+        return;
+      case '/':
+        res.writeHead(302, { location: '/graphql' }).end();
+        return;
+      case '/graphql':
+        if (applyCors(req, res, config.corsOrigins)) return;
+        if (wantsGraphiql(req)) {
+          await serveGraphiql(req, res);
+          return;
+        }
+        return requestScope.run({ requestId, log }, () => handleGraphQL(req, res, url, requestId));
+      default:
+        if (await serveGraphiql(req, res)) return;
+        sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
+    }
+  };
+
+  const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST, OPTIONS');
+      return sendError(res, 405, `method ${req.method} is not allowed on /graphql: use POST (or GET for queries)`);
+    }
+    // Authentication happens before Apollo so a bad key gets a plain 401 with the reason.
+    let principal = null;
+    const token = bearerToken(req.headers.authorization);
+    if (token) {
+      try {
+        principal = await services.keys.authenticate(token);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        metrics.requests.inc({ operation: 'unknown', type: 'unknown', outcome: 'error' });
+        metrics.errors.inc({ operation: 'unknown', code: error.code });
+        log.info({ requestId, status: 401, errors: [error.code] }, 'graphql');
+        return sendError(res, 401, error.message);
+      }
+    }
+    const context: GraphQLContext = { requestId, principal, services, loaders: createLoaders(database.dataSource), log };
+    await graphql.handle(req, res, url, context);
+  };
+
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    inFlight += 1;
+    res.on('close', () => {
+      inFlight -= 1;
+    });
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, 'unhandled error in the HTTP handler');
+      if (!res.headersSent) sendError(res, 500, 'internal server error', 'INTERNAL');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  const ws = attachGraphQLWs({
+    server,
+    schema,
+    services,
+    dataSource: database.dataSource,
+    protections,
+    metrics,
+    log,
+    corsOrigins: config.corsOrigins,
+    maxPayloadBytes: config.bodyLimitBytes,
+  });
+
+  return {
+    server,
+    services,
+    metrics,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${host}:${address.port}`);
+        });
+      });
+    },
+    async close() {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await ws.dispose();
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      server.closeAllConnections();
+      await closed;
+      await graphql.stop();
+      await keys.stop();
+    },
+  };
+}
+
+async function readiness(database: Database): Promise<[number, Record<string, unknown>]> {
+  try {
+    await database.dataSource.query('SELECT 1');
+    const pending = await database.pendingMigrations();
+    if (pending.length > 0) return [503, { status: 'not ready', reason: 'pending migrations', pending, fix: 'run `mp-server migrate`' }];
+    return [200, { status: 'ready', database: database.kind }];
+  } catch (error) {
+    return [503, { status: 'not ready', reason: `database unreachable: ${(error as Error).message}` }];
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}

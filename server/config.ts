@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable the server reads, parsed and validated in one place.
+ * The README's configuration table documents the same list.
+ */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  MP_DATA_DIR: z.string().min(1).default('./.mp-data'),
+  MP_PUBLIC_URL: z.string().url().optional(),
+  MP_CORS_ORIGINS: z.string().default(''),
+  MP_INTROSPECTION: booleanFlag.optional(),
+  MP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MP_SEED_DEMO: booleanFlag.optional(),
+  MP_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(60).default(60),
+  MP_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
+  MP_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  MP_MAX_ALIASES: z.coerce.number().int().min(1).max(200).default(30),
+  MP_MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20000),
+  MP_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
+  MP_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export type DatabaseConfig =
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'postgres'; url: string; poolSize: number };
+
+export interface ServerConfig {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  dataDir: string;
+  database: DatabaseConfig;
+  corsOrigins: string[];
+  introspection: boolean;
+  bodyLimitBytes: number;
+  logLevel: string;
+  seedDemo: boolean;
+  keyCacheTtlMs: number;
+  shutdownTimeoutMs: number;
+  limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const parsed = environmentSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.MP_DATA_DIR);
+  const production = e.NODE_ENV === 'production';
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.MP_PUBLIC_URL?.replace(/\/+$/, ''),
+    dataDir,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: 'embedded', dataDir: path.join(dataDir, 'pglite') },
+    corsOrigins: e.MP_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    introspection: e.MP_INTROSPECTION ?? !production,
+    bodyLimitBytes: e.MP_BODY_LIMIT_BYTES,
+    logLevel: e.MP_LOG_LEVEL,
+    seedDemo: e.MP_SEED_DEMO ?? !e.DATABASE_URL,
+    keyCacheTtlMs: e.MP_KEY_CACHE_TTL_SECONDS * 1000,
+    shutdownTimeoutMs: e.MP_SHUTDOWN_TIMEOUT_MS,
+    limits: {
+      maxDepth: e.MP_MAX_DEPTH,
+      maxAliases: e.MP_MAX_ALIASES,
+      maxCost: e.MP_MAX_COST,
+      maxTokens: e.MP_MAX_TOKENS,
+      maxDirectives: e.MP_MAX_DIRECTIVES,
+    },
+  };
+}
+
+/** An empty variable (`PORT=`) means "use the default", as most tools treat it. */
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') result[key] = value;
+  }
+  return result;
+}

@@ -1,0 +1,66 @@
+// Browser entry of the GraphiQL page, bundled by scripts/build-graphiql.mjs (esbuild).
+// Not compiled by tsc: it only needs to be valid for esbuild.
+import 'graphiql/style.css';
+import { GraphiQL } from 'graphiql';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
+import { createClient } from 'graphql-ws/client';
+import { createRoot } from 'react-dom/client';
+
+// Each property is replaced at build time by the URL of a separately bundled Monaco worker.
+declare const MONACO_WORKER_URLS: { editor: string; json: string; graphql: string };
+
+// Monaco asks for one worker per language; load ours instead of graphiql's esm.sh default.
+Object.assign(globalThis, {
+  MonacoEnvironment: {
+    getWorker(_workerId: string, label: string): Worker {
+      const url =
+        label === 'json' ? MONACO_WORKER_URLS.json : label === 'graphql' ? MONACO_WORKER_URLS.graphql : MONACO_WORKER_URLS.editor;
+      return new Worker(url, { name: label });
+    },
+  },
+});
+
+const DEFAULT_QUERY = `# Welcome to the NeuroNetIQ model marketplace.
+# The catalog is public: run this query with the ▶ button.
+query Catalog {
+  catalog(first: 5) {
+    totalCount
+    nodes { slug name task tags vendor { displayName } publishedAt }
+  }
+}
+
+# A live stream (no key needed): select it and run.
+subscription Clock {
+  serverTime(intervalSeconds: 1) { time sequence }
+}
+
+# Vendor operations need your API key: open Headers below and add
+# {"Authorization": "Bearer vk_..."}
+`;
+
+const httpUrl = `${location.origin}/graphql`;
+const wsUrl = httpUrl.replace(/^http/, 'ws');
+
+function authorizationOf(headers: Record<string, unknown> | undefined): string {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === 'authorization');
+  const value = key === undefined ? undefined : headers?.[key];
+  return typeof value === 'string' ? value : '';
+}
+
+// HTTP requests get the headers editor's headers from the toolkit. A WebSocket carries
+// credentials only once, in connectionParams, and our server reads `authorization` there:
+// so keep one (lazy) graphql-ws client per Authorization value the user has tried.
+const fetchers = new Map<string, Fetcher>();
+const fetcher: Fetcher = (params, opts) => {
+  const authorization = authorizationOf(opts?.headers);
+  let fetch = fetchers.get(authorization);
+  if (!fetch) {
+    const wsClient = createClient({ url: wsUrl, connectionParams: authorization ? { authorization } : {} });
+    fetch = createGraphiQLFetcher({ url: httpUrl, wsClient });
+    fetchers.set(authorization, fetch);
+  }
+  return fetch(params, opts);
+};
+
+const container = document.getElementById('graphiql')!;
+createRoot(container).render(<GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} isHeadersEditorEnabled />);

@@ -1,0 +1,146 @@
+import type { Server as HttpServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode } from 'graphql-ws';
+import { createLoaders, type GraphQLContext, type Services } from '../context';
+import type { Protections } from '../protections';
+import type { Metrics } from '../metrics';
+import type { Logger } from '../logger';
+import type { Principal } from '../modules/identity/principal';
+import { DomainError } from '../errors';
+import { formatErrorFor } from '../graphql-errors';
+import { bearerToken } from '../request-scope';
+import { originAllowedForUpgrade } from './cors';
+import type { DataSource } from 'typeorm';
+
+export interface GraphQLWsOptions {
+  server: HttpServer;
+  schema: GraphQLSchema;
+  services: Services;
+  dataSource: DataSource;
+  protections: Protections;
+  metrics: Metrics;
+  log: Logger;
+  corsOrigins: string[];
+  maxPayloadBytes: number;
+}
+
+/** What a connection remembers from connection_init. */
+interface ConnectionState extends Record<PropertyKey, unknown> {
+  connectionId: string;
+  token: string | undefined;
+  principal: Principal | null;
+}
+
+/** The graphql-ws close code and reason for a refused key (reason at most 123 bytes). */
+const UNAUTHORIZED_CLOSE = 4403;
+
+/**
+ * graphql-ws on the same path as HTTP (/graphql), with the same authentication
+ * (`connectionParams.authorization`), limits (the armor rules, the token limit) and
+ * error masking. Returns a function that closes every socket with 1001 (going away).
+ */
+export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise<void>; sockets: WebSocketServer } {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const format = formatErrorFor(options.protections.maskSuggestions);
+  const rules = [...specifiedRules, ...options.protections.validationRules];
+
+  options.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!originAllowedForUpgrade(req, options.corsOrigins)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
+  });
+
+  const authenticate = async (token: string | undefined): Promise<Principal | null> =>
+    token ? options.services.keys.authenticate(token) : null;
+
+  const disposable = useServer<Record<string, unknown> | undefined, ConnectionState>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: 5_000,
+      onConnect: async (ctx) => {
+        ctx.extra.connectionId = randomUUID();
+        ctx.extra.token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        try {
+          ctx.extra.principal = await authenticate(ctx.extra.token);
+        } catch (error) {
+          const reason = error instanceof DomainError ? error.message : 'authentication failed';
+          ctx.extra.socket.close(UNAUTHORIZED_CLOSE, Buffer.from(reason).subarray(0, 123).toString());
+          return false;
+        }
+        options.metrics.websocketConnections.inc();
+        return true;
+      },
+      onDisconnect: () => {
+        options.metrics.websocketConnections.dec();
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const scope = { requestId: `${ctx.extra.connectionId}:${id}`, log: options.log };
+        const fail = (errors: readonly GraphQLError[]) => errors.map((error) => new GraphQLError(format(error.toJSON(), error, scope).message, { extensions: format(error.toJSON(), error, scope).extensions }));
+        // Re-check the key on every operation (a cache hit): a revoked key stops new subscriptions at once.
+        let principal: Principal | null;
+        try {
+          principal = await authenticate(ctx.extra.token);
+        } catch (error) {
+          return fail([new GraphQLError((error as Error).message, { originalError: error as Error })]);
+        }
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: options.protections.maxTokens });
+        } catch (error) {
+          return fail([error as GraphQLError]);
+        }
+        const errors = validate(options.schema, document, rules);
+        if (errors.length > 0) return fail(errors);
+        const contextValue: GraphQLContext = {
+          requestId: scope.requestId,
+          principal,
+          services: options.services,
+          loaders: createLoaders(options.dataSource),
+          log: options.log,
+        };
+        const args: ExecutionArgs = {
+          schema: options.schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue,
+        };
+        return args;
+      },
+      onOperation: () => {
+        options.metrics.subscriptions.inc();
+      },
+      onComplete: () => {
+        options.metrics.subscriptions.dec();
+      },
+      onNext: (ctx, id, _payload, args, result) => {
+        if (!result.errors) return;
+        const scope = { requestId: (args.contextValue as GraphQLContext).requestId, log: options.log };
+        return { ...result, errors: result.errors.map((error) => format(error.toJSON(), error, scope)) };
+      },
+      onError: (ctx, id, _payload, errors) => {
+        const scope = { requestId: `${ctx.extra.connectionId}:${id}`, log: options.log };
+        return errors.map((error) => format(error.toJSON(), error, scope));
+      },
+    },
+    sockets,
+  );
+
+  return {
+    sockets,
+    async dispose() {
+      for (const client of sockets.clients) client.close(1001, 'server shutting down');
+      await disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
+import type { Resolvers, ServerTick } from '../../../generated/server-types';
+import { badInput } from '../../errors';
+import { idKindOf } from '../../db/ids';
+
+export const baseResolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  EmailAddress: EmailAddressResolver,
+
+  Node: {
+    __resolveType: (node) => {
+      if ('lookup' in node) return 'ApiKey';
+      if ('slug' in node) return 'CatalogModel';
+      return 'Vendor';
+    },
+  },
+
+  Query: {
+    serverInfo: (_parent, _args, { services }) => ({ version: services.server.version, time: new Date(), database: services.server.database }),
+    node: async (_parent, { id }, { services, principal, loaders }) => {
+      switch (idKindOf(id)) {
+        case 'catalogModel':
+          return services.catalog.byId(id);
+        case 'vendor':
+          return principal?.role === 'ADMIN' || principal?.vendorId === id ? loaders.vendorById.load(id) : null;
+        case 'apiKey': {
+          if (!principal) return null;
+          const key = await services.identity.apiKeyOf({ ...principal, apiKeyId: id }).catch(() => null);
+          return key && key.vendorId === principal.vendorId ? key : null;
+        }
+        default:
+          return null;
+      }
+    },
+  },
+
+  Subscription: {
+    serverTime: {
+      subscribe: (_parent, { intervalSeconds }) => {
+        if (intervalSeconds < 1 || intervalSeconds > 60) throw badInput('intervalSeconds', 'must be between 1 and 60');
+        return clock(intervalSeconds * 1000);
+      },
+      resolve: (tick: ServerTick) => tick,
+    },
+  },
+};
+
+/**
+ * Ticks until the subscriber goes away. A hand-written iterator rather than a generator:
+ * graphql-ws calls return() when the client stops, and that must clear the pending timer
+ * at once (a generator would wait out its sleep first).
+ */
+function clock(intervalMs: number): AsyncIterableIterator<ServerTick> {
+  let sequence = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: ((result: IteratorResult<ServerTick>) => void) | undefined;
+  let stopped = false;
+  const tick = (): IteratorResult<ServerTick> => ({ done: false, value: { __typename: 'ServerTick', time: new Date(), sequence: ++sequence } });
+  return {
+    next() {
+      if (stopped) return Promise.resolve({ done: true, value: undefined });
+      if (sequence === 0) return Promise.resolve(tick());
+      return new Promise((resolve) => {
+        wake = resolve;
+        timer = setTimeout(() => resolve(tick()), intervalMs);
+      });
+    },
+    return() {
+      stopped = true;
+      clearTimeout(timer);
+      wake?.({ done: true, value: undefined });
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

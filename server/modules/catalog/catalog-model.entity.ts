@@ -1,0 +1,38 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type ModelTask = 'SIGNAL' | 'CONSENSUS' | 'OPTIMIZER';
+export type CatalogModelStatus = 'DRAFT' | 'PUBLISHED' | 'DEPRECATED';
+
+@Entity({ name: 'catalog_models' })
+export class CatalogModelEntity {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ name: 'vendor_id', type: 'text' })
+  vendorId!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  /** `<vendor handle>/<model>`, unique. */
+  @Column({ type: 'text', unique: true })
+  slug!: string;
+
+  @Column({ type: 'text', default: '' })
+  description!: string;
+
+  @Column({ type: 'text' })
+  task!: ModelTask;
+
+  @Column({ type: 'text', default: 'DRAFT' })
+  status!: CatalogModelStatus;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  tags!: string[];
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true })
+  publishedAt!: Date | null;
+}

@@ -1,0 +1,86 @@
+import type { DataSource, SelectQueryBuilder } from 'typeorm';
+import { DomainError, badInput } from '../../errors';
+import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
+import { CatalogModelEntity, type ModelTask } from './catalog-model.entity';
+
+export type CatalogSort = 'PUBLISHED_DESC' | 'CREATED_DESC' | 'NAME_ASC';
+
+export interface CatalogFilter {
+  task?: ModelTask | null;
+  vendor?: string | null;
+  search?: string | null;
+  tags?: string[] | null;
+}
+
+/** How each sort orders rows and what its cursor holds (the sort value, then the id as tie-breaker). */
+const SORTS: Record<CatalogSort, { column: string; direction: 'ASC' | 'DESC'; cursorOf: (model: CatalogModelEntity) => unknown[] }> = {
+  PUBLISHED_DESC: { column: 'model.published_at', direction: 'DESC', cursorOf: (model) => [model.publishedAt?.toISOString() ?? null, model.id] },
+  CREATED_DESC: { column: 'model.created_at', direction: 'DESC', cursorOf: (model) => [model.createdAt.toISOString(), model.id] },
+  NAME_ASC: { column: 'lower(model.name)', direction: 'ASC', cursorOf: (model) => [model.name.toLowerCase(), model.id] },
+};
+
+/** The public catalog: published (and deprecated) models, readable without a key. */
+export class CatalogService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
+    const size = pageSize(args.first);
+    const sort = SORTS[args.sort ?? 'PUBLISHED_DESC'];
+    const after = decodeCursor(args.after, 2);
+    const query = this.listed();
+    applyFilter(query, args.filter ?? {});
+    const totalCount = await query.clone().getCount();
+    if (after) {
+      const operator = sort.direction === 'DESC' ? '<' : '>';
+      query.andWhere(`(${sort.column}, model.id) ${operator} (:afterValue, :afterId)`, { afterValue: after[0], afterId: after[1] });
+    }
+    const rows = await query
+      .orderBy(sort.column, sort.direction)
+      .addOrderBy('model.id', sort.direction)
+      .limit(size + 1)
+      .getMany();
+    return toConnection(rows, size, totalCount, sort.cursorOf, Boolean(after));
+  }
+
+  async get(args: { id?: string | null; slug?: string | null }): Promise<CatalogModelEntity> {
+    if (Boolean(args.id) === Boolean(args.slug)) throw badInput('id', 'pass exactly one of id or slug');
+    const query = this.listed();
+    if (args.id) query.andWhere('model.id = :id', { id: args.id });
+    else query.andWhere('model.slug = :slug', { slug: args.slug });
+    const model = await query.getOne();
+    if (!model) {
+      const what = args.id ? `id ${args.id}` : `slug ${args.slug}`;
+      throw new DomainError('NOT_FOUND', `no catalog model with ${what} (search with mp catalog list --search)`);
+    }
+    return model;
+  }
+
+  async byId(id: string): Promise<CatalogModelEntity | null> {
+    return this.listed().andWhere('model.id = :id', { id }).getOne();
+  }
+
+  private listed(): SelectQueryBuilder<CatalogModelEntity> {
+    return this.dataSource.getRepository(CatalogModelEntity).createQueryBuilder('model').where(`model.status <> 'DRAFT'`);
+  }
+}
+
+function applyFilter(query: SelectQueryBuilder<CatalogModelEntity>, filter: CatalogFilter): void {
+  if (filter.task) query.andWhere('model.task = :task', { task: filter.task });
+  if (filter.vendor) {
+    query.andWhere('model.vendor_id IN (SELECT id FROM vendors WHERE id = :vendor OR handle = :vendor)', { vendor: filter.vendor });
+  }
+  if (filter.tags && filter.tags.length > 0) query.andWhere('model.tags @> :tags', { tags: filter.tags });
+  const words = (filter.search ?? '').trim().split(/\s+/).filter(Boolean);
+  if (words.length > 10) throw badInput('filter.search', 'use at most 10 words');
+  words.forEach((word, index) => {
+    const parameter = `word${index}`;
+    query.andWhere(
+      `(model.name ILIKE :${parameter} OR model.slug ILIKE :${parameter} OR model.description ILIKE :${parameter} OR array_to_string(model.tags, ' ') ILIKE :${parameter})`,
+      { [parameter]: `%${escapeLike(word)}%` },
+    );
+  });
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}

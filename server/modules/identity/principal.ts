@@ -1,0 +1,11 @@
+export type Role = 'VENDOR' | 'ADMIN';
+
+/** Who a request acts for, resolved from its API key. Cached for at most a minute. */
+export interface Principal {
+  role: Role;
+  /** null for an admin key. */
+  vendorId: string | null;
+  apiKeyId: string;
+  /** When the key expires; the validation cache never outlives it. */
+  expiresAt: Date | null;
+}

@@ -1,0 +1,44 @@
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
+import type { ServerConfig } from './config';
+
+/**
+ * Query limits (graphql-armor) applied alike to HTTP (Apollo plugins + validation rules)
+ * and WebSocket (the same validation rules, plus the token limit passed to parse()).
+ * Introspection is ignored by the depth and cost limits so GraphiQL and codegen work.
+ */
+export interface Protections {
+  apolloPlugins: ApolloServerPlugin[];
+  validationRules: ValidationRule[];
+  maxTokens: number;
+  /** Production hides "Did you mean ...?" hints that reveal the schema. */
+  maskSuggestions: boolean;
+}
+
+export function createProtections(config: ServerConfig): Protections {
+  const production = config.env === 'production';
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, errorMessage: `Query is nested too deeply (at most ${config.limits.maxDepth} levels)` },
+    maxAliases: { n: config.limits.maxAliases, errorMessage: `Query uses too many aliases (at most ${config.limits.maxAliases})` },
+    costLimit: {
+      maxCost: config.limits.maxCost,
+      ignoreIntrospection: true,
+      errorMessage: 'Query is too expensive: ask for fewer items (first is at most 100) or fewer nested fields',
+    },
+    maxDirectives: { n: config.limits.maxDirectives, errorMessage: `Query uses too many directives (at most ${config.limits.maxDirectives})` },
+    maxTokens: { n: config.limits.maxTokens, errorMessage: `Query is too long (at most ${config.limits.maxTokens} tokens)` },
+    blockFieldSuggestion: { enabled: production },
+  });
+  const { plugins, validationRules } = armor.protect();
+  return {
+    apolloPlugins: plugins,
+    validationRules: config.introspection ? validationRules : [...validationRules, NoSchemaIntrospectionCustomRule],
+    maxTokens: config.limits.maxTokens,
+    maskSuggestions: production,
+  };
+}
+
+export function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean .*\?$/, '');
+}

@@ -1,0 +1,125 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { loadConfig, type ServerConfig } from '../../server/config';
+import { openDatabase, type Database } from '../../server/db/database';
+import { seedDemoData } from '../../server/db/seed';
+import { createLogger } from '../../server/logger';
+import { createApp, type App } from '../../server/app';
+
+/**
+ * A real server on port 0 with a database of its own: a copy of a migrated, seeded
+ * PGlite (made once per test process) or, with DATABASE_URL set, a fresh PostgreSQL
+ * database created from it and dropped on close.
+ */
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  adminKey: string;
+  app: App;
+  database: Database;
+  config: ServerConfig;
+  createVendor(displayName?: string): Promise<{ vendorId: string; handle: string; apiKey: string }>;
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> & { code?: string } }[];
+}
+
+export const usingPostgres = Boolean(process.env.DATABASE_URL);
+
+let embeddedTemplate: Promise<Blob> | undefined;
+
+/** Migrate and seed one in-memory PGlite, then dump it: every test server loads a copy (about 0.5 s instead of 3.5 s). */
+function embeddedTemplateDump(): Promise<Blob> {
+  embeddedTemplate ??= (async () => {
+    const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://' });
+    await database.migrate();
+    await seedDemoData(database.dataSource);
+    const pglite = (database.dataSource.driver as unknown as { master: { db: PGlite } }).master.db;
+    const dump = (await pglite.dumpDataDir('none')) as Blob;
+    await database.close();
+    return dump;
+  })();
+  return embeddedTemplate;
+}
+
+/** A fresh PostgreSQL database on the server DATABASE_URL points at; returns its URL and a function that drops it. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = new URL(process.env.DATABASE_URL ?? '');
+  const name = `mp_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: base.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base.toString());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new Client({ connectionString: base.toString() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** A migrated, seeded database of the kind this run tests (embedded or PostgreSQL). */
+export async function openTestDatabase(): Promise<{ database: Database; url?: string; drop: () => Promise<void> }> {
+  if (usingPostgres) {
+    const created = await createPostgresDatabase();
+    const database = await openDatabase({ kind: 'postgres', url: created.url, poolSize: 10 });
+    await database.migrate();
+    await seedDemoData(database.dataSource);
+    return { database, url: created.url, drop: created.drop };
+  }
+  const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://', loadDataDir: await embeddedTemplateDump() });
+  return { database, drop: async () => undefined };
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const { database, drop } = await openTestDatabase();
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MP_LOG_LEVEL: 'silent', ...env });
+  const log = createLogger(process.env.MP_TEST_LOG ?? config.logLevel);
+  const app = await createApp(config, database, log);
+  const url = await app.listen();
+  const admin = await app.services.identity.createAdminKey('test operator');
+  const graphqlUrl = `${url}/graphql`;
+
+  return {
+    url,
+    graphqlUrl,
+    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    adminKey: admin.secret,
+    app,
+    database,
+    config,
+    async createVendor(displayName = `Vendor ${randomBytes(3).toString('hex')}`) {
+      const created = await app.services.identity.createVendor({ displayName, email: 'vendor@example.com' });
+      return { vendorId: created.vendor.id, handle: created.vendor.handle, apiKey: created.secret };
+    },
+    graphql: (query, variables, key) => postGraphQL(graphqlUrl, query, variables, key),
+    async close() {
+      await app.close();
+      await database.close();
+      await drop();
+    },
+  };
+}
+
+export async function postGraphQL<T>(graphqlUrl: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>> {
+  const response = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
+  return { status: response.status, ...body };
+}
