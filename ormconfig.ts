@@ -1,4 +1,4 @@
-import type { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions, Logger } from 'typeorm';
 import { VendorEntity } from './server/modules/identity/vendor.entity';
 import { ApiKeyEntity } from './server/modules/identity/api-key.entity';
 import { CatalogModelEntity } from './server/modules/catalog/catalog-model.entity';
@@ -14,7 +14,7 @@ export const entities = [VendorEntity, ApiKeyEntity, CatalogModelEntity];
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [Identity1764090000000, Catalog1764090001000];
 
-export function dataSourceOptions(connection: { url?: string; poolSize?: number; driver?: unknown }): DataSourceOptions {
+export function dataSourceOptions(connection: { url?: string; poolSize?: number; driver?: unknown; logger?: Logger }): DataSourceOptions {
   return {
     type: 'postgres',
     url: connection.url,
@@ -27,7 +27,8 @@ export function dataSourceOptions(connection: { url?: string; poolSize?: number;
     synchronize: false,
     migrationsRun: false,
     installExtensions: false,
-    logging: false,
+    logging: connection.logger ? ['query'] : false,
+    logger: connection.logger,
     applicationName: 'trader-marketplace',
     connectTimeoutMS: 5000,
   };

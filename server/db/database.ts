@@ -6,6 +6,7 @@ import type { DatabaseConfig } from '../config';
 import { dataSourceOptions } from '../../ormconfig';
 import { PglitePool, pgDriverFor } from './pglite-pool';
 import { createNotifications, type Notifications } from './notifications';
+import { QueryCounter } from './query-counter';
 
 export interface PoolStats {
   total: number;
@@ -19,6 +20,8 @@ export interface Database {
   dataSource: DataSource;
   notifications: Notifications;
   poolStats(): PoolStats;
+  /** Statements run so far through TypeORM (for tests that check batching). */
+  queryCount(): number;
   pendingMigrations(): Promise<string[]>;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
@@ -40,29 +43,32 @@ async function openEmbedded(dataDir: string, loadDataDir?: Blob): Promise<Databa
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, loadDataDir });
   const pool = new PglitePool(pglite);
-  const dataSource = new DataSource(dataSourceOptions({ driver: pgDriverFor(pool) }));
+  const counter = new QueryCounter();
+  const dataSource = new DataSource(dataSourceOptions({ driver: pgDriverFor(pool), logger: counter }));
   await dataSource.initialize();
   const notifications = createNotifications({ kind: 'embedded', pool });
-  return assemble('embedded', dataSource, notifications, async () => {
+  return assemble('embedded', dataSource, counter, notifications, async () => {
     await pool.end();
     await pglite.close();
   });
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
-  const dataSource = new DataSource(dataSourceOptions({ url, poolSize }));
+  const counter = new QueryCounter();
+  const dataSource = new DataSource(dataSourceOptions({ url, poolSize, logger: counter }));
   try {
     await dataSource.initialize();
   } catch (error) {
     throw new DatabaseUnreachableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`);
   }
   const notifications = createNotifications({ kind: 'postgres', url });
-  return assemble('postgres', dataSource, notifications, async () => undefined);
+  return assemble('postgres', dataSource, counter, notifications, async () => undefined);
 }
 
 function assemble(
   kind: Database['kind'],
   dataSource: DataSource,
+  counter: QueryCounter,
   notifications: Notifications,
   closeEngine: () => Promise<void>,
 ): Database {
@@ -70,6 +76,7 @@ function assemble(
     kind,
     dataSource,
     notifications,
+    queryCount: () => counter.count,
     poolStats() {
       const pool = (dataSource.driver as PostgresDriver).master as { totalCount: number; idleCount: number; waitingCount: number };
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };

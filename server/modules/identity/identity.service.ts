@@ -152,7 +152,7 @@ export class IdentityService {
       found.status = status;
       found.suspendedReason = status === 'SUSPENDED' ? (reason ?? null) : null;
       await repository.update({ id }, { status: found.status, suspendedReason: found.suspendedReason });
-      if (status === 'SUSPENDED') announcement = await this.keys.announce(manager, { vendorId: id });
+      announcement = await this.keys.announce(manager, { vendorId: id });
       return found;
     });
     if (announcement) await this.keys.awaitEcho(announcement);

@@ -13,6 +13,7 @@ import { verifySecret } from './password-hash';
 /** The channel on which every process hears that a key or a whole vendor stopped working. */
 export const REVOCATION_CHANNEL = 'mp_identity_revoked';
 
+/** A key or a vendor whose standing changed (revoked, suspended or reactivated). */
 export type Revocation = { apiKeyId: string } | { vendorId: string };
 
 type CachedValidation = { ok: true; principal: Principal } | { ok: false; reason: string };
@@ -112,7 +113,11 @@ export class KeyValidator {
 
   private forget(revocation: Revocation): void {
     for (const [key, entry] of this.cache.entries()) {
-      if (!entry.ok) continue;
+      // Remembered refusals go too: the change may be a reactivation that makes them wrong.
+      if (!entry.ok) {
+        this.cache.delete(key);
+        continue;
+      }
       const matches = 'apiKeyId' in revocation
         ? entry.principal.apiKeyId === revocation.apiKeyId
         : entry.principal.vendorId === revocation.vendorId;
