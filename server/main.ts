@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import pino from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadConfig, type ServerConfig } from './config';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName('mp-server')
     .usage('$0 <command>\n\nThe marketplace API server and its operator commands. Configuration comes from the environment (see README).')
-    .command('start', 'Serve the GraphQL API, GraphiQL and health endpoints', {}, () => withConfig(start))
+    .command('start', 'Serve the GraphQL API, GraphiQL and health endpoints', {}, () => withConfig(start, 'stdout'))
     .command('migrate', 'Apply pending database migrations', {}, () => withConfig(migrate))
     .command('vendor <action>', 'Create vendors (operator bootstrap)', (cmd) =>
       cmd
@@ -61,7 +62,8 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
-async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<void>): Promise<void> {
+/** Operator commands print results on stdout; their logs go to stderr so `--json` output stays clean. */
+async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<void>, logTo: 'stdout' | 'stderr' = 'stderr'): Promise<void> {
   let config: ServerConfig;
   try {
     config = loadConfig();
@@ -69,7 +71,7 @@ async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<vo
     if (error instanceof ConfigError) return exit(2, error.message);
     throw error;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, logTo === 'stderr' ? pino.destination(2) : undefined);
   try {
     await run(config, log);
   } catch (error) {
@@ -109,8 +111,8 @@ async function start(config: ServerConfig, log: Logger): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 async function migrate(config: ServerConfig, log: Logger): Promise<void> {

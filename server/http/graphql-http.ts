@@ -26,6 +26,8 @@ export class GraphQLHttp {
     this.apollo = new ApolloServer<GraphQLContext>({
       schema: options.schema,
       csrfPrevention: true,
+      // main.ts owns SIGTERM: Apollo's own handler would stop it mid-shutdown and re-raise the signal.
+      stopOnTerminationSignals: false,
       allowBatchedHttpRequests: false,
       includeStacktraceInErrorResponses: false,
       introspection: options.introspection,
