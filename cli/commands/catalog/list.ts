@@ -1,0 +1,110 @@
+import type { CommandModule } from 'yargs';
+import type { CatalogListQuery, CatalogSort, ModelTask } from '../../../generated/cli-operations';
+import { execute } from '../../execute';
+import type { GlobalArgs } from '../../global-options';
+import type { Io } from '../../io';
+import type { Column } from '../../output';
+
+export const TASKS = ['signal', 'consensus', 'optimizer'] as const;
+export const SORTS = ['published', 'created', 'name'] as const;
+export const MAX_LIMIT = 100;
+
+export interface CatalogListArgs extends GlobalArgs {
+  task?: (typeof TASKS)[number];
+  search?: string;
+  vendor?: string;
+  limit: number;
+  sort: (typeof SORTS)[number];
+}
+
+type CatalogRow = CatalogListQuery['catalog']['nodes'][number];
+
+const SORT_ENUM: Record<CatalogListArgs['sort'], CatalogSort> = {
+  published: 'PUBLISHED_DESC',
+  created: 'CREATED_DESC',
+  name: 'NAME_ASC',
+};
+
+export function parseLimit(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
+    throw new Error(`--limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  }
+  return value;
+}
+
+export async function run(args: CatalogListArgs, io: Io): Promise<void> {
+  const { resolveSession, connect } = require('../../session') as typeof import('../../session');
+  const { CatalogListDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
+  const { Output } = require('../../output') as typeof import('../../output');
+  const { formatDate } = require('../../format') as typeof import('../../format');
+  const out = new Output(io, args);
+  const client = connect(resolveSession(args, io.env), args, io, 'none');
+
+  const filter = {
+    task: args.task ? (args.task.toUpperCase() as ModelTask) : undefined,
+    search: args.search,
+    vendor: args.vendor,
+  };
+  const models: CatalogRow[] = [];
+  let totalCount = 0;
+  let after: string | null = null;
+  // The server may return fewer than asked per page; keep following the cursor.
+  while (models.length < args.limit) {
+    const { catalog }: CatalogListQuery = await client.request(CatalogListDocument, {
+      filter,
+      sort: SORT_ENUM[args.sort],
+      first: args.limit - models.length,
+      after,
+    });
+    totalCount = catalog.totalCount;
+    models.push(...catalog.nodes);
+    if (!catalog.pageInfo.hasNextPage || !catalog.pageInfo.endCursor || catalog.nodes.length === 0) break;
+    after = catalog.pageInfo.endCursor;
+  }
+
+  if (out.json) {
+    out.data(models);
+    return;
+  }
+  if (models.length === 0) {
+    out.status('No published models match.');
+    return;
+  }
+  const columns: Column<CatalogRow>[] = [
+    { header: 'slug', value: (m) => m.slug, style: () => 'cyan' },
+    { header: 'name', value: (m) => m.name },
+    { header: 'task', value: (m) => m.task.toLowerCase() },
+    { header: 'vendor', value: (m) => m.vendor.handle },
+    { header: 'tags', value: (m) => m.tags.join(',') },
+    { header: 'published', value: (m) => formatDate(m.publishedAt) },
+  ];
+  out.table(columns, models);
+  if (totalCount > models.length) {
+    out.status(out.paintErr('dim', `Showing ${models.length} of ${totalCount} models; use --limit (up to ${MAX_LIMIT}) or filters to see others.`));
+  }
+}
+
+const catalogListCommand: CommandModule<GlobalArgs, CatalogListArgs> = {
+  command: 'list',
+  aliases: ['ls'],
+  describe: 'List published models (no API key needed)',
+  builder: (yargs) =>
+    yargs
+      .option('task', { choices: TASKS, describe: 'Only models for this task' })
+      .option('search', { type: 'string', requiresArg: true, describe: 'Words to match in name, slug, description and tags' })
+      .option('vendor', { type: 'string', requiresArg: true, describe: "A vendor's handle" })
+      .option('limit', {
+        type: 'number',
+        default: 20,
+        requiresArg: true,
+        describe: `How many models to show (1 to ${MAX_LIMIT})`,
+        coerce: parseLimit,
+      })
+      .option('sort', { choices: SORTS, default: 'published' as const, describe: 'Order: newest published, newest created, or by name' })
+      .example('$0 catalog list', 'The 20 most recently published models')
+      .example('$0 catalog list --task signal --search momentum --limit 50', 'Filtered')
+      .example('$0 catalog list --vendor demo --json', 'One vendor, as JSON'),
+  handler: (args) => execute(args, run),
+};
+
+export default catalogListCommand;
