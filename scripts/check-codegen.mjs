@@ -1,0 +1,20 @@
+// Fails when generated/ is stale: regenerates it and compares with what was there.
+// On a difference the fresh files stay in place (commit them) and the names are printed.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = new URL('../generated/', import.meta.url).pathname;
+const snapshot = () => Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+
+const before = snapshot();
+execFileSync(process.execPath, [join(dir, '../node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.yml', '--silent'], {
+  cwd: join(dir, '..'),
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const after = snapshot();
+const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((name) => before[name] !== after[name]);
+if (changed.length > 0) {
+  console.error(`generated/ was stale (${changed.join(', ')}): it has been regenerated from schema/ and cli/operations/; commit it.`);
+  process.exit(1);
+}
