@@ -90,14 +90,14 @@ export function maskError(formatted: GraphQLFormattedError, thrown: unknown, req
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
   if (code && OUR_CODES.has(code) && code !== 'INTERNAL') {
     const { http: _http, stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
-    return { formatted: { message: formatted.message, ...location, extensions } };
+    return { formatted: { message: withoutArmorPrefix(formatted.message), ...location, extensions } };
   }
   if (code && CLIENT_MISTAKES.has(code)) {
-    return { formatted: { message: formatted.message, ...location, extensions: { code: 'BAD_USER_INPUT', reason: code } } };
+    return { formatted: { message: withoutArmorPrefix(formatted.message), ...location, extensions: { code: 'BAD_USER_INPUT', reason: code } } };
   }
   // graphql-js validation errors (and armor's limits) carry no code when they come from a validation rule.
   if (!code && thrown instanceof GraphQLError && !thrown.originalError && !formatted.path) {
-    return { formatted: { message: formatted.message, ...location, extensions: { code: 'BAD_USER_INPUT' } } };
+    return { formatted: { message: withoutArmorPrefix(formatted.message), ...location, extensions: { code: 'BAD_USER_INPUT' } } };
   }
   return {
     formatted: {
@@ -107,4 +107,9 @@ export function maskError(formatted: GraphQLFormattedError, thrown: unknown, req
     },
     unexpected: original,
   };
+}
+
+/** graphql-armor words its limit errors "Syntax Error: Query ..." although they are validation errors. */
+function withoutArmorPrefix(message: string): string {
+  return message.replace(/^Syntax Error: (?=Query )/, '');
 }

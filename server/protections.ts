@@ -19,15 +19,17 @@ export interface Protections {
 export function createProtections(config: ServerConfig): Protections {
   const production = config.env === 'production';
   const armor = new ApolloArmor({
-    maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, errorMessage: `Query is nested too deeply (at most ${config.limits.maxDepth} levels)` },
-    maxAliases: { n: config.limits.maxAliases, errorMessage: `Query uses too many aliases (at most ${config.limits.maxAliases})` },
+    maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, exposeLimits: false, errorMessage: `Query is nested too deeply (at most ${config.limits.maxDepth} levels)` },
+    maxAliases: { n: config.limits.maxAliases, exposeLimits: false, errorMessage: `Query uses too many aliases (at most ${config.limits.maxAliases})` },
     costLimit: {
       maxCost: config.limits.maxCost,
       ignoreIntrospection: true,
-      errorMessage: 'Query is too expensive: ask for fewer items (first is at most 100) or fewer nested fields',
+      exposeLimits: false,
+      errorMessage: `Query is too expensive (cost limit ${config.limits.maxCost}): ask for fewer items (first is at most 100) or fewer nested fields`,
     },
-    maxDirectives: { n: config.limits.maxDirectives, errorMessage: `Query uses too many directives (at most ${config.limits.maxDirectives})` },
-    maxTokens: { n: config.limits.maxTokens, errorMessage: `Query is too long (at most ${config.limits.maxTokens} tokens)` },
+    maxDirectives: { n: config.limits.maxDirectives, exposeLimits: false, errorMessage: `Query uses too many directives (at most ${config.limits.maxDirectives})` },
+    // The token limit is a parser option (Apollo's parseOptions, graphql-ws's parse call): armor's plugin turns it into a 500.
+    maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: production },
   });
   const { plugins, validationRules } = armor.protect();

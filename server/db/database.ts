@@ -72,6 +72,7 @@ function assemble(
   notifications: Notifications,
   closeEngine: () => Promise<void>,
 ): Database {
+  let closed = false;
   return {
     kind,
     dataSource,
@@ -94,6 +95,8 @@ function assemble(
       return ran.map((migration) => migration.name);
     },
     async close() {
+      if (closed) return;
+      closed = true;
       await notifications.close();
       if (dataSource.isInitialized) await dataSource.destroy();
       await closeEngine();

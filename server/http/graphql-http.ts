@@ -33,6 +33,7 @@ export class GraphQLHttp {
       introspection: options.introspection,
       hideSchemaDetailsFromClientErrors: options.protections.maskSuggestions,
       validationRules: options.protections.validationRules,
+      parseOptions: { maxTokens: options.protections.maxTokens },
       formatError: formatErrorFor(options.protections.maskSuggestions),
       plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), observe(options.metrics, options.log)],
     });

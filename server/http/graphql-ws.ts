@@ -9,7 +9,7 @@ import type { Protections } from '../protections';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../logger';
 import type { Principal } from '../modules/identity/principal';
-import { DomainError } from '../errors';
+import { DomainError, toGraphQLError } from '../errors';
 import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from '../request-scope';
 import { originAllowedForUpgrade } from './cors';
@@ -85,13 +85,17 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       },
       onSubscribe: async (ctx, id, payload) => {
         const scope = { requestId: `${ctx.extra.connectionId}:${id}`, log: options.log };
-        const fail = (errors: readonly GraphQLError[]) => errors.map((error) => new GraphQLError(format(error.toJSON(), error, scope).message, { extensions: format(error.toJSON(), error, scope).extensions }));
+        const fail = (errors: readonly GraphQLError[]) =>
+          errors.map((error) => {
+            const formatted = format(error.toJSON(), error.originalError ?? error, scope);
+            return new GraphQLError(formatted.message, { extensions: formatted.extensions, nodes: error.nodes, source: error.source, positions: error.positions });
+          });
         // Re-check the key on every operation (a cache hit): a revoked key stops new subscriptions at once.
         let principal: Principal | null;
         try {
           principal = await authenticate(ctx.extra.token);
         } catch (error) {
-          return fail([new GraphQLError((error as Error).message, { originalError: error as Error })]);
+          return fail([error instanceof DomainError ? toGraphQLError(error) : new GraphQLError('authentication failed', { originalError: error as Error })]);
         }
         let document;
         try {
