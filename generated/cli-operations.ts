@@ -39,6 +39,30 @@ export type CreateApiKeyInput = {
   name: string;
 };
 
+export type DatasetFileKind =
+  /** Features only, the newest period: what models predict. */
+  | 'LIVE'
+  /** The realized targets of the live period, added when the round resolves. */
+  | 'RESOLUTION'
+  /** Features and target, oldest period. */
+  | 'TRAIN'
+  /** Features and target, after the training period and an embargo. */
+  | 'VALIDATION';
+
+/**
+ * Where a dataset round is in its life. Changes follow one state machine:
+ * UPCOMING -> OPEN -> CLOSED -> RESOLVED (an illegal change is PRECONDITION_FAILED).
+ */
+export type DatasetRoundStatus =
+  /** No longer current; waiting for the market to reveal the live period's targets. */
+  | 'CLOSED'
+  /** Vendors download it and train; the newest OPEN round is the current one. */
+  | 'OPEN'
+  /** The RESOLUTION file (realized targets of the live period) exists; scoring can use it. */
+  | 'RESOLVED'
+  /** Built, not yet downloadable by vendors. */
+  | 'UPCOMING';
+
 /** What a model produces. */
 export type ModelTask =
   /** A combination of many models' signals. */
@@ -77,6 +101,37 @@ export type CatalogModelShowQueryVariables = Exact<{
 
 
 export type CatalogModelShowQuery = { catalogModel: { id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } } };
+
+export type DatasetRoundFieldsFragment = { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> };
+
+export type DataRoundsQueryVariables = Exact<{
+  status?: DatasetRoundStatus | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type DataRoundsQuery = { rounds: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, sizeBytes: number, rowCount: number }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> }> } };
+
+export type DataRoundQueryVariables = Exact<{
+  number: number;
+}>;
+
+
+export type DataRoundQuery = { round: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string> }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } };
+
+export type DataCurrentRoundQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DataCurrentRoundQuery = { currentRound: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string> }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } | null };
+
+export type DataRoundDownloadsQueryVariables = Exact<{
+  number: number;
+  expiresInSeconds: number;
+}>;
+
+
+export type DataRoundDownloadsQuery = { round: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string>, downloadUrl: string }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } };
 
 export type WhoamiQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -142,6 +197,26 @@ export const CatalogModelFieldsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"CatalogModelFields"}) as unknown as TypedDocumentString<CatalogModelFieldsFragment, unknown>;
+export const DatasetRoundFieldsFragmentDoc = new TypedDocumentString(`
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}
+    `, {"fragmentName":"DatasetRoundFields"}) as unknown as TypedDocumentString<DatasetRoundFieldsFragment, unknown>;
 export const CatalogListDocument = new TypedDocumentString(`
     query CatalogList($filter: CatalogFilter, $sort: CatalogSort, $first: Int, $after: String) {
   catalog(filter: $filter, sort: $sort, first: $first, after: $after) {
@@ -193,6 +268,143 @@ export const CatalogModelShowDocument = new TypedDocumentString(`
     displayName
   }
 }`) as unknown as TypedDocumentString<CatalogModelShowQuery, CatalogModelShowQueryVariables>;
+export const DataRoundsDocument = new TypedDocumentString(`
+    query DataRounds($status: DatasetRoundStatus, $first: Int, $after: String) {
+  rounds(status: $status, first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...DatasetRoundFields
+      files {
+        name
+        kind
+        sizeBytes
+        rowCount
+      }
+    }
+  }
+}
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}`) as unknown as TypedDocumentString<DataRoundsQuery, DataRoundsQueryVariables>;
+export const DataRoundDocument = new TypedDocumentString(`
+    query DataRound($number: Int!) {
+  round(number: $number) {
+    ...DatasetRoundFields
+    files {
+      name
+      kind
+      format
+      sizeBytes
+      sha256
+      rowCount
+      columns
+    }
+  }
+}
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}`) as unknown as TypedDocumentString<DataRoundQuery, DataRoundQueryVariables>;
+export const DataCurrentRoundDocument = new TypedDocumentString(`
+    query DataCurrentRound {
+  currentRound {
+    ...DatasetRoundFields
+    files {
+      name
+      kind
+      format
+      sizeBytes
+      sha256
+      rowCount
+      columns
+    }
+  }
+}
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}`) as unknown as TypedDocumentString<DataCurrentRoundQuery, DataCurrentRoundQueryVariables>;
+export const DataRoundDownloadsDocument = new TypedDocumentString(`
+    query DataRoundDownloads($number: Int!, $expiresInSeconds: Int!) {
+  round(number: $number) {
+    ...DatasetRoundFields
+    files {
+      name
+      kind
+      format
+      sizeBytes
+      sha256
+      rowCount
+      columns
+      downloadUrl(expiresInSeconds: $expiresInSeconds)
+    }
+  }
+}
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}`) as unknown as TypedDocumentString<DataRoundDownloadsQuery, DataRoundDownloadsQueryVariables>;
 export const WhoamiDocument = new TypedDocumentString(`
     query Whoami {
   me {

@@ -4,6 +4,8 @@ import type { VendorEntity } from '../server/modules/identity/vendor.entity';
 import type { ApiKeyEntity } from '../server/modules/identity/api-key.entity';
 import type { Principal } from '../server/modules/identity/principal';
 import type { CatalogModelEntity } from '../server/modules/catalog/catalog-model.entity';
+import type { DatasetRoundEntity } from '../server/modules/datasets/dataset-round.entity';
+import type { DatasetFileEntity } from '../server/modules/datasets/dataset-file.entity';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -145,6 +147,95 @@ export type DatabaseKind =
   /** A PostgreSQL server reached through DATABASE_URL. */
   | 'POSTGRES';
 
+export type DatasetFile = {
+  __typename?: 'DatasetFile';
+  columns: Array<Scalars['String']['output']>;
+  /**
+   * A short-lived signed URL for this file (expiresInSeconds 10 to 86400, default 3600).
+   * Requires a vendor or admin API key.
+   */
+  downloadUrl: Scalars['String']['output'];
+  /** csv */
+  format: Scalars['String']['output'];
+  kind: DatasetFileKind;
+  name: Scalars['String']['output'];
+  rowCount: Scalars['Int']['output'];
+  /** Hex SHA-256 of the file's bytes (also its ETag). */
+  sha256: Scalars['String']['output'];
+  sizeBytes: Scalars['Float']['output'];
+};
+
+
+export type DatasetFileDownloadUrlArgs = {
+  expiresInSeconds?: Scalars['Int']['input'];
+};
+
+export type DatasetFileKind =
+  /** Features only, the newest period: what models predict. */
+  | 'LIVE'
+  /** The realized targets of the live period, added when the round resolves. */
+  | 'RESOLUTION'
+  /** Features and target, oldest period. */
+  | 'TRAIN'
+  /** Features and target, after the training period and an embargo. */
+  | 'VALIDATION';
+
+/** A numbered dataset release built from market data. */
+export type DatasetRound = {
+  __typename?: 'DatasetRound';
+  closesAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  description: Scalars['String']['output'];
+  featureNames: Array<Scalars['String']['output']>;
+  files: Array<DatasetFile>;
+  /** The target is the forward return over this many trading days. */
+  horizonDays: Scalars['Int']['output'];
+  name: Scalars['String']['output'];
+  number: Scalars['Int']['output'];
+  /** When the round opened (or is planned to). */
+  opensAt?: Maybe<Scalars['DateTime']['output']>;
+  resolvesAt?: Maybe<Scalars['DateTime']['output']>;
+  /** First and last date of each split (YYYY-MM-DD). */
+  splits: Array<DatasetSplit>;
+  status: DatasetRoundStatus;
+  symbols: Array<Scalars['String']['output']>;
+};
+
+export type DatasetRoundConnection = {
+  __typename?: 'DatasetRoundConnection';
+  edges: Array<DatasetRoundEdge>;
+  nodes: Array<DatasetRound>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DatasetRoundEdge = {
+  __typename?: 'DatasetRoundEdge';
+  cursor: Scalars['String']['output'];
+  node: DatasetRound;
+};
+
+/**
+ * Where a dataset round is in its life. Changes follow one state machine:
+ * UPCOMING -> OPEN -> CLOSED -> RESOLVED (an illegal change is PRECONDITION_FAILED).
+ */
+export type DatasetRoundStatus =
+  /** No longer current; waiting for the market to reveal the live period's targets. */
+  | 'CLOSED'
+  /** Vendors download it and train; the newest OPEN round is the current one. */
+  | 'OPEN'
+  /** The RESOLUTION file (realized targets of the live period) exists; scoring can use it. */
+  | 'RESOLVED'
+  /** Built, not yet downloadable by vendors. */
+  | 'UPCOMING';
+
+export type DatasetSplit = {
+  __typename?: 'DatasetSplit';
+  firstDate: Scalars['String']['output'];
+  kind: DatasetFileKind;
+  lastDate: Scalars['String']['output'];
+};
+
 /** The authenticated caller. */
 export type Me = {
   __typename?: 'Me';
@@ -166,16 +257,25 @@ export type ModelTask =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Admin only: close an OPEN round. */
+  closeRound: DatasetRound;
   /** Create an API key for the caller's vendor (or another admin key, for an admin). */
   createApiKey: CreateApiKeyPayload;
   /** Admin only: create a vendor and its first API key. */
   createVendor: CreateVendorPayload;
+  /** Admin only: make an UPCOMING round downloadable (it becomes the current round). */
+  openRound: DatasetRound;
   /** Admin only: lift a suspension. */
   reactivateVendor: Vendor;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
   /** Admin only: suspend a vendor; its keys stop working on every server at once. */
   suspendVendor: Vendor;
+};
+
+
+export type MutationCloseRoundArgs = {
+  number: Scalars['Int']['input'];
 };
 
 
@@ -186,6 +286,11 @@ export type MutationCreateApiKeyArgs = {
 
 export type MutationCreateVendorArgs = {
   input: CreateVendorInput;
+};
+
+
+export type MutationOpenRoundArgs = {
+  number: Scalars['Int']['input'];
 };
 
 
@@ -226,10 +331,16 @@ export type Query = {
   catalog: CatalogModelConnection;
   /** One published model by id or slug (exactly one of them). No API key needed. */
   catalogModel: CatalogModel;
+  /** The newest OPEN round, or null when no round is open. */
+  currentRound?: Maybe<DatasetRound>;
   /** The caller. Requires an API key. */
   me: Me;
   /** Fetch any object by its global id. Objects of other vendors are null. */
   node?: Maybe<Node>;
+  /** One round by number (NOT_FOUND when it does not exist). */
+  round: DatasetRound;
+  /** Rounds, newest first. UPCOMING rounds are listed for admins only. */
+  rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
   serverInfo: ServerInfo;
   /** Admin only: a vendor by id or handle. */
@@ -260,6 +371,18 @@ export type QueryCatalogModelArgs = {
 
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryRoundArgs = {
+  number: Scalars['Int']['input'];
+};
+
+
+export type QueryRoundsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<DatasetRoundStatus>;
 };
 
 
@@ -419,8 +542,16 @@ export type ResolversTypes = ResolversObject<{
   CreateVendorInput: CreateVendorInput;
   CreateVendorPayload: ResolverTypeWrapper<Omit<CreateVendorPayload, 'apiKey' | 'vendor'> & { apiKey: ResolversTypes['ApiKey'], vendor: ResolversTypes['Vendor'] }>;
   DatabaseKind: DatabaseKind;
+  DatasetFile: ResolverTypeWrapper<DatasetFileEntity>;
+  DatasetFileKind: DatasetFileKind;
+  DatasetRound: ResolverTypeWrapper<DatasetRoundEntity>;
+  DatasetRoundConnection: ResolverTypeWrapper<Omit<DatasetRoundConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['DatasetRoundEdge']>, nodes: Array<ResolversTypes['DatasetRound']> }>;
+  DatasetRoundEdge: ResolverTypeWrapper<Omit<DatasetRoundEdge, 'node'> & { node: ResolversTypes['DatasetRound'] }>;
+  DatasetRoundStatus: DatasetRoundStatus;
+  DatasetSplit: ResolverTypeWrapper<DatasetSplit>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Me: ResolverTypeWrapper<Principal>;
@@ -452,8 +583,14 @@ export type ResolversParentTypes = ResolversObject<{
   CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   CreateVendorInput: CreateVendorInput;
   CreateVendorPayload: Omit<CreateVendorPayload, 'apiKey' | 'vendor'> & { apiKey: ResolversParentTypes['ApiKey'], vendor: ResolversParentTypes['Vendor'] };
+  DatasetFile: DatasetFileEntity;
+  DatasetRound: DatasetRoundEntity;
+  DatasetRoundConnection: Omit<DatasetRoundConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DatasetRoundEdge']>, nodes: Array<ResolversParentTypes['DatasetRound']> };
+  DatasetRoundEdge: Omit<DatasetRoundEdge, 'node'> & { node: ResolversParentTypes['DatasetRound'] };
+  DatasetSplit: DatasetSplit;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Me: Principal;
@@ -530,6 +667,51 @@ export type CreateVendorPayloadResolvers<ContextType = GraphQLContext, ParentTyp
   vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
 }>;
 
+export type DatasetFileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetFile'] = ResolversParentTypes['DatasetFile']> = ResolversObject<{
+  columns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  downloadUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<DatasetFileDownloadUrlArgs, 'expiresInSeconds'>>;
+  format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['DatasetFileKind'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rowCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type DatasetRoundResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetRound'] = ResolversParentTypes['DatasetRound']> = ResolversObject<{
+  closesAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  featureNames?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  files?: Resolver<Array<ResolversTypes['DatasetFile']>, ParentType, ContextType>;
+  horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  number?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  opensAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvesAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  splits?: Resolver<Array<ResolversTypes['DatasetSplit']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DatasetRoundStatus'], ParentType, ContextType>;
+  symbols?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type DatasetRoundConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetRoundConnection'] = ResolversParentTypes['DatasetRoundConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['DatasetRoundEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['DatasetRound']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type DatasetRoundEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetRoundEdge'] = ResolversParentTypes['DatasetRoundEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType>;
+}>;
+
+export type DatasetSplitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetSplit'] = ResolversParentTypes['DatasetSplit']> = ResolversObject<{
+  firstDate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['DatasetFileKind'], ParentType, ContextType>;
+  lastDate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -545,8 +727,10 @@ export type MeResolvers<ContextType = GraphQLContext, ParentType extends Resolve
 }>;
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  closeRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationCloseRoundArgs, 'number'>>;
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createVendor?: Resolver<ResolversTypes['CreateVendorPayload'], ParentType, ContextType, RequireFields<MutationCreateVendorArgs, 'input'>>;
+  openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   suspendVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationSuspendVendorArgs, 'id'>>;
@@ -567,8 +751,11 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'first' | 'includeRevoked'>>;
   catalog?: Resolver<ResolversTypes['CatalogModelConnection'], ParentType, ContextType, RequireFields<QueryCatalogArgs, 'first' | 'sort'>>;
   catalogModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, Partial<QueryCatalogModelArgs>>;
+  currentRound?: Resolver<Maybe<ResolversTypes['DatasetRound']>, ParentType, ContextType>;
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  round?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<QueryRoundArgs, 'number'>>;
+  rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType, Partial<QueryVendorArgs>>;
 }>;
@@ -607,6 +794,11 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CatalogModelEdge?: CatalogModelEdgeResolvers<ContextType>;
   CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   CreateVendorPayload?: CreateVendorPayloadResolvers<ContextType>;
+  DatasetFile?: DatasetFileResolvers<ContextType>;
+  DatasetRound?: DatasetRoundResolvers<ContextType>;
+  DatasetRoundConnection?: DatasetRoundConnectionResolvers<ContextType>;
+  DatasetRoundEdge?: DatasetRoundEdgeResolvers<ContextType>;
+  DatasetSplit?: DatasetSplitResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Me?: MeResolvers<ContextType>;

@@ -10,6 +10,10 @@ import { Metrics } from './metrics';
 import { KeyValidator } from './modules/identity/key-validator';
 import { IdentityService } from './modules/identity/identity.service';
 import { CatalogService } from './modules/catalog/catalog.service';
+import { DatasetsService } from './modules/datasets/datasets.service';
+import { LocalBlobStore } from './blob-store';
+import { UrlSigner, loadSigningSecret } from './http/signed-url';
+import { serveSignedFile } from './http/files';
 import { DomainError } from './errors';
 import { bearerToken, requestIdFrom, requestScope } from './request-scope';
 import { packageVersion } from './paths';
@@ -33,10 +37,13 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const metrics = new Metrics(() => database.poolStats());
   const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs);
   await keys.start();
+  const blobs = new LocalBlobStore(config.blobDir);
+  const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
   const services: Services = {
     keys,
     identity: new IdentityService(database.dataSource, keys),
     catalog: new CatalogService(database.dataSource),
+    datasets: new DatasetsService(database.dataSource, blobs, signer),
     server: { version: packageVersion(), database: database.kind === 'embedded' ? 'EMBEDDED' : 'POSTGRES' },
   };
   const protections = createProtections(config);
@@ -75,6 +82,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         }
         return requestScope.run({ requestId, log }, () => handleGraphQL(req, res, url, requestId));
       default:
+        if (await serveSignedFile(req, res, { signer, blobs, lookup: (path) => services.datasets.lookupFile(path) })) return;
         if (await serveGraphiql(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
     }
@@ -99,7 +107,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return sendError(res, 401, error.message);
       }
     }
-    const context: GraphQLContext = { requestId, principal, services, loaders: createLoaders(database.dataSource), log };
+    const baseUrl = config.publicUrl ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
+    const context: GraphQLContext = { requestId, principal, baseUrl, services, loaders: createLoaders(database.dataSource, services), log };
     await graphql.handle(req, res, url, context);
   };
 
@@ -128,6 +137,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     log,
     corsOrigins: config.corsOrigins,
     maxPayloadBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
   });
 
   return {

@@ -2,6 +2,7 @@ import type { ServerConfig } from './config';
 import { openDatabase, type Database } from './db/database';
 import { lockDataDir } from './db/data-dir-lock';
 import { seedDemoData } from './db/seed';
+import { seedDemoRound } from './modules/datasets/seed-round';
 import type { Logger } from './logger';
 
 export class PendingMigrationsError extends Error {}
@@ -37,6 +38,10 @@ export async function openForServing(config: ServerConfig, log: Logger, options:
     }
     if (config.seedDemo && (await seedDemoData(database.dataSource))) {
       log.info('seeded demo vendors and catalog models into the empty database');
+    }
+    if (config.seedDemo) {
+      const round = await seedDemoRound(database.dataSource, config);
+      if (round) log.info({ round }, 'built and opened dataset round 1 from the S&P 500 history');
     }
     return database;
   } catch (error) {

@@ -20,6 +20,7 @@ const environmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   MP_DATA_DIR: z.string().min(1).default('./.mp-data'),
   MP_PUBLIC_URL: z.string().url().optional(),
+  MP_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MP_CORS_ORIGINS: z.string().default(''),
   MP_INTROSPECTION: booleanFlag.optional(),
   MP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
@@ -43,7 +44,11 @@ export interface ServerConfig {
   host: string;
   port: number;
   publicUrl: string | undefined;
+  /** HMAC secret for download URLs; unset means generated once into MP_DATA_DIR. */
+  signingSecret: string | undefined;
   dataDir: string;
+  /** Dataset files (and later artifacts): MP_DATA_DIR/blobs. */
+  blobDir: string;
   database: DatabaseConfig;
   corsOrigins: string[];
   introspection: boolean;
@@ -71,7 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.MP_PUBLIC_URL?.replace(/\/+$/, ''),
+    signingSecret: e.MP_SIGNING_SECRET,
     dataDir,
+    blobDir: path.join(dataDir, 'blobs'),
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: 'embedded', dataDir: path.join(dataDir, 'pglite') },

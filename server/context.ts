@@ -5,12 +5,15 @@ import type { Principal } from './modules/identity/principal';
 import type { IdentityService } from './modules/identity/identity.service';
 import type { KeyValidator } from './modules/identity/key-validator';
 import type { CatalogService } from './modules/catalog/catalog.service';
+import type { DatasetsService } from './modules/datasets/datasets.service';
+import type { DatasetFileEntity } from './modules/datasets/dataset-file.entity';
 import { VendorEntity } from './modules/identity/vendor.entity';
 
 /** Long-lived, shared by every request of a process. */
 export interface Services {
   identity: IdentityService;
   catalog: CatalogService;
+  datasets: DatasetsService;
   keys: KeyValidator;
   server: { version: string; database: 'EMBEDDED' | 'POSTGRES' };
 }
@@ -18,18 +21,22 @@ export interface Services {
 /** Per-request batching, so a page of models costs one vendor query, not one per row. */
 export interface Loaders {
   vendorById: DataLoader<string, VendorEntity | null>;
+  filesByRound: DataLoader<number, DatasetFileEntity[]>;
 }
 
 export interface GraphQLContext {
   requestId: string;
   principal: Principal | null;
+  /** Where this client reaches us (MP_PUBLIC_URL, else the request's Host), for links such as download URLs. */
+  baseUrl: string;
   services: Services;
   loaders: Loaders;
   log: Logger;
 }
 
-export function createLoaders(dataSource: DataSource): Loaders {
+export function createLoaders(dataSource: DataSource, services: Pick<Services, 'datasets'>): Loaders {
   return {
+    filesByRound: new DataLoader((numbers: readonly number[]) => services.datasets.filesOf(numbers)),
     vendorById: new DataLoader(async (ids: readonly string[]) => {
       const vendors = await dataSource.getRepository(VendorEntity).findBy({ id: In([...ids]) });
       const byId = new Map(vendors.map((vendor) => [vendor.id, vendor]));

@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import pino from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadConfig, type ServerConfig } from './config';
-import { createLogger, type Logger } from './logger';
-import { openForServing, PendingMigrationsError } from './bootstrap';
-import { openDatabase, DatabaseUnreachableError } from './db/database';
-import { DataDirLockedError, lockDataDir } from './db/data-dir-lock';
+import type { ServerConfig } from './config';
+import type { Logger } from './logger';
+import { openForServing } from './bootstrap';
+import { openDatabase } from './db/database';
+import { lockDataDir } from './db/data-dir-lock';
 import { createApp } from './app';
+import { roundsCommand } from './commands/rounds';
+import { withConfig } from './commands/common';
 import { IdentityService } from './modules/identity/identity.service';
 import { KeyValidator } from './modules/identity/key-validator';
-import { DomainError } from './errors';
 import { packageVersion } from './paths';
 
 /** `mp-server`: the operator's command. `start` serves; the others work on the database directly. */
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
         )
         .demandCommand(1),
     )
+    .command('rounds <action>', 'Dataset rounds: create, resolve, open, close, list', (cmd) => roundsCommand(cmd))
     .command('admin <action>', 'Operator (admin) keys', (cmd) =>
       cmd
         .command(
@@ -60,33 +61,6 @@ async function main(): Promise<void> {
       process.exit(2);
     })
     .parseAsync();
-}
-
-/** Operator commands print results on stdout; their logs go to stderr so `--json` output stays clean. */
-async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<void>, logTo: 'stdout' | 'stderr' = 'stderr'): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) return exit(2, error.message);
-    throw error;
-  }
-  const log = createLogger(config.logLevel, logTo === 'stderr' ? pino.destination(2) : undefined);
-  try {
-    await run(config, log);
-  } catch (error) {
-    if (error instanceof DatabaseUnreachableError || error instanceof PendingMigrationsError || error instanceof DataDirLockedError) {
-      return exit(1, error.message);
-    }
-    if (error instanceof DomainError) return exit(5, error.message);
-    log.fatal({ err: error }, 'mp-server failed');
-    exit(1, `${(error as Error).message} (see the log above)`);
-  }
-}
-
-function exit(code: number, message: string): void {
-  process.stderr.write(`mp-server: ${message}\n`);
-  process.exit(code);
 }
 
 async function start(config: ServerConfig, log: Logger): Promise<void> {

@@ -7,6 +7,7 @@ import { packageRoot } from './paths';
 import { baseResolvers } from './modules/base/resolvers';
 import { identityResolvers } from './modules/identity/resolvers';
 import { catalogResolvers } from './modules/catalog/resolvers';
+import { datasetsResolvers } from './modules/datasets/resolvers';
 
 /** The SDL files under schema/, the only place our types are declared. */
 export function loadTypeDefs(): string[] {
@@ -17,7 +18,7 @@ export function loadTypeDefs(): string[] {
     .map((file) => readFileSync(join(dir, file), 'utf8'));
 }
 
-export const resolvers: Resolvers[] = [baseResolvers, identityResolvers, catalogResolvers];
+export const resolvers: Resolvers[] = [baseResolvers, identityResolvers, catalogResolvers, datasetsResolvers];
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers, inheritResolversFromInterfaces: true });

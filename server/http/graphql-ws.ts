@@ -25,6 +25,7 @@ export interface GraphQLWsOptions {
   log: Logger;
   corsOrigins: string[];
   maxPayloadBytes: number;
+  publicUrl: string | undefined;
 }
 
 /** What a connection remembers from connection_init. */
@@ -108,8 +109,9 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         const contextValue: GraphQLContext = {
           requestId: scope.requestId,
           principal,
+          baseUrl: options.publicUrl ?? `http://${ctx.extra.request.headers.host ?? 'localhost'}`,
           services: options.services,
-          loaders: createLoaders(options.dataSource),
+          loaders: createLoaders(options.dataSource, options.services),
           log: options.log,
         };
         const args: ExecutionArgs = {

@@ -1,0 +1,37 @@
+import pino from 'pino';
+import { ConfigError, loadConfig, type ServerConfig } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { PendingMigrationsError } from '../bootstrap';
+import { DatabaseUnreachableError } from '../db/database';
+import { DataDirLockedError } from '../db/data-dir-lock';
+import { DomainError } from '../errors';
+import { RoundInputError } from '../modules/datasets/round-builder';
+
+/** Operator commands print results on stdout; their logs go to stderr so `--json` output stays clean. */
+export async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<void>, logTo: 'stdout' | 'stderr' = 'stderr'): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) return exit(2, error.message);
+    throw error;
+  }
+  const log = createLogger(config.logLevel, logTo === 'stderr' ? pino.destination(2) : undefined);
+  try {
+    await run(config, log);
+  } catch (error) {
+    if (error instanceof DatabaseUnreachableError || error instanceof PendingMigrationsError || error instanceof DataDirLockedError) {
+      return exit(1, error.message);
+    }
+    if (error instanceof RoundInputError) return exit(5, error.message);
+    if (error instanceof DomainError) return exit(error.code === 'NOT_FOUND' ? 4 : 5, error.message);
+    log.fatal({ err: error }, 'mp-server failed');
+    exit(1, `${(error as Error).message} (see the log above)`);
+  }
+}
+
+export function exit(code: number, message: string): void {
+  process.stderr.write(`mp-server: ${message}\n`);
+  process.exit(code);
+}
+

@@ -1,0 +1,213 @@
+import type { DataSource } from 'typeorm';
+import { DomainError, badInput } from '../../errors';
+import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
+import type { BlobStore } from '../../blob-store';
+import type { UrlSigner } from '../../http/signed-url';
+import { FILES_PREFIX, type SignedFile } from '../../http/files';
+import type { Principal } from '../identity/principal';
+import { DatasetRoundEntity, type DatasetRoundStatus } from './dataset-round.entity';
+import { DatasetFileEntity } from './dataset-file.entity';
+import { transitionRound } from './round-status';
+import { buildResolution, buildRound, type PriceRow, type RoundInputError } from './round-builder';
+
+export interface CreateRoundInput {
+  prices: PriceRow[];
+  horizonDays: number;
+  name?: string;
+  description?: string;
+  open?: boolean;
+  by: string;
+}
+
+const MIN_URL_SECONDS = 10;
+const MAX_URL_SECONDS = 86_400;
+
+/** Dataset rounds: who sees which, the status machine, building and resolving, signed downloads. */
+export class DatasetsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly blobs: BlobStore,
+    private readonly signer: UrlSigner,
+  ) {}
+
+  async list(principal: Principal | null, args: { status?: DatasetRoundStatus | null; first?: number | null; after?: string | null }): Promise<Connection<DatasetRoundEntity>> {
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 1) as [number] | undefined;
+    const query = this.dataSource.getRepository(DatasetRoundEntity).createQueryBuilder('round');
+    if (principal?.role !== 'ADMIN') query.andWhere(`round.status <> 'UPCOMING'`);
+    if (args.status) query.andWhere('round.status = :status', { status: args.status });
+    const totalCount = await query.clone().getCount();
+    if (after) query.andWhere('round.number < :after', { after: after[0] });
+    const rows = await query.orderBy('round.number', 'DESC').take(size + 1).getMany();
+    return toConnection(rows, size, totalCount, (round) => [round.number], Boolean(after));
+  }
+
+  async get(principal: Principal | null, number: number): Promise<DatasetRoundEntity> {
+    const round = await this.dataSource.getRepository(DatasetRoundEntity).findOneBy({ number });
+    if (!round || (round.status === 'UPCOMING' && principal?.role !== 'ADMIN')) {
+      throw new DomainError('NOT_FOUND', `no round ${number} (see mp data list)`);
+    }
+    return round;
+  }
+
+  async current(): Promise<DatasetRoundEntity | null> {
+    return this.dataSource.getRepository(DatasetRoundEntity).findOne({ where: { status: 'OPEN' }, order: { number: 'DESC' } });
+  }
+
+  async filesOf(roundNumbers: readonly number[]): Promise<DatasetFileEntity[][]> {
+    const files = await this.dataSource
+      .getRepository(DatasetFileEntity)
+      .createQueryBuilder('file')
+      .where('file.round_number = ANY(:numbers)', { numbers: [...roundNumbers] })
+      .getMany();
+    const order = ['TRAIN', 'VALIDATION', 'LIVE', 'RESOLUTION'];
+    return roundNumbers.map((number) =>
+      files.filter((file) => file.roundNumber === number).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind)),
+    );
+  }
+
+  /** A short-lived URL bound to the file's path; the file route checks it. */
+  downloadUrl(principal: Principal | null, file: DatasetFileEntity, expiresInSeconds: number, baseUrl: string): string {
+    if (!principal) throw new DomainError('UNAUTHENTICATED', 'downloading round files needs an API key: run `mp login` (or send Authorization: Bearer vk_...)');
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < MIN_URL_SECONDS || expiresInSeconds > MAX_URL_SECONDS) {
+      throw badInput('expiresInSeconds', `must be between ${MIN_URL_SECONDS} and ${MAX_URL_SECONDS}`);
+    }
+    const path = `${FILES_PREFIX}${file.blobKey}`;
+    return `${baseUrl}${path}?${this.signer.sign(path, new Date(Date.now() + expiresInSeconds * 1000))}`;
+  }
+
+  /** What the file route serves for a signed path. */
+  async lookupFile(path: string): Promise<SignedFile | null> {
+    if (!path.startsWith(FILES_PREFIX)) return null;
+    const file = await this.dataSource.getRepository(DatasetFileEntity).findOneBy({ blobKey: path.slice(FILES_PREFIX.length) });
+    return file ? { blobKey: file.blobKey, sha256: file.sha256, sizeBytes: file.sizeBytes, name: file.name } : null;
+  }
+
+  async changeStatus(principal: Principal | null, number: number, to: DatasetRoundStatus): Promise<DatasetRoundEntity> {
+    if (principal?.role !== 'ADMIN') throw new DomainError('FORBIDDEN', 'changing a round needs an operator (admin) key');
+    return this.changeStatusAs(number, to, `admin key ${principal.apiKeyId}`);
+  }
+
+  async changeStatusAs(number: number, to: DatasetRoundStatus, by: string): Promise<DatasetRoundEntity> {
+    if (to === 'RESOLVED') throw new DomainError('PRECONDITION_FAILED', 'a round is resolved with newer prices: mp-server rounds resolve N --from FILE');
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(DatasetRoundEntity);
+      const round = await repository.createQueryBuilder('round').setLock('pessimistic_write').where('round.number = :number', { number }).getOne();
+      if (!round) throw new DomainError('NOT_FOUND', `no round ${number}`);
+      transitionRound(round, to, by);
+      await repository.save(round);
+      return round;
+    });
+  }
+
+  /**
+   * Build a round from prices. The files are written to the blob store first (each one
+   * complete and fsynced, or not at all); the round and its file records are inserted in
+   * one transaction after that, so no record ever points at a partial file.
+   */
+  async createRound(input: CreateRoundInput): Promise<DatasetRoundEntity> {
+    const built = buildRound(input.prices, { horizonDays: input.horizonDays });
+    const repository = this.dataSource.getRepository(DatasetRoundEntity);
+    const latest = await repository.createQueryBuilder('round').select('MAX(round.number)', 'max').getRawOne<{ max: number | null }>();
+    const number = (latest?.max ?? 0) + 1;
+
+    const files: DatasetFileEntity[] = [];
+    for (const file of built.files) {
+      const blob = await this.blobs.put(`rounds/${number}/${file.name}`, file.content);
+      files.push(Object.assign(new DatasetFileEntity(), {
+        roundNumber: number,
+        kind: file.kind,
+        name: file.name,
+        format: 'csv',
+        sizeBytes: blob.sizeBytes,
+        sha256: blob.sha256,
+        rowCount: file.rowCount,
+        columns: file.columns,
+        blobKey: blob.key,
+        createdAt: new Date(),
+      }));
+    }
+
+    const round = Object.assign(new DatasetRoundEntity(), {
+      number,
+      name: input.name?.trim() || `Round ${number}`,
+      status: 'UPCOMING' as DatasetRoundStatus,
+      description: input.description ?? '',
+      opensAt: null,
+      closesAt: null,
+      resolvesAt: null,
+      createdAt: new Date(),
+      symbols: built.symbols,
+      horizonDays: built.horizonDays,
+      featureNames: built.featureNames,
+      splits: built.splits,
+      targetThresholds: built.targetThresholds,
+      statusHistory: [{ from: null, to: 'UPCOMING' as DatasetRoundStatus, at: new Date().toISOString(), by: input.by }],
+    });
+    if (input.open) transitionRound(round, 'OPEN', input.by);
+
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(DatasetRoundEntity).insert(round);
+        await manager.getRepository(DatasetFileEntity).insert(files);
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505' || /duplicate key/.test(String(error))) {
+        throw new DomainError('CONFLICT', `round ${number} was created by someone else meanwhile: run the command again`);
+      }
+      throw error;
+    }
+    return round;
+  }
+
+  /** Add the RESOLUTION file (realized targets of the live period) from newer prices, and mark the round RESOLVED. */
+  async resolveRound(number: number, prices: PriceRow[], by: string): Promise<DatasetRoundEntity> {
+    const round = await this.dataSource.getRepository(DatasetRoundEntity).findOneBy({ number });
+    if (!round) throw new DomainError('NOT_FOUND', `no round ${number}`);
+    if (round.status !== 'CLOSED') {
+      throw new DomainError('PRECONDITION_FAILED', `round ${number} is ${round.status}: only a CLOSED round can be resolved (mp-server rounds close ${number})`);
+    }
+    const [files] = await this.filesOf([number]);
+    const liveFile = files.find((file) => file.kind === 'LIVE');
+    if (!liveFile) throw new DomainError('PRECONDITION_FAILED', `round ${number} has no live file to resolve`);
+    const live = await this.readLiveKeys(liveFile.blobKey);
+    const resolution = buildResolution(prices, { horizonDays: round.horizonDays, targetThresholds: round.targetThresholds, live });
+    const blob = await this.blobs.put(`rounds/${number}/${resolution.name}`, resolution.content);
+
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(DatasetRoundEntity);
+      const locked = await repository.createQueryBuilder('round').setLock('pessimistic_write').where('round.number = :number', { number }).getOne();
+      if (!locked) throw new DomainError('NOT_FOUND', `no round ${number}`);
+      transitionRound(locked, 'RESOLVED', by);
+      await manager.getRepository(DatasetFileEntity).insert(Object.assign(new DatasetFileEntity(), {
+        roundNumber: number,
+        kind: 'RESOLUTION' as const,
+        name: resolution.name,
+        format: 'csv',
+        sizeBytes: blob.sizeBytes,
+        sha256: blob.sha256,
+        rowCount: resolution.rowCount,
+        columns: resolution.columns,
+        blobKey: blob.key,
+        createdAt: new Date(),
+      }));
+      await repository.save(locked);
+      return locked;
+    });
+  }
+
+  private async readLiveKeys(blobKey: string): Promise<{ symbol: string; date: string }[]> {
+    let text = '';
+    for await (const chunk of this.blobs.read(blobKey)) text += chunk.toString();
+    const [header, ...lines] = text.split('\n').filter(Boolean);
+    const columns = header.split(',');
+    const symbolAt = columns.indexOf('symbol');
+    const dateAt = columns.indexOf('date');
+    return lines.map((line) => {
+      const cells = line.split(',');
+      return { symbol: cells[symbolAt], date: cells[dateAt] };
+    });
+  }
+}
+
+export type { RoundInputError };
