@@ -72,8 +72,7 @@ export class DatasetsService {
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < MIN_URL_SECONDS || expiresInSeconds > MAX_URL_SECONDS) {
       throw badInput('expiresInSeconds', `must be between ${MIN_URL_SECONDS} and ${MAX_URL_SECONDS}`);
     }
-    const path = `${FILES_PREFIX}${file.blobKey}`;
-    return `${baseUrl}${path}?${this.signer.sign(path, new Date(Date.now() + expiresInSeconds * 1000))}`;
+    return this.signer.signedUrl(baseUrl, `${FILES_PREFIX}${file.blobKey}`, new Date(Date.now() + expiresInSeconds * 1000));
   }
 
   /** What the file route serves for a signed path. */
