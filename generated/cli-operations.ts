@@ -32,6 +32,12 @@ export type CatalogSort =
   /** Newest published first (the default). */
   | 'PUBLISHED_DESC';
 
+export type ComputeProviderName =
+  /** A child process on the marketplace's own machine (the embedded default). */
+  | 'LOCAL'
+  /** A RunPod serverless job. */
+  | 'RUNPOD';
+
 export type CreateApiKeyInput = {
   /** When the key stops working. Must be in the future; null means never. */
   expiresAt?: string | null | undefined;
@@ -63,6 +69,11 @@ export type DatasetRoundStatus =
   /** Built, not yet downloadable by vendors. */
   | 'UPCOMING';
 
+export type HyperparameterInput = {
+  name: string;
+  value: string | number | boolean;
+};
+
 /** What a model produces. */
 export type ModelTask =
   /** A combination of many models' signals. */
@@ -76,6 +87,40 @@ export type ModelTask =
 export type Role =
   | 'ADMIN'
   | 'VENDOR';
+
+export type TrainingRunFilter = {
+  status?: Array<TrainingRunStatus> | null | undefined;
+  task?: ModelTask | null | undefined;
+};
+
+export type TrainingRunStatus =
+  | 'BUDGET_EXCEEDED'
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'STARTING'
+  | 'SUCCEEDED'
+  | 'TIMED_OUT';
+
+/** What to train, on what, where, and within which limits. */
+export type TrainingSpecInput = {
+  /** An id from gpuTypes (e.g. A100, RTX4090, CPU). */
+  gpuType?: string;
+  hyperparameters?: Array<HyperparameterInput> | null | undefined;
+  /** A container image for RunPod. Exclusive with template. */
+  image?: string | null | undefined;
+  /** USD as a decimal string, e.g. "5" or "12.50"; default 5. */
+  maxBudgetUsd?: string;
+  provider?: ComputeProviderName;
+  /** A round number; omit for the current round. */
+  round?: number | null | undefined;
+  task: ModelTask;
+  /** A template of the marketplace (default runpod-signal-train). Exclusive with image. */
+  template?: string | null | undefined;
+  /** 60 s to 7 days; default 2 h. */
+  timeoutSeconds?: number;
+};
 
 export type VendorStatus =
   | 'ACTIVE'
@@ -133,6 +178,13 @@ export type DataRoundDownloadsQueryVariables = Exact<{
 
 export type DataRoundDownloadsQuery = { round: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string>, downloadUrl: string }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } };
 
+export type DataCurrentRoundDownloadsQueryVariables = Exact<{
+  expiresInSeconds: number;
+}>;
+
+
+export type DataCurrentRoundDownloadsQuery = { currentRound: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string>, downloadUrl: string }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } | null };
+
 export type WhoamiQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -160,6 +212,63 @@ export type RevokeApiKeyMutationVariables = Exact<{
 
 
 export type RevokeApiKeyMutation = { revokeApiKey: { id: string, name: string, prefix: string, status: ApiKeyStatus, revokedAt: string | null } };
+
+export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
+
+export type TrainStartMutationVariables = Exact<{
+  spec: TrainingSpecInput;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type TrainStartMutation = { startTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
+
+export type TrainStopMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TrainStopMutation = { stopTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
+
+export type TrainRunsQueryVariables = Exact<{
+  filter?: TrainingRunFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type TrainRunsQuery = { trainingRuns: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> }> } };
+
+export type TrainRunQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TrainRunQuery = { trainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, at: string, reason: string | null }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string, downloadUrl: string }>, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }> } };
+
+export type TrainLogsQueryVariables = Exact<{
+  runId: string | number;
+  after?: number | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type TrainLogsQuery = { trainingLogs: { lastSeq: number, hasMore: boolean, lines: Array<{ seq: number, at: string, stream: string, line: string }> } };
+
+export type GpuTypesQueryVariables = Exact<{
+  provider?: ComputeProviderName | null | undefined;
+}>;
+
+
+export type GpuTypesQuery = { gpuTypes: Array<{ id: string, displayName: string, memoryGb: number, pricePerHourUsd: string, provider: ComputeProviderName }> };
+
+export type TrainLogsFollowSubscriptionVariables = Exact<{
+  runId: string | number;
+  afterSeq?: number | null | undefined;
+}>;
+
+
+export type TrainLogsFollowSubscription = { trainingLogs: { finalStatus: TrainingRunStatus | null, line: { seq: number, at: string, stream: string, line: string } | null } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -217,6 +326,48 @@ export const DatasetRoundFieldsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"DatasetRoundFields"}) as unknown as TypedDocumentString<DatasetRoundFieldsFragment, unknown>;
+export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
+    fragment TrainingRunFields on TrainingRun {
+  id
+  status
+  provider
+  providerJobId
+  queuedAt
+  startedAt
+  finishedAt
+  exitCode
+  failureReason
+  costUsd
+  logLineCount
+  spec {
+    task
+    round
+    template
+    image
+    gpuType
+    provider
+    timeoutSeconds
+    maxBudgetUsd
+    hyperparameters {
+      name
+      value
+    }
+  }
+  metrics {
+    name
+    last
+    step
+    min
+    max
+    count
+  }
+  artifacts {
+    name
+    sizeBytes
+    sha256
+  }
+}
+    `, {"fragmentName":"TrainingRunFields"}) as unknown as TypedDocumentString<TrainingRunFieldsFragment, unknown>;
 export const CatalogListDocument = new TypedDocumentString(`
     query CatalogList($filter: CatalogFilter, $sort: CatalogSort, $first: Int, $after: String) {
   catalog(filter: $filter, sort: $sort, first: $first, after: $after) {
@@ -405,6 +556,40 @@ export const DataRoundDownloadsDocument = new TypedDocumentString(`
     lastDate
   }
 }`) as unknown as TypedDocumentString<DataRoundDownloadsQuery, DataRoundDownloadsQueryVariables>;
+export const DataCurrentRoundDownloadsDocument = new TypedDocumentString(`
+    query DataCurrentRoundDownloads($expiresInSeconds: Int!) {
+  currentRound {
+    ...DatasetRoundFields
+    files {
+      name
+      kind
+      format
+      sizeBytes
+      sha256
+      rowCount
+      columns
+      downloadUrl(expiresInSeconds: $expiresInSeconds)
+    }
+  }
+}
+    fragment DatasetRoundFields on DatasetRound {
+  number
+  name
+  status
+  description
+  opensAt
+  closesAt
+  resolvesAt
+  createdAt
+  symbols
+  horizonDays
+  featureNames
+  splits {
+    kind
+    firstDate
+    lastDate
+  }
+}`) as unknown as TypedDocumentString<DataCurrentRoundDownloadsQuery, DataCurrentRoundDownloadsQueryVariables>;
 export const WhoamiDocument = new TypedDocumentString(`
     query Whoami {
   me {
@@ -476,3 +661,244 @@ export const RevokeApiKeyDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;
+export const TrainStartDocument = new TypedDocumentString(`
+    mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
+  startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {
+    ...TrainingRunFields
+  }
+}
+    fragment TrainingRunFields on TrainingRun {
+  id
+  status
+  provider
+  providerJobId
+  queuedAt
+  startedAt
+  finishedAt
+  exitCode
+  failureReason
+  costUsd
+  logLineCount
+  spec {
+    task
+    round
+    template
+    image
+    gpuType
+    provider
+    timeoutSeconds
+    maxBudgetUsd
+    hyperparameters {
+      name
+      value
+    }
+  }
+  metrics {
+    name
+    last
+    step
+    min
+    max
+    count
+  }
+  artifacts {
+    name
+    sizeBytes
+    sha256
+  }
+}`) as unknown as TypedDocumentString<TrainStartMutation, TrainStartMutationVariables>;
+export const TrainStopDocument = new TypedDocumentString(`
+    mutation TrainStop($id: ID!) {
+  stopTrainingRun(id: $id) {
+    ...TrainingRunFields
+  }
+}
+    fragment TrainingRunFields on TrainingRun {
+  id
+  status
+  provider
+  providerJobId
+  queuedAt
+  startedAt
+  finishedAt
+  exitCode
+  failureReason
+  costUsd
+  logLineCount
+  spec {
+    task
+    round
+    template
+    image
+    gpuType
+    provider
+    timeoutSeconds
+    maxBudgetUsd
+    hyperparameters {
+      name
+      value
+    }
+  }
+  metrics {
+    name
+    last
+    step
+    min
+    max
+    count
+  }
+  artifacts {
+    name
+    sizeBytes
+    sha256
+  }
+}`) as unknown as TypedDocumentString<TrainStopMutation, TrainStopMutationVariables>;
+export const TrainRunsDocument = new TypedDocumentString(`
+    query TrainRuns($filter: TrainingRunFilter, $first: Int, $after: String) {
+  trainingRuns(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...TrainingRunFields
+    }
+  }
+}
+    fragment TrainingRunFields on TrainingRun {
+  id
+  status
+  provider
+  providerJobId
+  queuedAt
+  startedAt
+  finishedAt
+  exitCode
+  failureReason
+  costUsd
+  logLineCount
+  spec {
+    task
+    round
+    template
+    image
+    gpuType
+    provider
+    timeoutSeconds
+    maxBudgetUsd
+    hyperparameters {
+      name
+      value
+    }
+  }
+  metrics {
+    name
+    last
+    step
+    min
+    max
+    count
+  }
+  artifacts {
+    name
+    sizeBytes
+    sha256
+  }
+}`) as unknown as TypedDocumentString<TrainRunsQuery, TrainRunsQueryVariables>;
+export const TrainRunDocument = new TypedDocumentString(`
+    query TrainRun($id: ID!) {
+  trainingRun(id: $id) {
+    ...TrainingRunFields
+    history {
+      from
+      to
+      at
+      reason
+    }
+    artifacts {
+      name
+      sizeBytes
+      sha256
+      downloadUrl(expiresInSeconds: 3600)
+    }
+  }
+}
+    fragment TrainingRunFields on TrainingRun {
+  id
+  status
+  provider
+  providerJobId
+  queuedAt
+  startedAt
+  finishedAt
+  exitCode
+  failureReason
+  costUsd
+  logLineCount
+  spec {
+    task
+    round
+    template
+    image
+    gpuType
+    provider
+    timeoutSeconds
+    maxBudgetUsd
+    hyperparameters {
+      name
+      value
+    }
+  }
+  metrics {
+    name
+    last
+    step
+    min
+    max
+    count
+  }
+  artifacts {
+    name
+    sizeBytes
+    sha256
+  }
+}`) as unknown as TypedDocumentString<TrainRunQuery, TrainRunQueryVariables>;
+export const TrainLogsDocument = new TypedDocumentString(`
+    query TrainLogs($runId: ID!, $after: Int, $first: Int) {
+  trainingLogs(runId: $runId, after: $after, first: $first) {
+    lastSeq
+    hasMore
+    lines {
+      seq
+      at
+      stream
+      line
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TrainLogsQuery, TrainLogsQueryVariables>;
+export const GpuTypesDocument = new TypedDocumentString(`
+    query GpuTypes($provider: ComputeProviderName) {
+  gpuTypes(provider: $provider) {
+    id
+    displayName
+    memoryGb
+    pricePerHourUsd
+    provider
+  }
+}
+    `) as unknown as TypedDocumentString<GpuTypesQuery, GpuTypesQueryVariables>;
+export const TrainLogsFollowDocument = new TypedDocumentString(`
+    subscription TrainLogsFollow($runId: ID!, $afterSeq: Int) {
+  trainingLogs(runId: $runId, afterSeq: $afterSeq) {
+    line {
+      seq
+      at
+      stream
+      line
+    }
+    finalStatus
+  }
+}
+    `) as unknown as TypedDocumentString<TrainLogsFollowSubscription, TrainLogsFollowSubscriptionVariables>;

@@ -6,6 +6,9 @@ import type { Principal } from '../server/modules/identity/principal';
 import type { CatalogModelEntity } from '../server/modules/catalog/catalog-model.entity';
 import type { DatasetRoundEntity } from '../server/modules/datasets/dataset-round.entity';
 import type { DatasetFileEntity } from '../server/modules/datasets/dataset-file.entity';
+import type { TrainingRunEntity } from '../server/modules/training/training-run.entity';
+import type { TrainingArtifactEntity } from '../server/modules/training/training-artifact.entity';
+import type { GpuType as ProviderGpuType } from '../server/providers/provider';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -22,6 +25,11 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
   /** An RFC 5322 e-mail address. */
   EmailAddress: { input: string; output: string; }
+  /**
+   * A hyperparameter value: a number, a boolean or a string. `--hp lr=0.001` gives a number,
+   * `--hp shuffle=true` a boolean, anything else a string.
+   */
+  HyperparameterValue: { input: string | number | boolean; output: string | number | boolean; }
 };
 
 /** A vendor API key. The secret is shown once, when the key is created, and never stored. */
@@ -110,6 +118,12 @@ export type CatalogSort =
   | 'NAME_ASC'
   /** Newest published first (the default). */
   | 'PUBLISHED_DESC';
+
+export type ComputeProviderName =
+  /** A child process on the marketplace's own machine (the embedded default). */
+  | 'LOCAL'
+  /** A RunPod serverless job. */
+  | 'RUNPOD';
 
 export type CreateApiKeyInput = {
   /** When the key stops working. Must be in the future; null means never. */
@@ -236,6 +250,27 @@ export type DatasetSplit = {
   lastDate: Scalars['String']['output'];
 };
 
+export type GpuType = {
+  __typename?: 'GpuType';
+  displayName: Scalars['String']['output'];
+  id: Scalars['String']['output'];
+  memoryGb: Scalars['Int']['output'];
+  /** USD per hour, decimal string. */
+  pricePerHourUsd: Scalars['String']['output'];
+  provider: ComputeProviderName;
+};
+
+export type Hyperparameter = {
+  __typename?: 'Hyperparameter';
+  name: Scalars['String']['output'];
+  value: Scalars['HyperparameterValue']['output'];
+};
+
+export type HyperparameterInput = {
+  name: Scalars['String']['input'];
+  value: Scalars['HyperparameterValue']['input'];
+};
+
 /** The authenticated caller. */
 export type Me = {
   __typename?: 'Me';
@@ -244,6 +279,24 @@ export type Me = {
   role: Role;
   /** The caller's vendor; null for an admin key. */
   vendor?: Maybe<Vendor>;
+};
+
+export type MetricPoint = {
+  __typename?: 'MetricPoint';
+  at: Scalars['DateTime']['output'];
+  step: Scalars['Int']['output'];
+  value: Scalars['Float']['output'];
+};
+
+export type MetricSummary = {
+  __typename?: 'MetricSummary';
+  count: Scalars['Int']['output'];
+  /** The newest value and its step. */
+  last: Scalars['Float']['output'];
+  max: Scalars['Float']['output'];
+  min: Scalars['Float']['output'];
+  name: Scalars['String']['output'];
+  step: Scalars['Int']['output'];
 };
 
 /** What a model produces. */
@@ -269,6 +322,13 @@ export type Mutation = {
   reactivateVendor: Vendor;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
+  /**
+   * Queue a training run. The same idempotencyKey (or Idempotency-Key header) with the same
+   * spec returns the first run again; with another spec, CONFLICT.
+   */
+  startTrainingRun: TrainingRun;
+  /** Stop a queued or running run (PRECONDITION_FAILED once it has finished). */
+  stopTrainingRun: TrainingRun;
   /** Admin only: suspend a vendor; its keys stop working on every server at once. */
   suspendVendor: Vendor;
 };
@@ -304,6 +364,17 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationStartTrainingRunArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  spec: TrainingSpecInput;
+};
+
+
+export type MutationStopTrainingRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationSuspendVendorArgs = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
@@ -333,6 +404,7 @@ export type Query = {
   catalogModel: CatalogModel;
   /** The newest OPEN round, or null when no round is open. */
   currentRound?: Maybe<DatasetRound>;
+  gpuTypes: Array<GpuType>;
   /** The caller. Requires an API key. */
   me: Me;
   /** Fetch any object by its global id. Objects of other vendors are null. */
@@ -343,6 +415,11 @@ export type Query = {
   rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
   serverInfo: ServerInfo;
+  /** Stored log lines after `after` (a seq), oldest first; first is 1 to 1000. */
+  trainingLogs: TrainingLogPage;
+  trainingMetrics: Array<MetricPoint>;
+  trainingRun: TrainingRun;
+  trainingRuns: TrainingRunConnection;
   /** Admin only: a vendor by id or handle. */
   vendor?: Maybe<Vendor>;
 };
@@ -369,6 +446,11 @@ export type QueryCatalogModelArgs = {
 };
 
 
+export type QueryGpuTypesArgs = {
+  provider?: InputMaybe<ComputeProviderName>;
+};
+
+
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
@@ -383,6 +465,31 @@ export type QueryRoundsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<DatasetRoundStatus>;
+};
+
+
+export type QueryTrainingLogsArgs = {
+  after?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  runId: Scalars['ID']['input'];
+};
+
+
+export type QueryTrainingMetricsArgs = {
+  name: Scalars['String']['input'];
+  runId: Scalars['ID']['input'];
+};
+
+
+export type QueryTrainingRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryTrainingRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<TrainingRunFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -419,11 +526,158 @@ export type Subscription = {
    * first-time user sees a subscription working in GraphiQL.
    */
   serverTime: ServerTick;
+  /**
+   * Replays the stored lines after `afterSeq`, then follows live without a gap or a
+   * duplicate; the last event carries the final status, then the stream completes.
+   */
+  trainingLogs: TrainingLogEvent;
+  /** The run as it changes: status, metrics, cost. Completes when the run ends. */
+  trainingRunUpdated: TrainingRun;
 };
 
 
 export type SubscriptionServerTimeArgs = {
   intervalSeconds?: Scalars['Int']['input'];
+};
+
+
+export type SubscriptionTrainingLogsArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
+  runId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionTrainingRunUpdatedArgs = {
+  runId: Scalars['ID']['input'];
+};
+
+export type TrainingArtifact = {
+  __typename?: 'TrainingArtifact';
+  /** A short-lived signed URL (expiresInSeconds 10 to 86400). */
+  downloadUrl: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  sha256: Scalars['String']['output'];
+  sizeBytes: Scalars['Float']['output'];
+};
+
+
+export type TrainingArtifactDownloadUrlArgs = {
+  expiresInSeconds?: Scalars['Int']['input'];
+};
+
+/** A log line, or the end of the stream (when the run finished). */
+export type TrainingLogEvent = {
+  __typename?: 'TrainingLogEvent';
+  /** Set on the last event: the run's final status. */
+  finalStatus?: Maybe<TrainingRunStatus>;
+  line?: Maybe<TrainingLogLine>;
+};
+
+export type TrainingLogLine = {
+  __typename?: 'TrainingLogLine';
+  at: Scalars['DateTime']['output'];
+  line: Scalars['String']['output'];
+  /** 1, 2, 3... in the order the run printed them. */
+  seq: Scalars['Int']['output'];
+  stream: Scalars['String']['output'];
+};
+
+export type TrainingLogPage = {
+  __typename?: 'TrainingLogPage';
+  hasMore: Scalars['Boolean']['output'];
+  /** The seq to pass as `after` for the next page. */
+  lastSeq: Scalars['Int']['output'];
+  lines: Array<TrainingLogLine>;
+};
+
+export type TrainingRun = Node & {
+  __typename?: 'TrainingRun';
+  artifacts: Array<TrainingArtifact>;
+  /** USD spent so far, decimal string. */
+  costUsd: Scalars['String']['output'];
+  exitCode?: Maybe<Scalars['Int']['output']>;
+  failureReason?: Maybe<Scalars['String']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  history: Array<TrainingStatusChange>;
+  id: Scalars['ID']['output'];
+  logLineCount: Scalars['Int']['output'];
+  metrics: Array<MetricSummary>;
+  provider: ComputeProviderName;
+  providerJobId?: Maybe<Scalars['String']['output']>;
+  queuedAt: Scalars['DateTime']['output'];
+  spec: TrainingSpec;
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: TrainingRunStatus;
+  vendor: Vendor;
+};
+
+export type TrainingRunConnection = {
+  __typename?: 'TrainingRunConnection';
+  edges: Array<TrainingRunEdge>;
+  nodes: Array<TrainingRun>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type TrainingRunEdge = {
+  __typename?: 'TrainingRunEdge';
+  cursor: Scalars['String']['output'];
+  node: TrainingRun;
+};
+
+export type TrainingRunFilter = {
+  status?: InputMaybe<Array<TrainingRunStatus>>;
+  task?: InputMaybe<ModelTask>;
+};
+
+export type TrainingRunStatus =
+  | 'BUDGET_EXCEEDED'
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'STARTING'
+  | 'SUCCEEDED'
+  | 'TIMED_OUT';
+
+export type TrainingSpec = {
+  __typename?: 'TrainingSpec';
+  gpuType: Scalars['String']['output'];
+  hyperparameters: Array<Hyperparameter>;
+  image?: Maybe<Scalars['String']['output']>;
+  maxBudgetUsd: Scalars['String']['output'];
+  provider: ComputeProviderName;
+  round: Scalars['Int']['output'];
+  task: ModelTask;
+  template?: Maybe<Scalars['String']['output']>;
+  timeoutSeconds: Scalars['Int']['output'];
+};
+
+/** What to train, on what, where, and within which limits. */
+export type TrainingSpecInput = {
+  /** An id from gpuTypes (e.g. A100, RTX4090, CPU). */
+  gpuType?: Scalars['String']['input'];
+  hyperparameters?: InputMaybe<Array<HyperparameterInput>>;
+  /** A container image for RunPod. Exclusive with template. */
+  image?: InputMaybe<Scalars['String']['input']>;
+  /** USD as a decimal string, e.g. "5" or "12.50"; default 5. */
+  maxBudgetUsd?: Scalars['String']['input'];
+  provider?: ComputeProviderName;
+  /** A round number; omit for the current round. */
+  round?: InputMaybe<Scalars['Int']['input']>;
+  task: ModelTask;
+  /** A template of the marketplace (default runpod-signal-train). Exclusive with image. */
+  template?: InputMaybe<Scalars['String']['input']>;
+  /** 60 s to 7 days; default 2 h. */
+  timeoutSeconds?: Scalars['Int']['input'];
+};
+
+export type TrainingStatusChange = {
+  __typename?: 'TrainingStatusChange';
+  at: Scalars['DateTime']['output'];
+  from?: Maybe<TrainingRunStatus>;
+  reason?: Maybe<Scalars['String']['output']>;
+  to: TrainingRunStatus;
 };
 
 /** An external ML developer or team. */
@@ -520,6 +774,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   Node:
     | ( ApiKeyEntity )
     | ( CatalogModelEntity )
+    | ( TrainingRunEntity )
     | ( VendorEntity )
   ;
 }>;
@@ -537,6 +792,7 @@ export type ResolversTypes = ResolversObject<{
   CatalogModelEdge: ResolverTypeWrapper<Omit<CatalogModelEdge, 'node'> & { node: ResolversTypes['CatalogModel'] }>;
   CatalogModelStatus: CatalogModelStatus;
   CatalogSort: CatalogSort;
+  ComputeProviderName: ComputeProviderName;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   CreateVendorInput: CreateVendorInput;
@@ -552,9 +808,15 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  GpuType: ResolverTypeWrapper<ProviderGpuType>;
+  Hyperparameter: ResolverTypeWrapper<Hyperparameter>;
+  HyperparameterInput: HyperparameterInput;
+  HyperparameterValue: ResolverTypeWrapper<Scalars['HyperparameterValue']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Me: ResolverTypeWrapper<Principal>;
+  MetricPoint: ResolverTypeWrapper<MetricPoint>;
+  MetricSummary: ResolverTypeWrapper<MetricSummary>;
   ModelTask: ModelTask;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -565,6 +827,18 @@ export type ResolversTypes = ResolversObject<{
   ServerTick: ResolverTypeWrapper<ServerTick>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TrainingArtifact: ResolverTypeWrapper<TrainingArtifactEntity>;
+  TrainingLogEvent: ResolverTypeWrapper<TrainingLogEvent>;
+  TrainingLogLine: ResolverTypeWrapper<TrainingLogLine>;
+  TrainingLogPage: ResolverTypeWrapper<TrainingLogPage>;
+  TrainingRun: ResolverTypeWrapper<TrainingRunEntity>;
+  TrainingRunConnection: ResolverTypeWrapper<Omit<TrainingRunConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['TrainingRunEdge']>, nodes: Array<ResolversTypes['TrainingRun']> }>;
+  TrainingRunEdge: ResolverTypeWrapper<Omit<TrainingRunEdge, 'node'> & { node: ResolversTypes['TrainingRun'] }>;
+  TrainingRunFilter: TrainingRunFilter;
+  TrainingRunStatus: TrainingRunStatus;
+  TrainingSpec: ResolverTypeWrapper<TrainingSpec>;
+  TrainingSpecInput: TrainingSpecInput;
+  TrainingStatusChange: ResolverTypeWrapper<TrainingStatusChange>;
   Vendor: ResolverTypeWrapper<VendorEntity>;
   VendorStatus: VendorStatus;
 }>;
@@ -591,9 +865,15 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
+  GpuType: ProviderGpuType;
+  Hyperparameter: Hyperparameter;
+  HyperparameterInput: HyperparameterInput;
+  HyperparameterValue: Scalars['HyperparameterValue']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Me: Principal;
+  MetricPoint: MetricPoint;
+  MetricSummary: MetricSummary;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
@@ -602,6 +882,17 @@ export type ResolversParentTypes = ResolversObject<{
   ServerTick: ServerTick;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  TrainingArtifact: TrainingArtifactEntity;
+  TrainingLogEvent: TrainingLogEvent;
+  TrainingLogLine: TrainingLogLine;
+  TrainingLogPage: TrainingLogPage;
+  TrainingRun: TrainingRunEntity;
+  TrainingRunConnection: Omit<TrainingRunConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['TrainingRunEdge']>, nodes: Array<ResolversParentTypes['TrainingRun']> };
+  TrainingRunEdge: Omit<TrainingRunEdge, 'node'> & { node: ResolversParentTypes['TrainingRun'] };
+  TrainingRunFilter: TrainingRunFilter;
+  TrainingSpec: TrainingSpec;
+  TrainingSpecInput: TrainingSpecInput;
+  TrainingStatusChange: TrainingStatusChange;
   Vendor: VendorEntity;
 }>;
 
@@ -720,10 +1011,42 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type GpuTypeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GpuType'] = ResolversParentTypes['GpuType']> = ResolversObject<{
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  memoryGb?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pricePerHourUsd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['ComputeProviderName'], ParentType, ContextType>;
+}>;
+
+export type HyperparameterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Hyperparameter'] = ResolversParentTypes['Hyperparameter']> = ResolversObject<{
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['HyperparameterValue'], ParentType, ContextType>;
+}>;
+
+export interface HyperparameterValueScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['HyperparameterValue'], any> {
+  name: 'HyperparameterValue';
+}
+
 export type MeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Me'] = ResolversParentTypes['Me']> = ResolversObject<{
   apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType>;
+}>;
+
+export type MetricPointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MetricPoint'] = ResolversParentTypes['MetricPoint']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type MetricSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MetricSummary'] = ResolversParentTypes['MetricSummary']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  last?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  max?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  min?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
@@ -733,11 +1056,13 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  startTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStartTrainingRunArgs, 'spec'>>;
+  stopTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStopTrainingRunArgs, 'id'>>;
   suspendVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationSuspendVendorArgs, 'id'>>;
 }>;
 
 export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'ApiKey' | 'CatalogModel' | 'Vendor', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ApiKey' | 'CatalogModel' | 'TrainingRun' | 'Vendor', ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -752,11 +1077,16 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   catalog?: Resolver<ResolversTypes['CatalogModelConnection'], ParentType, ContextType, RequireFields<QueryCatalogArgs, 'first' | 'sort'>>;
   catalogModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, Partial<QueryCatalogModelArgs>>;
   currentRound?: Resolver<Maybe<ResolversTypes['DatasetRound']>, ParentType, ContextType>;
+  gpuTypes?: Resolver<Array<ResolversTypes['GpuType']>, ParentType, ContextType, Partial<QueryGpuTypesArgs>>;
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   round?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<QueryRoundArgs, 'number'>>;
   rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
+  trainingLogs?: Resolver<ResolversTypes['TrainingLogPage'], ParentType, ContextType, RequireFields<QueryTrainingLogsArgs, 'after' | 'first' | 'runId'>>;
+  trainingMetrics?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType, RequireFields<QueryTrainingMetricsArgs, 'name' | 'runId'>>;
+  trainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<QueryTrainingRunArgs, 'id'>>;
+  trainingRuns?: Resolver<ResolversTypes['TrainingRunConnection'], ParentType, ContextType, RequireFields<QueryTrainingRunsArgs, 'first'>>;
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType, Partial<QueryVendorArgs>>;
 }>;
 
@@ -773,6 +1103,84 @@ export type ServerTickResolvers<ContextType = GraphQLContext, ParentType extends
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
   serverTime?: SubscriptionResolver<ResolversTypes['ServerTick'], "serverTime", ParentType, ContextType, RequireFields<SubscriptionServerTimeArgs, 'intervalSeconds'>>;
+  trainingLogs?: SubscriptionResolver<ResolversTypes['TrainingLogEvent'], "trainingLogs", ParentType, ContextType, RequireFields<SubscriptionTrainingLogsArgs, 'afterSeq' | 'runId'>>;
+  trainingRunUpdated?: SubscriptionResolver<ResolversTypes['TrainingRun'], "trainingRunUpdated", ParentType, ContextType, RequireFields<SubscriptionTrainingRunUpdatedArgs, 'runId'>>;
+}>;
+
+export type TrainingArtifactResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingArtifact'] = ResolversParentTypes['TrainingArtifact']> = ResolversObject<{
+  downloadUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<TrainingArtifactDownloadUrlArgs, 'expiresInSeconds'>>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type TrainingLogEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingLogEvent'] = ResolversParentTypes['TrainingLogEvent']> = ResolversObject<{
+  finalStatus?: Resolver<Maybe<ResolversTypes['TrainingRunStatus']>, ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['TrainingLogLine']>, ParentType, ContextType>;
+}>;
+
+export type TrainingLogLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingLogLine'] = ResolversParentTypes['TrainingLogLine']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  line?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type TrainingLogPageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingLogPage'] = ResolversParentTypes['TrainingLogPage']> = ResolversObject<{
+  hasMore?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['TrainingLogLine']>, ParentType, ContextType>;
+}>;
+
+export type TrainingRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingRun'] = ResolversParentTypes['TrainingRun']> = ResolversObject<{
+  artifacts?: Resolver<Array<ResolversTypes['TrainingArtifact']>, ParentType, ContextType>;
+  costUsd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  exitCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['TrainingStatusChange']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  logLineCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  metrics?: Resolver<Array<ResolversTypes['MetricSummary']>, ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['ComputeProviderName'], ParentType, ContextType>;
+  providerJobId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  spec?: Resolver<ResolversTypes['TrainingSpec'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['TrainingRunStatus'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type TrainingRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingRunConnection'] = ResolversParentTypes['TrainingRunConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['TrainingRunEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['TrainingRun']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type TrainingRunEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingRunEdge'] = ResolversParentTypes['TrainingRunEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType>;
+}>;
+
+export type TrainingSpecResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingSpec'] = ResolversParentTypes['TrainingSpec']> = ResolversObject<{
+  gpuType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  hyperparameters?: Resolver<Array<ResolversTypes['Hyperparameter']>, ParentType, ContextType>;
+  image?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  maxBudgetUsd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['ComputeProviderName'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  task?: Resolver<ResolversTypes['ModelTask'], ParentType, ContextType>;
+  template?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timeoutSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type TrainingStatusChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingStatusChange'] = ResolversParentTypes['TrainingStatusChange']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  from?: Resolver<Maybe<ResolversTypes['TrainingRunStatus']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['TrainingRunStatus'], ParentType, ContextType>;
 }>;
 
 export type VendorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Vendor'] = ResolversParentTypes['Vendor']> = ResolversObject<{
@@ -801,7 +1209,12 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   DatasetSplit?: DatasetSplitResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
+  GpuType?: GpuTypeResolvers<ContextType>;
+  Hyperparameter?: HyperparameterResolvers<ContextType>;
+  HyperparameterValue?: GraphQLScalarType;
   Me?: MeResolvers<ContextType>;
+  MetricPoint?: MetricPointResolvers<ContextType>;
+  MetricSummary?: MetricSummaryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
@@ -809,6 +1222,15 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ServerTick?: ServerTickResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TrainingArtifact?: TrainingArtifactResolvers<ContextType>;
+  TrainingLogEvent?: TrainingLogEventResolvers<ContextType>;
+  TrainingLogLine?: TrainingLogLineResolvers<ContextType>;
+  TrainingLogPage?: TrainingLogPageResolvers<ContextType>;
+  TrainingRun?: TrainingRunResolvers<ContextType>;
+  TrainingRunConnection?: TrainingRunConnectionResolvers<ContextType>;
+  TrainingRunEdge?: TrainingRunEdgeResolvers<ContextType>;
+  TrainingSpec?: TrainingSpecResolvers<ContextType>;
+  TrainingStatusChange?: TrainingStatusChangeResolvers<ContextType>;
   Vendor?: VendorResolvers<ContextType>;
 }>;
 

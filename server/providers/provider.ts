@@ -1,0 +1,102 @@
+/**
+ * What a compute provider does for a training run, whatever runs it (a child process
+ * here, a RunPod serverless job there). The training worker claims a run, calls
+ * `run()`, and owns everything around it: persistence, log masking, timeouts and
+ * budgets (it aborts `signal` with a reason), and the final status.
+ */
+export type ProviderName = 'LOCAL' | 'RUNPOD';
+
+export interface GpuType {
+  /** Our id, used in specs and `--gpu`: e.g. "A100", "RTX4090", "CPU". */
+  id: string;
+  /** The provider's own id, e.g. RunPod's "NVIDIA A100 80GB PCIe". */
+  providerGpuId: string;
+  displayName: string;
+  memoryGb: number;
+  /** USD per hour as a decimal string ("1.64"); never a float in storage. */
+  pricePerHourUsd: string;
+  provider: ProviderName;
+}
+
+export interface TrainingFile {
+  name: string; // train.csv
+  kind: 'TRAIN' | 'VALIDATION' | 'LIVE' | 'RESOLUTION';
+  sha256: string;
+  sizeBytes: number;
+  /** A signed download URL (valid for the run's timeout plus a margin). */
+  url: string;
+}
+
+export interface TrainingJob {
+  runId: string;
+  task: 'SIGNAL' | 'CONSENSUS' | 'OPTIMIZER';
+  roundNumber: number;
+  files: TrainingFile[];
+  hyperparameters: Record<string, string | number | boolean>;
+  gpuType: GpuType;
+  timeoutSeconds: number;
+  /** Local provider: the template directory whose `npm start`/entry point trains. */
+  templateDir: string;
+  /** RunPod: the container image, when the spec names one. */
+  image?: string;
+  /** RunPod: where the job PUTs its artifacts (signed; one URL prefix, file name appended). */
+  artifactUploadUrl?: string;
+}
+
+export interface ProducedArtifact {
+  name: string;
+  /** Where the worker finds the bytes: a local file to move into the blob store, or an already stored blob. */
+  localPath?: string;
+  blobKey?: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface JobEvents {
+  /** The provider's job id; awaited before anything else can fail, so a submitted job is never lost. */
+  submitted(providerJobId: string): Promise<void>;
+  /** The job is really running now (RUNNING). */
+  running(): void;
+  /** One line of output, as produced (the worker masks secrets and caps length before storing). */
+  log(stream: 'stdout' | 'stderr' | 'system', line: string): void;
+  /** A `{"mp":"metric","name":...,"step":...,"value":...}` line, already parsed. */
+  metric(name: string, step: number, value: number): void;
+}
+
+export type AbortReason = 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED' | 'SHUTDOWN';
+
+export interface JobOutcome {
+  /** SUCCEEDED when the program finished with exit code 0; FAILED otherwise; the worker maps aborts. */
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+  exitCode: number | null;
+  failureReason: string | null;
+  /** Seconds the job really executed (what it costs). */
+  executionSeconds: number;
+  artifacts: ProducedArtifact[];
+}
+
+export interface ComputeProvider {
+  readonly name: ProviderName;
+  gpuTypes(): Promise<GpuType[]>;
+  /**
+   * Run the job to its end. When `signal` aborts (its reason is an AbortReason), stop the
+   * job (SIGTERM then SIGKILL; RunPod /cancel) and resolve with status ABORTED.
+   */
+  run(job: TrainingJob, events: JobEvents, signal: AbortSignal): Promise<JobOutcome>;
+  /** After a restart: is this provider job still alive? Resumes following it if so (RunPod); LOCAL jobs die with their process. */
+  resume?(job: TrainingJob, providerJobId: string, events: JobEvents, signal: AbortSignal): Promise<JobOutcome>;
+}
+
+/** A metric line printed by a training program. */
+export function parseMetricLine(line: string): { name: string; step: number; value: number } | null {
+  if (!line.startsWith('{') || !line.includes('"mp"')) return null;
+  try {
+    const parsed = JSON.parse(line) as { mp?: unknown; name?: unknown; step?: unknown; value?: unknown };
+    if (parsed.mp !== 'metric' || typeof parsed.name !== 'string' || !/^[A-Za-z0-9_.\/-]{1,64}$/.test(parsed.name)) return null;
+    if (typeof parsed.value !== 'number' || !Number.isFinite(parsed.value)) return null;
+    const step = typeof parsed.step === 'number' && Number.isInteger(parsed.step) && parsed.step >= 0 ? parsed.step : 0;
+    return { name: parsed.name, step, value: parsed.value };
+  } catch {
+    return null;
+  }
+}
