@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { DatabaseConfig } from '../config';
 import { dataSourceOptions } from '../../ormconfig';
-import { PglitePool, pgDriverFor } from './pglite-pool';
+import { PG_COMPATIBLE_PARSERS, PglitePool, pgDriverFor } from './pglite-pool';
 import { createNotifications, type Notifications } from './notifications';
 import { QueryCounter } from './query-counter';
 
@@ -41,7 +41,7 @@ export async function openDatabase(config: OpenDatabaseOptions): Promise<Databas
 
 async function openEmbedded(dataDir: string, loadDataDir?: Blob): Promise<Database> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir, loadDataDir });
+  const pglite = await PGlite.create({ dataDir, loadDataDir, parsers: PG_COMPATIBLE_PARSERS });
   const pool = new PglitePool(pglite);
   const counter = new QueryCounter();
   const dataSource = new DataSource(dataSourceOptions({ driver: pgDriverFor(pool), logger: counter }));

@@ -25,7 +25,7 @@ export function encodeBase62(value: number, width: number): string {
 }
 
 /** The prefixes of our object ids; the prefix tells `node(id)` which type it is. */
-export const ID_PREFIXES = { vendor: 'ven', apiKey: 'key', catalogModel: 'mdl' } as const;
+export const ID_PREFIXES = { vendor: 'ven', apiKey: 'key', catalogModel: 'mdl', trainingRun: 'run' } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
 export function newId(kind: IdKind): string {

@@ -23,8 +23,11 @@ export interface PgliteQueryResult {
   fields: { name: string; dataTypeID: number }[];
 }
 
-/** Match node-postgres: int8 and numeric come back as strings, never lossy numbers. */
-const pgCompatibleParsers = {
+/**
+ * Match node-postgres: int8 comes back as a string, never a lossy number. Given once to
+ * PGlite.create (per-query parsers make PGlite rebuild its whole parser table each time).
+ */
+export const PG_COMPATIBLE_PARSERS = {
   [types.INT8]: (value: string) => value,
 };
 
@@ -36,9 +39,7 @@ export class PgliteClient extends EventEmitter {
   }
 
   async query(text: string, values?: unknown[]): Promise<PgliteQueryResult> {
-    const result = values && values.length > 0
-      ? await this.db.query<Record<string, unknown>>(text, values, { parsers: pgCompatibleParsers })
-      : lastResult(await this.db.exec(text, { parsers: pgCompatibleParsers }));
+    const result = values && values.length > 0 ? await this.db.query<Record<string, unknown>>(text, values) : lastResult(await this.db.exec(text));
     this.trackTransaction(text);
     return {
       rows: result.rows,
@@ -158,8 +159,12 @@ export class PglitePool extends EventEmitter implements PglitePoolStats {
 
   private handOver(): void {
     const next = this.waiting.shift();
-    if (next) next();
-    else this.busy = false;
+    if (!next) {
+      this.busy = false;
+      return;
+    }
+    // PGlite answers through microtasks; handing over on the next turn lets timers, sockets and health checks run between holders.
+    setImmediate(next);
   }
 }
 
