@@ -14,6 +14,10 @@ import { DatasetsService } from './modules/datasets/datasets.service';
 import { LocalBlobStore } from './blob-store';
 import { UrlSigner, loadSigningSecret } from './http/signed-url';
 import { serveSignedFile } from './http/files';
+import { TrainingService } from './modules/training/training.service';
+import { TrainingWorker } from './modules/training/training-worker';
+import { TrainingLogHub } from './modules/training/log-hub';
+import { createProviders } from './providers/registry';
 import { DomainError } from './errors';
 import { bearerToken, requestIdFrom, requestScope } from './request-scope';
 import { packageVersion } from './paths';
@@ -26,6 +30,8 @@ export interface App {
   server: Server;
   services: Services;
   metrics: Metrics;
+  /** Runs queued training runs (absent with MP_TRAINING_WORKER=false). */
+  worker: TrainingWorker | undefined;
   /** Listen on config.host:config.port (0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001. */
@@ -39,11 +45,17 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   await keys.start();
   const blobs = new LocalBlobStore(config.blobDir);
   const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
+  const providers = createProviders(config, log);
+  const training = new TrainingService(database.dataSource, database.notifications, providers, signer);
+  const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, training);
+  await trainingLogs.start();
   const services: Services = {
     keys,
     identity: new IdentityService(database.dataSource, keys),
     catalog: new CatalogService(database.dataSource),
     datasets: new DatasetsService(database.dataSource, blobs, signer),
+    training,
+    trainingLogs,
     server: { version: packageVersion(), database: database.kind === 'embedded' ? 'EMBEDDED' : 'POSTGRES' },
   };
   const protections = createProtections(config);
@@ -82,7 +94,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         }
         return requestScope.run({ requestId, log }, () => handleGraphQL(req, res, url, requestId));
       default:
-        if (await serveSignedFile(req, res, { signer, blobs, lookup: (path) => services.datasets.lookupFile(path) })) return;
+        if (await serveSignedFile(req, res, { signer, blobs, lookup: async (path) => (await services.datasets.lookupFile(path)) ?? services.training.lookupArtifact(path) })) return;
         if (await serveGraphiql(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
     }
@@ -108,7 +120,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       }
     }
     const baseUrl = config.publicUrl ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
-    const context: GraphQLContext = { requestId, principal, baseUrl, services, loaders: createLoaders(database.dataSource, services), log };
+    const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : undefined;
+    const context: GraphQLContext = { requestId, principal, baseUrl, idempotencyKey, services, loaders: createLoaders(database.dataSource, services), log };
     await graphql.handle(req, res, url, context);
   };
 
@@ -140,10 +153,22 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     publicUrl: config.publicUrl,
   });
 
+  let listenUrl = '';
+  const worker = config.training.worker
+    ? new TrainingWorker(database.dataSource, database.notifications, providers, blobs, signer, log, {
+        concurrency: config.training.concurrency,
+        perVendorConcurrency: config.training.perVendorConcurrency,
+        leaseSeconds: config.training.leaseSeconds,
+        secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
+        publicBaseUrl: () => config.publicUrl ?? listenUrl,
+      })
+    : undefined;
+
   return {
     server,
     services,
     metrics,
+    worker,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -151,12 +176,16 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve(`http://${host}:${address.port}`);
+          listenUrl = `http://${host}:${address.port}`;
+          // The worker starts once the files it hands to providers can be fetched.
+          void worker?.start();
+          resolve(listenUrl);
         });
       });
     },
     async close() {
       draining = true;
+      await worker?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();
@@ -165,6 +194,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       server.closeAllConnections();
       await closed;
       await graphql.stop();
+      await trainingLogs.stop();
       await keys.stop();
     },
   };

@@ -33,6 +33,14 @@ const environmentSchema = z.object({
   MP_MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20000),
   MP_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
   MP_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(200).default(50),
+  MP_TRAINING_WORKER: booleanFlag.default(true),
+  MP_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MP_TRAINING_VENDOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MP_TRAINING_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
+  RUNPOD_API_KEY: z.string().min(8).optional(),
+  RUNPOD_ENDPOINT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').optional(),
+  RUNPOD_JOBS_URL: z.string().url().default('https://api.runpod.ai/v2'),
+  RUNPOD_API_URL: z.string().url().default('https://rest.runpod.io'),
 });
 
 export type DatabaseConfig =
@@ -58,6 +66,9 @@ export interface ServerConfig {
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number };
+  training: { worker: boolean; concurrency: number; perVendorConcurrency: number; leaseSeconds: number; workRoot: string };
+  /** Set when both RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are. */
+  runpod: { apiKey: string; endpointId: string; jobsBaseUrl: string; restBaseUrl: string } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -89,6 +100,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     seedDemo: e.MP_SEED_DEMO ?? !e.DATABASE_URL,
     keyCacheTtlMs: e.MP_KEY_CACHE_TTL_SECONDS * 1000,
     shutdownTimeoutMs: e.MP_SHUTDOWN_TIMEOUT_MS,
+    training: {
+      worker: e.MP_TRAINING_WORKER,
+      concurrency: e.MP_TRAINING_CONCURRENCY,
+      perVendorConcurrency: e.MP_TRAINING_VENDOR_CONCURRENCY,
+      leaseSeconds: e.MP_TRAINING_LEASE_SECONDS,
+      workRoot: path.join(dataDir, 'runs'),
+    },
+    runpod:
+      e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID
+        ? { apiKey: e.RUNPOD_API_KEY, endpointId: e.RUNPOD_ENDPOINT_ID, jobsBaseUrl: e.RUNPOD_JOBS_URL.replace(/\/+$/, ''), restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, '') }
+        : undefined,
     limits: {
       maxDepth: e.MP_MAX_DEPTH,
       maxAliases: e.MP_MAX_ALIASES,

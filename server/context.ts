@@ -7,6 +7,9 @@ import type { KeyValidator } from './modules/identity/key-validator';
 import type { CatalogService } from './modules/catalog/catalog.service';
 import type { DatasetsService } from './modules/datasets/datasets.service';
 import type { DatasetFileEntity } from './modules/datasets/dataset-file.entity';
+import type { TrainingService, MetricSummary } from './modules/training/training.service';
+import type { TrainingLogHub } from './modules/training/log-hub';
+import type { TrainingArtifactEntity } from './modules/training/training-artifact.entity';
 import { VendorEntity } from './modules/identity/vendor.entity';
 
 /** Long-lived, shared by every request of a process. */
@@ -14,6 +17,8 @@ export interface Services {
   identity: IdentityService;
   catalog: CatalogService;
   datasets: DatasetsService;
+  training: TrainingService;
+  trainingLogs: TrainingLogHub;
   keys: KeyValidator;
   server: { version: string; database: 'EMBEDDED' | 'POSTGRES' };
 }
@@ -22,6 +27,8 @@ export interface Services {
 export interface Loaders {
   vendorById: DataLoader<string, VendorEntity | null>;
   filesByRound: DataLoader<number, DatasetFileEntity[]>;
+  metricsByRun: DataLoader<string, MetricSummary[]>;
+  artifactsByRun: DataLoader<string, TrainingArtifactEntity[]>;
 }
 
 export interface GraphQLContext {
@@ -29,13 +36,17 @@ export interface GraphQLContext {
   principal: Principal | null;
   /** Where this client reaches us (MP_PUBLIC_URL, else the request's Host), for links such as download URLs. */
   baseUrl: string;
+  /** The Idempotency-Key header, for create-type mutations. */
+  idempotencyKey?: string;
   services: Services;
   loaders: Loaders;
   log: Logger;
 }
 
-export function createLoaders(dataSource: DataSource, services: Pick<Services, 'datasets'>): Loaders {
+export function createLoaders(dataSource: DataSource, services: Pick<Services, 'datasets' | 'training'>): Loaders {
   return {
+    metricsByRun: new DataLoader((ids: readonly string[]) => services.training.metricSummaries(ids)),
+    artifactsByRun: new DataLoader((ids: readonly string[]) => services.training.artifactsOf(ids)),
     filesByRound: new DataLoader((numbers: readonly number[]) => services.datasets.filesOf(numbers)),
     vendorById: new DataLoader(async (ids: readonly string[]) => {
       const vendors = await dataSource.getRepository(VendorEntity).findBy({ id: In([...ids]) });

@@ -8,6 +8,7 @@ import { baseResolvers } from './modules/base/resolvers';
 import { identityResolvers } from './modules/identity/resolvers';
 import { catalogResolvers } from './modules/catalog/resolvers';
 import { datasetsResolvers } from './modules/datasets/resolvers';
+import { trainingResolvers } from './modules/training/resolvers';
 
 /** The SDL files under schema/, the only place our types are declared. */
 export function loadTypeDefs(): string[] {
@@ -18,7 +19,7 @@ export function loadTypeDefs(): string[] {
     .map((file) => readFileSync(join(dir, file), 'utf8'));
 }
 
-export const resolvers: Resolvers[] = [baseResolvers, identityResolvers, catalogResolvers, datasetsResolvers];
+export const resolvers: Resolvers[] = [baseResolvers, identityResolvers, catalogResolvers, datasetsResolvers, trainingResolvers];
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers, inheritResolversFromInterfaces: true });

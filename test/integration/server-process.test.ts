@@ -98,7 +98,7 @@ describe('mp-server as a process', function () {
       assert.match(result.stderr, /pending migration.*run `mp-server migrate`/);
       const migrated = await runServerCommand(['migrate'], { DATABASE_URL: databaseUrl });
       assert.equal(migrated.code, 0, migrated.stderr);
-      assert.match(migrated.stdout, /Applied 3 migration/);
+      assert.match(migrated.stdout, /Applied 4 migration/);
       const again = await runServerCommand(['migrate'], { DATABASE_URL: databaseUrl });
       assert.match(again.stdout, /up to date/);
     });
