@@ -85,6 +85,8 @@ export interface ComputeProvider {
   run(job: TrainingJob, events: JobEvents, signal: AbortSignal): Promise<JobOutcome>;
   /** After a restart: is this provider job still alive? Resumes following it if so (RunPod); LOCAL jobs die with their process. */
   resume?(job: TrainingJob, providerJobId: string, events: JobEvents, signal: AbortSignal): Promise<JobOutcome>;
+  /** After the worker has stored the artifacts: remove whatever the run left on this machine. */
+  cleanup?(runId: string): Promise<void>;
 }
 
 /** A metric line printed by a training program. */

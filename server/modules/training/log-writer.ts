@@ -53,6 +53,11 @@ export class LogWriter {
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
   }
 
+  /** The same masking as stored lines, for text stored elsewhere (failure reasons). */
+  masked(text: string): string {
+    return this.mask(text);
+  }
+
   private mask(line: string): string {
     let masked = maskSecrets(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)} … [line truncated]` : line);
     for (const secret of this.secrets) if (secret) masked = masked.split(secret).join('[REDACTED]');

@@ -185,12 +185,15 @@ export class TrainingWorker {
       this.log.error({ err: error, runId: run.id }, 'training run failed in the worker');
     } finally {
       for (const timer of timers) clearTimeout(timer);
+      await provider?.cleanup?.(run.id).catch((error: unknown) => this.log.warn({ err: error, runId: run.id }, 'could not clean up after a training run'));
     }
 
     const executionSeconds = outcome?.executionSeconds ?? (runningSince ? (Date.now() - runningSince) / 1000 : 0);
     const gpu = provider ? (await provider.gpuTypes().catch(() => [])).find((candidate) => candidate.id === run.gpuType) : undefined;
     const cost = formatUsd(Math.min(gpu ? costMicros(gpu.pricePerHourUsd, executionSeconds) : 0, microsFromDecimal(run.maxBudgetUsd)));
-    const { status, reason } = finalStatusOf(outcome, failure, controller.signal);
+    const { status, reason: rawReason } = finalStatusOf(outcome, failure, controller.signal);
+    // A failure reason may quote the program's stderr: it is masked like the log lines.
+    const reason = rawReason === null ? null : logs.masked(rawReason).slice(0, 1000);
     logs.write('system', `run ${status}${reason ? `: ${reason}` : ''} (cost $${cost})`);
     await logs.flush();
     try {

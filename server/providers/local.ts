@@ -1,0 +1,426 @@
+/**
+ * The LOCAL compute provider: runs a training template as a child process on this machine.
+ *
+ * One run, step by step:
+ *  1. A fresh working directory `<workRoot>/<runId>/` with `data/` and `output/`. Every round
+ *     file is streamed from its signed URL into `data/<name>` and verified (size and sha256);
+ *     any problem ends the run as FAILED before the program starts.
+ *  2. The training program starts in its own process group (`detached: true`) with cwd = the
+ *     working directory and an environment built from scratch (see `childEnv`): nothing of the
+ *     server's own environment (DATABASE_URL, MP_SIGNING_SECRET, RUNPOD_API_KEY, ...) reaches it.
+ *  3. Every stdout/stderr line becomes a log line (sanitized, capped at `maxLineBytes`); a
+ *     metric line also becomes a metric.
+ *  4. When the program exits, whatever else is left in its process group is SIGKILLed, and the
+ *     regular files in `output/` become artifacts (relative name, local path, size, sha256).
+ *  5. An abort of `signal` sends SIGTERM to the process group, then SIGKILL after `killGraceMs`,
+ *     and resolves with status ABORTED (the worker maps the abort reason to the run's status).
+ *  6. Disk guard: `output/` is measured every second and on exit; past `maxOutputBytes` the
+ *     group is SIGKILLed and the run FAILS (with no artifacts: they are what filled the disk).
+ *  7. `data/` is removed when `run()` ends; `output/` stays so the worker can move the
+ *     artifacts into the blob store, after which the worker calls `cleanup(runId)`, which
+ *     removes the whole working directory.
+ *
+ * Which program runs (the template directory is `job.templateDir`):
+ *  - `dist/train.js` if the template has one (a compiled template): `node dist/train.js`;
+ *  - otherwise the first `*.ts|*.mts|*.cts|*.js|*.mjs|*.cjs` path named in package.json's
+ *    `scripts.train` (e.g. "tsx src/train.ts"), else its `main`. A TypeScript entry runs as
+ *    `node --require <tsx/cjs resolved from this package> <entry>`; a JavaScript one with plain node.
+ *  The entry must lie inside the template directory. `process.execPath` is the node binary.
+ *
+ * `resume` is not implemented: a local job dies with the server process that ran it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  collectArtifacts,
+  directorySize,
+  DownloadError,
+  downloadVerified,
+  formatBytes,
+  formatLimit,
+  isPlainFileName,
+} from './local/files';
+import { LineSplitter } from './local/lines';
+import {
+  parseMetricLine,
+  type ComputeProvider,
+  type GpuType,
+  type JobEvents,
+  type JobOutcome,
+  type ProducedArtifact,
+  type TrainingJob,
+} from './provider';
+
+export interface LocalProviderOptions {
+  /** Where runs get their working directories: MP_DATA_DIR/runs. */
+  workRoot: string;
+  /** The "GPUs" offered; defaults to `defaultLocalGpuTypes()`. */
+  gpuTypes?: GpuType[];
+  /** Between SIGTERM and SIGKILL on abort. Default 5000. */
+  killGraceMs?: number;
+  /** Longer log lines are cut. Default 64 KiB. */
+  maxLineBytes?: number;
+  /** Disk guard for MP_OUTPUT_DIR. Default 1 GiB. */
+  maxOutputBytes?: number;
+}
+
+const DISK_CHECK_INTERVAL_MS = 1000;
+/** How long to wait for the output pipes to close after the program (and its group) ended. */
+const PIPE_DRAIN_MS = 2000;
+/** How many stderr lines the failure reason quotes, and its total length. */
+const STDERR_TAIL_LINES = 5;
+const MAX_REASON_CHARS = 500;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ENTRY = /(?:^|\s)((?:[\w@.\-]+\/)*[\w@.\-]+\.(?:[cm]?ts|[cm]?js))(?=\s|$)/;
+
+/** CPU (what this machine really has) plus cloud GPU ids simulated on the CPU, so specs written for RunPod run locally too. */
+export function defaultLocalGpuTypes(): GpuType[] {
+  const memoryGb = Math.round((os.totalmem() / 1024 ** 3) * 10) / 10;
+  return [
+    { id: 'CPU', providerGpuId: 'cpu', displayName: 'Local CPU', memoryGb, pricePerHourUsd: '0.00', provider: 'LOCAL' },
+    { id: 'A100', providerGpuId: 'cpu', displayName: 'NVIDIA A100 80GB (simulated on CPU)', memoryGb: 80, pricePerHourUsd: '1.64', provider: 'LOCAL' },
+    { id: 'RTX4090', providerGpuId: 'cpu', displayName: 'NVIDIA RTX 4090 (simulated on CPU)', memoryGb: 24, pricePerHourUsd: '0.69', provider: 'LOCAL' },
+  ];
+}
+
+interface Entry {
+  /** Arguments to `process.execPath`. */
+  args: string[];
+  /** For the log: "node --require tsx/cjs src/train.ts". */
+  display: string;
+}
+
+class TemplateError extends Error {}
+
+export class LocalProvider implements ComputeProvider {
+  readonly name = 'LOCAL' as const;
+  private readonly workRoot: string;
+  private readonly gpuTypeList: GpuType[];
+  private readonly killGraceMs: number;
+  private readonly maxLineBytes: number;
+  private readonly maxOutputBytes: number;
+
+  constructor(options: LocalProviderOptions) {
+    this.workRoot = path.resolve(options.workRoot);
+    this.gpuTypeList = options.gpuTypes ?? defaultLocalGpuTypes();
+    this.killGraceMs = positive('killGraceMs', options.killGraceMs ?? 5000, true);
+    this.maxLineBytes = positive('maxLineBytes', options.maxLineBytes ?? 64 * 1024);
+    this.maxOutputBytes = positive('maxOutputBytes', options.maxOutputBytes ?? 1024 ** 3);
+  }
+
+  async gpuTypes(): Promise<GpuType[]> {
+    return this.gpuTypeList.map((gpu) => ({ ...gpu }));
+  }
+
+  /** The run's working directory. */
+  workDir(runId: string): string {
+    if (!RUN_ID.test(runId)) throw new RangeError(`not a valid run id for a directory name: ${JSON.stringify(runId)}`);
+    return path.join(this.workRoot, runId);
+  }
+
+  /** Removes the run's whole working directory (call after the artifacts were moved away). */
+  async cleanup(runId: string): Promise<void> {
+    await rm(this.workDir(runId), { recursive: true, force: true });
+  }
+
+  async run(job: TrainingJob, events: JobEvents, signal: AbortSignal): Promise<JobOutcome> {
+    if (signal.aborted) return outcome('ABORTED', null, abortedBefore(signal), 0, []);
+    const workDir = this.workDir(job.runId);
+    const dataDir = path.join(workDir, 'data');
+    const outputDir = path.join(workDir, 'output');
+    try {
+      await rm(workDir, { recursive: true, force: true });
+      await mkdir(dataDir, { recursive: true });
+      await mkdir(outputDir, { recursive: true });
+
+      const problem = await this.download(job, dataDir, events, signal);
+      if (problem !== null) return outcome(signal.aborted ? 'ABORTED' : 'FAILED', null, problem, 0, []);
+
+      let entry: Entry;
+      try {
+        entry = await resolveEntry(job.templateDir);
+      } catch (error) {
+        if (error instanceof TemplateError) return outcome('FAILED', null, error.message, 0, []);
+        throw error;
+      }
+      if (signal.aborted) return outcome('ABORTED', null, abortedBefore(signal), 0, []);
+      return await this.execute(job, entry, { workDir, dataDir, outputDir }, events, signal);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Downloads and verifies every file; returns null, or why the run cannot start. */
+  private async download(job: TrainingJob, dataDir: string, events: JobEvents, signal: AbortSignal): Promise<string | null> {
+    const seen = new Set<string>();
+    for (const file of job.files) {
+      if (!isPlainFileName(file.name) || seen.has(file.name)) {
+        return `round file name ${JSON.stringify(file.name)} is not a plain, unique file name`;
+      }
+      seen.add(file.name);
+      try {
+        await downloadVerified(file, path.join(dataDir, file.name), signal);
+      } catch (error) {
+        if (signal.aborted) return abortedBefore(signal);
+        if (error instanceof DownloadError) {
+          events.log('system', error.message);
+          return error.message;
+        }
+        throw error;
+      }
+      events.log('system', `downloaded ${file.name} (${formatBytes(file.sizeBytes)}, sha256 verified)`);
+    }
+    return null;
+  }
+
+  private async execute(
+    job: TrainingJob,
+    entry: Entry,
+    dirs: { workDir: string; dataDir: string; outputDir: string },
+    events: JobEvents,
+    signal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, entry.args, {
+      cwd: dirs.workDir,
+      env: childEnv(job, dirs),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+
+    // Everything that can happen from now on is recorded here; listeners go on before any await.
+    let exitedAt = 0;
+    let abortReason: string | null = null;
+    let sigkillAfterGrace = false;
+    let diskExceeded = false;
+    let callbackError: unknown = null;
+    const stderrTail: string[] = [];
+    const timers: NodeJS.Timeout[] = [];
+
+    const killGroup = (sig: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        /* ESRCH: nothing left in the group */
+      }
+    };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+      child.once('exit', (code, sig) => {
+        exitedAt = performance.now();
+        // Whatever the program left behind in its group (daemons, workers, orphans) goes with it.
+        killGroup('SIGKILL');
+        resolve({ code, signal: sig });
+      });
+      child.on('error', (error) => {
+        if (child.pid === undefined) resolve({ error });
+      });
+    });
+    const pipesClosed = Promise.all([streamDone(child.stdout), streamDone(child.stderr)]);
+
+    if (child.pid === undefined) {
+      const result = await exited;
+      return outcome('FAILED', null, `could not start the training program: ${'error' in result ? result.error.message : 'no pid'}`, 0, []);
+    }
+    const pid = child.pid;
+
+    const onAbort = (): void => {
+      if (exitedAt !== 0 || abortReason !== null) return;
+      abortReason = String(signal.reason);
+      safe(() => events.log('system', `stopping (${abortReason}): SIGTERM to the process group`));
+      killGroup('SIGTERM');
+      timers.push(
+        setTimeout(() => {
+          if (exitedAt !== 0) return;
+          sigkillAfterGrace = true;
+          safe(() => events.log('system', `still running ${this.killGraceMs} ms after SIGTERM: SIGKILL to the process group`));
+          killGroup('SIGKILL');
+        }, this.killGraceMs),
+      );
+    };
+    // A callback of the worker threw: stop the program, and run() rejects with that error once it is gone.
+    const safe = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (error) {
+        if (callbackError === null) {
+          callbackError = error;
+          killGroup('SIGKILL');
+        }
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      try {
+        await events.submitted(`local-${pid}`);
+      } catch (error) {
+        // The worker could not record the job: it must not run unrecorded.
+        killGroup('SIGKILL');
+        await exited;
+        throw error;
+      }
+      safe(() => events.running());
+      safe(() => events.log('system', `started ${entry.display} (pid ${pid})`));
+
+      for (const [stream, readable] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+        const splitter = new LineSplitter(this.maxLineBytes, (line) =>
+          safe(() => {
+            if (stream === 'stderr') {
+              stderrTail.push(line);
+              if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+            }
+            events.log(stream, line);
+            const metric = parseMetricLine(line);
+            if (metric) events.metric(metric.name, metric.step, metric.value);
+          }),
+        );
+        readable.on('data', (chunk: Buffer) => splitter.push(chunk));
+        readable.once('end', () => splitter.end());
+      }
+      if (signal.aborted) onAbort();
+
+      const checkDisk = async (): Promise<boolean> => {
+        if (diskExceeded) return true;
+        if ((await directorySize(dirs.outputDir, this.maxOutputBytes)) > this.maxOutputBytes) {
+          diskExceeded = true;
+          killGroup('SIGKILL');
+        }
+        return diskExceeded;
+      };
+      let checking = false;
+      const diskTimer = setInterval(() => {
+        if (checking || exitedAt !== 0) return;
+        checking = true;
+        checkDisk().finally(() => (checking = false));
+      }, DISK_CHECK_INTERVAL_MS);
+      timers.push(diskTimer);
+
+      const result = await exited;
+      // With the group gone the pipes close; a process that left the group (setsid) and kept
+      // them open does not get to hold the run hostage.
+      const drain = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_DRAIN_MS);
+      await pipesClosed;
+      clearTimeout(drain);
+      for (const timer of timers) clearTimeout(timer);
+      if (callbackError !== null) throw callbackError;
+
+      const executionSeconds = Math.round(exitedAt - startedAt) / 1000;
+      const { code, signal: exitSignal } = result as { code: number | null; signal: NodeJS.Signals | null };
+      const how = exitSignal ? `killed by signal ${exitSignal}` : `exited with code ${code}`;
+
+      if (await checkDisk()) {
+        const reason = `the training program wrote more than ${formatLimit(this.maxOutputBytes)} to MP_OUTPUT_DIR`;
+        safe(() => events.log('system', `${reason}; it was stopped and its output is not kept`));
+        return outcome('FAILED', code, reason, executionSeconds, []);
+      }
+      const artifacts = await collectArtifacts(dirs.outputDir);
+      safe(() => events.log('system', `${how} after ${executionSeconds.toFixed(1)} s; ${artifacts.length} artifact(s)`));
+      if (abortReason !== null) {
+        const detail = sigkillAfterGrace
+          ? `killed by SIGKILL after ignoring SIGTERM for ${this.killGraceMs} ms`
+          : exitSignal
+            ? how
+            : `${how} after SIGTERM`;
+        return outcome('ABORTED', code, `aborted (${abortReason}): ${detail}`, executionSeconds, artifacts);
+      }
+      if (code === 0) return outcome('SUCCEEDED', 0, null, executionSeconds, artifacts);
+      return outcome('FAILED', code, withStderr(how, stderrTail), executionSeconds, artifacts);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }
+}
+
+/** The whole environment of the training program; nothing is inherited from the server's. */
+function childEnv(job: TrainingJob, dirs: { workDir: string; dataDir: string; outputDir: string }): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: dirs.workDir,
+    LANG: process.env.LANG || 'C.UTF-8',
+    MP_RUN_ID: job.runId,
+    MP_DATA_DIR: dirs.dataDir,
+    MP_OUTPUT_DIR: dirs.outputDir,
+    MP_HPARAMS: JSON.stringify(job.hyperparameters),
+    MP_TASK: job.task,
+    MP_ROUND: String(job.roundNumber),
+    MP_GPU_TYPE: job.gpuType.id,
+  };
+}
+
+/** Which file of the template to run, and how (see the header comment). */
+async function resolveEntry(templateDir: string): Promise<Entry> {
+  const root = path.resolve(templateDir);
+  const compiled = path.join(root, 'dist', 'train.js');
+  if (await isFile(compiled)) return { args: [compiled], display: 'node dist/train.js' };
+
+  let manifest: { main?: unknown; scripts?: { train?: unknown } };
+  try {
+    manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as typeof manifest;
+  } catch (error) {
+    throw new TemplateError(`the template ${root} has no readable package.json: ${(error as Error).message}`);
+  }
+  const fromScript = typeof manifest.scripts?.train === 'string' ? ENTRY.exec(manifest.scripts.train)?.[1] : undefined;
+  const relative = fromScript ?? (typeof manifest.main === 'string' ? manifest.main : undefined);
+  if (!relative) throw new TemplateError(`the template's package.json names no training entry (scripts.train or main)`);
+  const file = path.resolve(root, relative);
+  const inside = path.relative(root, file);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) throw new TemplateError(`the template's training entry ${relative} lies outside the template`);
+  if (!(await isFile(file))) throw new TemplateError(`the template's training entry ${relative} does not exist`);
+  if (/\.[cm]?js$/.test(file)) return { args: [file], display: `node ${inside}` };
+  if (!/\.[cm]?ts$/.test(file)) throw new TemplateError(`the template's training entry ${relative} is neither TypeScript nor JavaScript`);
+  let tsx: string;
+  try {
+    tsx = require.resolve('tsx/cjs');
+  } catch {
+    throw new TemplateError('tsx is not installed, so a TypeScript training entry cannot run; compile the template to dist/train.js');
+  }
+  return { args: ['--require', tsx, file], display: `node --require tsx/cjs ${inside}` };
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function streamDone(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) return resolve();
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+  });
+}
+
+function withStderr(how: string, tail: string[]): string {
+  const lines = tail.filter((line) => line.trim() !== '');
+  if (lines.length === 0) return how;
+  const head = `${how}; last stderr: `;
+  let text = lines.join(' | ');
+  const room = MAX_REASON_CHARS - head.length;
+  if (text.length > room) text = `…${text.slice(text.length - room + 1)}`;
+  return head + text;
+}
+
+function abortedBefore(signal: AbortSignal): string {
+  return `aborted (${String(signal.reason)}) before the training program started`;
+}
+
+function outcome(status: JobOutcome['status'], exitCode: number | null, failureReason: string | null, executionSeconds: number, artifacts: ProducedArtifact[]): JobOutcome {
+  return { status, exitCode, failureReason, executionSeconds, artifacts };
+}
+
+function positive(name: string, value: number, zeroOk = false): number {
+  if (!Number.isFinite(value) || value < (zeroOk ? 0 : 1) || !Number.isInteger(value)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
