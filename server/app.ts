@@ -14,6 +14,7 @@ import { DatasetsService } from './modules/datasets/datasets.service';
 import { LocalBlobStore } from './blob-store';
 import { UrlSigner, loadSigningSecret } from './http/signed-url';
 import { serveSignedFile } from './http/files';
+import { serveUpload } from './http/uploads';
 import { TrainingService } from './modules/training/training.service';
 import { TrainingWorker } from './modules/training/training-worker';
 import { TrainingLogHub } from './modules/training/log-hub';
@@ -94,6 +95,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         }
         return requestScope.run({ requestId, log }, () => handleGraphQL(req, res, url, requestId));
       default:
+        if (await serveUpload(req, res, { signer, blobs })) return;
         if (await serveSignedFile(req, res, { signer, blobs, lookup: async (path) => (await services.datasets.lookupFile(path)) ?? services.training.lookupArtifact(path) })) return;
         if (await serveGraphiql(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });

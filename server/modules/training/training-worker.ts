@@ -7,6 +7,7 @@ import type { Notifications } from '../../db/notifications';
 import type { BlobStore } from '../../blob-store';
 import type { UrlSigner } from '../../http/signed-url';
 import { FILES_PREFIX } from '../../http/files';
+import { uploadUrl } from '../../http/uploads';
 import type { AbortReason, ComputeProvider, JobEvents, JobOutcome, ProviderName, TrainingJob } from '../../providers/provider';
 import { DatasetFileEntity } from '../datasets/dataset-file.entity';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
@@ -140,7 +141,7 @@ export class TrainingWorker {
       const budgetMicros = microsFromDecimal(run.maxBudgetUsd);
       const elapsedBefore = run.startedAt ? Math.max(0, Date.now() - run.startedAt.getTime()) : 0;
       timers.push(setTimeout(() => controller.abort('TIMED_OUT' satisfies AbortReason), Math.max(0, run.timeoutSeconds * 1000 - elapsedBefore)));
-      // Cost = price per hour x time running; checked every second, stored every few.
+      // Cost = price per hour x time running; checked four times a second, stored every 5 s.
       let lastStoredCost = '';
       let ticks = 0;
       timers.push(
@@ -150,14 +151,14 @@ export class TrainingWorker {
           if (micros >= budgetMicros) controller.abort('BUDGET_EXCEEDED' satisfies AbortReason);
           const cost = formatUsd(micros);
           ticks += 1;
-          if (cost !== lastStoredCost && ticks % 5 === 0) {
+          if (cost !== lastStoredCost && ticks % 20 === 0) {
             lastStoredCost = cost;
             void this.dataSource
               .query('UPDATE training_runs SET cost_usd = $2 WHERE id = $1', [run.id, cost])
               .then(() => this.announce(this.dataSource, run.id, false))
               .catch(() => undefined);
           }
-        }, 1000),
+        }, 250),
       );
 
       const events: JobEvents = {
@@ -231,7 +232,7 @@ export class TrainingWorker {
       timeoutSeconds: run.timeoutSeconds,
       templateDir: run.template ? templateDir(run.template) : '',
       image: run.image ?? undefined,
-      artifactUploadUrl: undefined,
+      artifactUploadUrl: run.provider === 'RUNPOD' ? uploadUrl(this.signer, this.options.publicBaseUrl(), run.id, expiresAt) : undefined,
     };
   }
 

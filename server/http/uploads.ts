@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlobStore } from '../blob-store';
+import type { UrlSigner } from './signed-url';
+
+/**
+ * Artifact uploads from remote training jobs (RunPod): `PUT <uploadUrl>/<file name>`, where
+ * uploadUrl = `<base>/uploads/<expires>/<signature>/runs/<runId>`. The signature (in the path,
+ * so the job can append a file name) covers `/uploads/runs/<runId>` and the expiry; the file
+ * goes to the blob store under `runs/<runId>/<name>`, streamed, never buffered whole.
+ */
+export const UPLOADS_PREFIX = '/uploads/';
+const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
+const UPLOAD_PATH = /^\/uploads\/([0-9]{1,12})\/([A-Za-z0-9_-]{43})\/runs\/(run_[A-Za-z0-9]{1,40})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
+
+export function uploadUrl(signer: UrlSigner, base: string, runId: string, expiresAt: Date): string {
+  const query = new URLSearchParams(signer.sign(`/uploads/runs/${runId}`, expiresAt));
+  return `${base.replace(/\/+$/, '')}/uploads/${query.get('expires')}/${query.get('signature')}/runs/${runId}`;
+}
+
+export async function serveUpload(req: IncomingMessage, res: ServerResponse, deps: { signer: UrlSigner; blobs: BlobStore }): Promise<boolean> {
+  const path = (req.url ?? '').split('?')[0];
+  if (!path.startsWith(UPLOADS_PREFIX)) return false;
+  const reply = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
+  if (req.method !== 'PUT') {
+    res.setHeader('allow', 'PUT');
+    reply(405, 'uploads take PUT');
+    return true;
+  }
+  const match = UPLOAD_PATH.exec(path);
+  if (!match) {
+    reply(404, 'not an upload URL: PUT <artifactUploadUrl>/<file name> (letters, digits, . _ -)');
+    return true;
+  }
+  const [, expires, signature, runId, name] = match;
+  const verdict = deps.signer.verify(`/uploads/runs/${runId}`, new URLSearchParams({ expires, signature }));
+  if (!verdict.ok) {
+    reply(403, verdict.reason);
+    return true;
+  }
+  if (Number(req.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) {
+    reply(413, `an artifact may be at most ${MAX_UPLOAD_BYTES} bytes`);
+    return true;
+  }
+  let received = 0;
+  const limited = (async function* () {
+    for await (const chunk of req) {
+      received += (chunk as Buffer).length;
+      if (received > MAX_UPLOAD_BYTES) throw new Error(`an artifact may be at most ${MAX_UPLOAD_BYTES} bytes`);
+      yield chunk as Buffer;
+    }
+  })();
+  try {
+    const stored = await deps.blobs.put(`runs/${runId}/${name}`, limited);
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ name, sizeBytes: stored.sizeBytes, sha256: stored.sha256, blobKey: stored.key }));
+  } catch (error) {
+    reply(received > MAX_UPLOAD_BYTES ? 413 : 400, `upload failed: ${(error as Error).message}`);
+  }
+  return true;
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { createClient, type Client } from 'graphql-ws';
+import { readFile } from 'node:fs/promises';
+import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { parsePricesCsv } from '../../server/modules/datasets/round-builder';
+import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
+
+const RUN_FIELDS = 'id status provider costUsd exitCode failureReason logLineCount metrics { name last step count } artifacts { name sizeBytes sha256 } history { from to reason }';
+const START = `mutation($spec: TrainingSpecInput!, $key: String) { startTrainingRun(spec: $spec, idempotencyKey: $key) { ${RUN_FIELDS} } }`;
+const RUN = `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} } }`;
+const STOP = `mutation($id: ID!) { stopTrainingRun(id: $id) { ${RUN_FIELDS} } }`;
+
+interface Run {
+  id: string;
+  status: string;
+  costUsd: string;
+  exitCode: number | null;
+  failureReason: string | null;
+  logLineCount: number;
+  metrics: { name: string; last: number; step: number; count: number }[];
+  artifacts: { name: string; sizeBytes: number; sha256: string }[];
+  history: { from: string | null; to: string; reason: string | null }[];
+}
+
+const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
+
+describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(120_000);
+  let server: TestServer;
+  let vendorKey: string;
+  let otherKey: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    server = await startTestServer();
+    vendorKey = (await server.createVendor()).apiKey;
+    otherKey = (await server.createVendor()).apiKey;
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await server.close();
+  });
+
+  const start = async (spec: Record<string, unknown>, key = vendorKey, idempotencyKey?: string) => server.graphql<{ startTrainingRun: Run }>(START, { spec, key: idempotencyKey }, key);
+  const runOf = async (id: string, key = vendorKey) => (await server.graphql<{ trainingRun: Run }>(RUN, { id }, key)).data!.trainingRun;
+  const waitFinal = async (id: string): Promise<Run> => {
+    for (let i = 0; i < 600; i++) {
+      const run = await runOf(id);
+      if (FINAL.includes(run.status)) return run;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`run ${id} did not finish`);
+  };
+  const subscribe = (query: string, variables: Record<string, unknown>, key = vendorKey) => {
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    clients.push(client);
+    return client.iterate<Record<string, unknown>>({ query, variables });
+  };
+
+  it('trains the runpod-signal-train template on round 1, streaming logs and metrics, keeping its artifacts', async () => {
+    const started = await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 3 }], gpuType: 'CPU' });
+    assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+    const id = started.data!.startTrainingRun.id;
+    assert.ok(['QUEUED', 'STARTING', 'RUNNING'].includes(started.data!.startTrainingRun.status));
+
+    // Follow from the start over graphql-ws: every line once, in order, then the final status.
+    const seqs: number[] = [];
+    let finalStatus: string | null = null;
+    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { line { seq line } finalStatus } }', { id })) {
+      const event = (result.data as { trainingLogs: { line: { seq: number } | null; finalStatus: string | null } }).trainingLogs;
+      if (event.line) seqs.push(event.line.seq);
+      if (event.finalStatus) finalStatus = event.finalStatus;
+    }
+    const run = await runOf(id);
+    assert.equal(finalStatus, 'SUCCEEDED', `${run.failureReason}`);
+    assert.equal(run.status, 'SUCCEEDED');
+    assert.deepEqual(seqs, Array.from({ length: run.logLineCount }, (_, index) => index + 1), 'no gap, no duplicate');
+    assert.deepEqual(run.history.map((change) => change.to), ['QUEUED', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+    const loss = run.metrics.find((metric) => metric.name === 'loss');
+    assert.ok(loss && loss.count === 3, `3 loss points, got ${JSON.stringify(run.metrics)}`);
+    assert.ok(run.metrics.some((metric) => metric.name === 'val_corr'));
+    assert.ok(run.artifacts.some((artifact) => artifact.name === 'model.json'));
+
+    const urls = await server.graphql<{ trainingRun: { artifacts: { name: string; downloadUrl: string; sha256: string }[] } }>(
+      'query($id: ID!) { trainingRun(id: $id) { artifacts { name sha256 downloadUrl } } }',
+      { id },
+      vendorKey,
+    );
+    const model = urls.data!.trainingRun.artifacts.find((artifact) => artifact.name === 'model.json')!;
+    const download = await fetch(model.downloadUrl);
+    assert.equal(download.status, 200);
+    const parsed = JSON.parse(await download.text()) as Record<string, unknown>;
+    assert.ok(parsed.weights || parsed.featureNames, 'model.json holds the model');
+
+    // A subscriber that joins late replays everything after its seq.
+    const replayed: number[] = [];
+    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id, afterSeq: 2) { line { seq } finalStatus } }', { id })) {
+      const event = (result.data as { trainingLogs: { line: { seq: number } | null } }).trainingLogs;
+      if (event.line) replayed.push(event.line.seq);
+    }
+    assert.deepEqual(replayed, seqs.slice(2));
+
+    const page = await server.graphql<{ trainingLogs: { lines: { seq: number }[]; hasMore: boolean; lastSeq: number } }>(
+      'query($id: ID!) { trainingLogs(runId: $id, after: 0, first: 2) { lines { seq } hasMore lastSeq } }',
+      { id },
+      vendorKey,
+    );
+    assert.deepEqual(page.data!.trainingLogs.lines.map((line) => line.seq), [1, 2]);
+    assert.equal(page.data!.trainingLogs.hasMore, true);
+
+    const stopFinished = await server.graphql(STOP, { id }, vendorKey);
+    assert.equal(stopFinished.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
+  });
+
+  it('hides a run from another vendor everywhere: query, stop and subscription', async () => {
+    const id = (await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] })).data!.startTrainingRun.id;
+    const seen = await server.graphql(RUN, { id }, otherKey);
+    assert.equal(seen.errors?.[0].extensions?.code, 'NOT_FOUND');
+    const stopped = await server.graphql(STOP, { id }, otherKey);
+    assert.equal(stopped.errors?.[0].extensions?.code, 'NOT_FOUND');
+    await assert.rejects(
+      (async () => {
+        for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { finalStatus } }', { id }, otherKey)) {
+          if (result.errors) throw new Error(String(result.errors[0].extensions?.code));
+        }
+      })(),
+      (error: unknown) => /NOT_FOUND/.test(JSON.stringify(error) + String(error)),
+    );
+    await waitFinal(id);
+  });
+
+  it('makes exactly one run for 20 concurrent starts with one idempotency key, and refuses the key for another spec', async () => {
+    const spec = { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] };
+    const responses = await Promise.all(Array.from({ length: 20 }, () => start(spec, vendorKey, 'same-key-1')));
+    const ids = new Set(responses.map((response) => response.data?.startTrainingRun.id));
+    assert.equal(ids.size, 1, JSON.stringify(responses.find((response) => response.errors)?.errors));
+    const other = await start({ ...spec, hyperparameters: [{ name: 'epochs', value: 2 }] }, vendorKey, 'same-key-1');
+    assert.equal(other.errors?.[0].extensions?.code, 'CONFLICT');
+    await waitFinal([...ids][0]!);
+  });
+
+  it('refuses bad specs with BAD_USER_INPUT naming each field, and creates nothing', async () => {
+    const before = (await server.graphql<{ trainingRuns: { totalCount: number } }>('{ trainingRuns { totalCount } }', {}, vendorKey)).data!.trainingRuns.totalCount;
+    const bad = await start({ task: 'SIGNAL', gpuType: 'TPU9000', timeoutSeconds: 5, maxBudgetUsd: '-1', hyperparameters: [{ name: 'epochs', value: 'many' }, { name: 'nonsense', value: 1 }] });
+    assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const fields = (bad.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field).sort();
+    assert.deepEqual(fields, ['spec.gpuType', 'spec.hyperparameters.epochs', 'spec.hyperparameters.nonsense', 'spec.maxBudgetUsd', 'spec.timeoutSeconds']);
+    const unknownRound = await start({ task: 'SIGNAL', round: 999 });
+    assert.equal(unknownRound.errors?.[0].extensions?.code, 'NOT_FOUND');
+    const unknownTemplate = await start({ task: 'SIGNAL', template: 'no-such-template' });
+    assert.equal(unknownTemplate.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const runpod = await start({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
+    assert.equal(runpod.errors?.[0].extensions?.code, 'PRECONDITION_FAILED', 'RunPod is not configured in this test server');
+    const after = (await server.graphql<{ trainingRuns: { totalCount: number } }>('{ trainingRuns { totalCount } }', {}, vendorKey)).data!.trainingRuns.totalCount;
+    assert.equal(after, before);
+  });
+
+  it('refuses a round that is not OPEN', async () => {
+    const round = await server.app.services.datasets.createRound({
+      prices: parsePricesCsv(await readFile(sp500CsvPath(), 'utf8')).slice(0, 1000),
+      horizonDays: 5,
+      by: 'test',
+    });
+    const response = await start({ task: 'SIGNAL', round: round.number });
+    assert.equal(response.errors?.[0].extensions?.code, 'NOT_FOUND', 'UPCOMING rounds are not visible to vendors');
+    await server.app.services.datasets.changeStatusAs(round.number, 'OPEN', 'test');
+    await server.app.services.datasets.changeStatusAs(round.number, 'CLOSED', 'test');
+    const closed = await start({ task: 'SIGNAL', round: round.number });
+    assert.equal(closed.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
+    assert.match(closed.errors?.[0].message ?? '', /CLOSED/);
+  });
+
+  it('ends a run that reaches its budget as BUDGET_EXCEEDED', async () => {
+    const response = await start({ task: 'SIGNAL', gpuType: 'A100', maxBudgetUsd: '0.0001', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] });
+    assert.equal(response.errors, undefined, JSON.stringify(response.errors));
+    const run = await waitFinal(response.data!.startTrainingRun.id);
+    assert.equal(run.status, 'BUDGET_EXCEEDED', `${run.status}: ${run.failureReason}`);
+    assert.ok(Number(run.costUsd) <= 0.0001);
+  });
+
+  it('stops a running run on request, ending it CANCELLED', async () => {
+    const response = await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] });
+    const id = response.data!.startTrainingRun.id;
+    for (let i = 0; i < 200 && (await runOf(id)).status !== 'RUNNING'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const stopped = await server.graphql<{ stopTrainingRun: Run }>(STOP, { id }, vendorKey);
+    assert.equal(stopped.data?.stopTrainingRun.status, 'CANCELLED', JSON.stringify(stopped));
+  });
+
+  it('fails a run whose worker stopped renewing its lease ("worker lost")', async () => {
+    const { id } = (await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] })).data!.startTrainingRun;
+    await waitFinal(id);
+    // A run another process held and abandoned: RUNNING with a lease that ran out.
+    const lostId = `run_lost${Date.now()}`;
+    await server.database.dataSource.query(
+      `INSERT INTO training_runs (id, vendor_id, task, round_number, template, hyperparameters, gpu_type, provider, timeout_seconds, max_budget_usd, status, spec_hash, worker_id, lease_expires_at, history)
+       SELECT $1, vendor_id, task, round_number, template, hyperparameters, gpu_type, provider, timeout_seconds, max_budget_usd, 'RUNNING', 'x', 'dead-worker', now() - interval '1 minute', '[]' FROM training_runs WHERE id = $2`,
+      [lostId, id],
+    );
+    await server.app.worker!.reapLostRuns();
+    const lost = await runOf(lostId);
+    assert.equal(lost.status, 'FAILED');
+    assert.match(lost.failureReason ?? '', /worker lost/);
+  });
+});
