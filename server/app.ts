@@ -19,6 +19,7 @@ import { TrainingService } from './modules/training/training.service';
 import { TrainingWorker } from './modules/training/training-worker';
 import { TrainingLogHub } from './modules/training/log-hub';
 import { createProviders } from './providers/registry';
+import { useExtraTemplates } from './modules/training/templates';
 import { DomainError } from './errors';
 import { bearerToken, requestIdFrom, requestScope } from './request-scope';
 import { packageVersion } from './paths';
@@ -46,6 +47,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   await keys.start();
   const blobs = new LocalBlobStore(config.blobDir);
   const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
+  useExtraTemplates(config.training.templatesDir);
   const providers = createProviders(config, log);
   const training = new TrainingService(database.dataSource, database.notifications, providers, signer);
   const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, training);

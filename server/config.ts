@@ -34,6 +34,7 @@ const environmentSchema = z.object({
   MP_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
   MP_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(200).default(50),
   MP_TRAINING_WORKER: booleanFlag.default(true),
+  MP_TEMPLATES_DIR: z.string().min(1).optional(),
   MP_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_VENDOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
@@ -66,7 +67,7 @@ export interface ServerConfig {
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number };
-  training: { worker: boolean; concurrency: number; perVendorConcurrency: number; leaseSeconds: number; workRoot: string };
+  training: { worker: boolean; concurrency: number; perVendorConcurrency: number; leaseSeconds: number; workRoot: string; templatesDir: string | undefined };
   /** Set when both RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are. */
   runpod: { apiKey: string; endpointId: string; jobsBaseUrl: string; restBaseUrl: string } | undefined;
 }
@@ -106,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       perVendorConcurrency: e.MP_TRAINING_VENDOR_CONCURRENCY,
       leaseSeconds: e.MP_TRAINING_LEASE_SECONDS,
       workRoot: path.join(dataDir, 'runs'),
+      templatesDir: e.MP_TEMPLATES_DIR ? path.resolve(e.MP_TEMPLATES_DIR) : undefined,
     },
     runpod:
       e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID

@@ -15,22 +15,34 @@ export interface DeclaredHyperparameter {
 
 export const DEFAULT_TEMPLATE = 'runpod-signal-train';
 
+let extraTemplatesDir: string | undefined;
+
+/** MP_TEMPLATES_DIR: the operator's own templates, found before the built-in ones. */
+export function useExtraTemplates(dir: string | undefined): void {
+  extraTemplatesDir = dir;
+}
+
 export function templatesDir(): string {
   return path.join(packageRoot(), 'cli', 'templates');
 }
 
+function templateRoots(): string[] {
+  return [extraTemplatesDir, templatesDir()].filter((dir): dir is string => Boolean(dir && existsSync(dir)));
+}
+
 export function templateNames(): string[] {
-  if (!existsSync(templatesDir())) return [];
-  return readdirSync(templatesDir(), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = templateRoots().flatMap((root) => readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name));
+  return [...new Set(names)].sort();
 }
 
 export function templateDir(name: string): string {
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name) || !templateNames().includes(name)) {
+  const root = /^[a-z0-9][a-z0-9-]{0,63}$/.test(name) ? templateRoots().find((dir) => existsSync(path.join(dir, name, 'package.json'))) : undefined;
+  if (!root) {
     throw new DomainError('BAD_USER_INPUT', `unknown template ${name}: use one of ${templateNames().join(', ') || '(none installed)'}`, {
       fields: [{ field: 'spec.template', message: 'unknown template' }],
     });
   }
-  return path.join(templatesDir(), name);
+  return path.join(root, name);
 }
 
 export function declaredHyperparameters(name: string): Record<string, DeclaredHyperparameter> | null {
