@@ -41,7 +41,7 @@ const environmentSchema = z.object({
   RUNPOD_API_KEY: z.string().min(8).optional(),
   RUNPOD_ENDPOINT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').optional(),
   RUNPOD_JOBS_URL: z.string().url().default('https://api.runpod.ai/v2'),
-  RUNPOD_API_URL: z.string().url().default('https://rest.runpod.io'),
+  RUNPOD_API_URL: z.string().url().default('https://api.runpod.io'),
 });
 
 export type DatabaseConfig =

@@ -391,12 +391,14 @@ export class RunPodProvider implements ComputeProvider {
     }
     if (error instanceof RunPodSubmitUncertainError) {
       return (
-        `RunPod ${error.reason} to the submission, so the job may or may not exist; it was not resubmitted ` +
-        `because a second submission could run (and bill) twice. Look for a job with input.runId ${job.runId} ` +
-        `on endpoint ${this.endpointId} and cancel it if it is there`
+        `the submission to RunPod has an unknown outcome (${error.reason}), so the job may or may not exist; ` +
+        `it was not resubmitted because a second submission could run (and bill) twice. Look for a job with ` +
+        `input.runId ${job.runId} on endpoint ${this.endpointId} and cancel it if it is there`
       );
     }
-    if (error instanceof RunPodUnreachableError) return `RunPod could not be reached to submit the job (${error.reason}); nothing was submitted`;
+    if (error instanceof RunPodUnreachableError) {
+      return `RunPod could not be reached to submit the job (${error.reason}; ${error.attempts} attempts); nothing was submitted`;
+    }
     return `the submission to RunPod failed: ${messageOf(error)}`;
   }
 

@@ -117,44 +117,22 @@ export class RunPodHttp {
     let failures = 0;
     for (;;) {
       if (signal?.aborted) throw new RunPodAbortedError(request.label);
-      const attemptSignals = [AbortSignal.timeout(request.timeoutMs)];
-      if (signal && request.mode === 'idempotent') attemptSignals.push(signal);
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(request.url, {
-          method: request.method,
-          headers: {
-            authorization: `Bearer ${this.options.apiKey}`,
-            accept: 'application/json',
-            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: request.body,
-          signal: AbortSignal.any(attemptSignals),
-        });
-      } catch (error) {
+      const attempt = await this.attempt(request);
+      if (attempt.kind !== 'answer') {
         if (signal?.aborted && request.mode === 'idempotent') throw new RunPodAbortedError(request.label);
-        const reason = describeNetworkError(error, request.timeoutMs);
-        const notSent = neverSent(error);
-        if (request.mode === 'submit' && !notSent) {
-          throw new RunPodSubmitUncertainError(request.label, this.mask(`no answer (${reason}) after the request was sent`));
+        const reason = attempt.kind === 'no-answer'
+          ? describeNetworkError(attempt.error, request.timeoutMs)
+          : `the answer (HTTP ${attempt.status}) broke off: ${describeNetworkError(attempt.error, request.timeoutMs)}`;
+        // Only a connection that never opened proves a submission did not reach RunPod.
+        if (request.mode === 'submit' && !(attempt.kind === 'no-answer' && neverSent(attempt.error))) {
+          throw new RunPodSubmitUncertainError(request.label, this.mask(`no complete answer after the request was sent (${reason})`));
         }
-        if (failures >= request.maxRetries) throw new RunPodUnreachableError(request.label, this.mask(reason), failures + 1);
-        failures += 1;
-        await this.wait(request, this.backoff(failures), `${reason}`, failures);
-        continue;
-      }
-      try {
-        text = await response.text();
-      } catch (error) {
-        if (signal?.aborted && request.mode === 'idempotent') throw new RunPodAbortedError(request.label);
-        const reason = `the answer (HTTP ${response.status}) broke off: ${describeNetworkError(error, request.timeoutMs)}`;
-        if (request.mode === 'submit') throw new RunPodSubmitUncertainError(request.label, this.mask(reason));
         if (failures >= request.maxRetries) throw new RunPodUnreachableError(request.label, this.mask(reason), failures + 1);
         failures += 1;
         await this.wait(request, this.backoff(failures), reason, failures);
         continue;
       }
+      const { response, text } = attempt;
 
       const status = response.status;
       if (status >= 200 && status < 300) {
@@ -191,6 +169,50 @@ export class RunPodHttp {
         continue;
       }
       throw new RunPodHttpError(request.label, status, detail);
+    }
+  }
+
+  /**
+   * One HTTP exchange, body included, bounded by `timeoutMs` and (unless submitting) by the
+   * caller's signal. A controller per attempt, its listener removed afterwards, so a job polled
+   * for days does not pile listeners onto its signal.
+   */
+  private async attempt(
+    request: RunPodRequest,
+  ): Promise<
+    | { kind: 'answer'; response: Response; text: string }
+    | { kind: 'no-answer'; error: unknown }
+    | { kind: 'broken-answer'; status: number; error: unknown }
+  > {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), request.timeoutMs);
+    const follow = request.mode === 'idempotent' ? request.signal : undefined;
+    const onAbort = (): void => controller.abort(follow?.reason);
+    follow?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let response: Response;
+      try {
+        response = await fetch(request.url, {
+          method: request.method,
+          headers: {
+            authorization: `Bearer ${this.options.apiKey}`,
+            accept: 'application/json',
+            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: request.body,
+          signal: controller.signal,
+        });
+      } catch (error) {
+        return { kind: 'no-answer', error };
+      }
+      try {
+        return { kind: 'answer', response, text: await response.text() };
+      } catch (error) {
+        return { kind: 'broken-answer', status: response.status, error };
+      }
+    } finally {
+      clearTimeout(timer);
+      follow?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -282,11 +304,13 @@ function neverSent(error: unknown): boolean {
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+  const name = error && typeof error === 'object' ? (error as { name?: unknown }).name : undefined;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return `no answer within ${Math.round(timeoutMs / 1000)} s`;
   }
   const codes = errorCodes(error);
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return [codes[0], cause ?? message].filter(Boolean).join(' ');
+  const text = cause ?? message;
+  return codes[0] && !text.includes(codes[0]) ? `${codes[0]} ${text}` : text;
 }
