@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { startFakeRunPod, type FakeRunPod } from '../helpers/fake-runpod';
+import { uploadUrl } from '../../server/http/uploads';
+import { UrlSigner, loadSigningSecret } from '../../server/http/signed-url';
+
+const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
+
+describe(`training runs on the RunPod provider, through the server (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(60_000);
+  let fake: FakeRunPod;
+  let server: TestServer;
+  let vendorKey: string;
+
+  before(async () => {
+    fake = await startFakeRunPod();
+    server = await startTestServer({ RUNPOD_API_KEY: fake.apiKey, RUNPOD_ENDPOINT_ID: fake.endpointId, RUNPOD_JOBS_URL: fake.jobsUrl, RUNPOD_API_URL: fake.url });
+    vendorKey = (await server.createVendor()).apiKey;
+  });
+
+  after(async () => {
+    await server.close();
+    await fake.close();
+  });
+
+  const startRun = async (spec: Record<string, unknown>) => {
+    const response = await server.graphql<{ startTrainingRun: { id: string } }>('mutation($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id } }', { spec }, vendorKey);
+    assert.equal(response.errors, undefined, JSON.stringify(response.errors));
+    return response.data!.startTrainingRun.id;
+  };
+  const waitFinal = async (id: string) => {
+    for (let i = 0; i < 300; i++) {
+      const response = await server.graphql<{ trainingRun: { status: string; failureReason: string | null; providerJobId: string | null; costUsd: string; metrics: { name: string; last: number }[] } }>(
+        'query($id: ID!) { trainingRun(id: $id) { status failureReason providerJobId costUsd metrics { name last } } }',
+        { id },
+        vendorKey,
+      );
+      const run = response.data!.trainingRun;
+      if (FINAL.includes(run.status)) return run;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('no final status');
+  };
+  const logsOf = async (id: string) =>
+    (await server.graphql<{ trainingLogs: { lines: { line: string }[] } }>('query($id: ID!) { trainingLogs(runId: $id, first: 1000) { lines { line } } }', { id }, vendorKey)).data!.trainingLogs.lines.map((entry) => entry.line);
+
+  it('submits the job with signed round URLs, streams its lines and metrics with the RunPod key masked, and succeeds', async () => {
+    fake.script({
+      outputs: [{ line: 'epoch 1 starting' }, { mp: 'metric', name: 'loss', step: 1, value: 0.5 }, { line: `leaked ${fake.apiKey} here` }, { mp: 'metric', name: 'loss', step: 2, value: 0.25 }],
+      intervalMs: 20,
+    });
+    const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100', hyperparameters: [{ name: 'epochs', value: 2 }] });
+    const run = await waitFinal(id);
+    assert.equal(run.status, 'SUCCEEDED', run.failureReason ?? '');
+    assert.ok(run.providerJobId && fake.jobs.has(run.providerJobId));
+    assert.equal(run.metrics.find((metric) => metric.name === 'loss')?.last, 0.25);
+    const lines = await logsOf(id);
+    assert.ok(lines.includes('epoch 1 starting'));
+    assert.ok(!lines.join('\n').includes(fake.apiKey), 'RUNPOD_API_KEY never stored');
+    assert.ok(lines.some((line) => line.includes('leaked [REDACTED] here')));
+
+    const input = fake.jobs.get(run.providerJobId!)!.input as { runId: string; files: { name: string; url: string; sha256: string }[]; artifactUploadUrl: string };
+    assert.equal(input.runId, id);
+    const train = input.files.find((file) => file.name === 'train.csv')!;
+    const download = await fetch(train.url);
+    assert.equal(download.status, 200);
+    assert.equal(createHash('sha256').update(Buffer.from(await download.arrayBuffer())).digest('hex'), train.sha256);
+    assert.match(input.artifactUploadUrl, /\/uploads\/\d+\/[A-Za-z0-9_-]{43}\/runs\/run_/);
+  });
+
+  it('records a job that FAILS at RunPod as FAILED with its error', async () => {
+    fake.script({ outputs: [{ line: 'loading' }], end: { status: 'FAILED', error: 'CUDA out of memory' } });
+    const run = await waitFinal(await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' }));
+    assert.equal(run.status, 'FAILED');
+    assert.match(run.failureReason ?? '', /CUDA out of memory/);
+  });
+
+  it('accepts an artifact PUT to the signed upload URL and refuses a forged one', async () => {
+    const signer = new UrlSigner(await loadSigningSecret({ secret: undefined, dataDir: server.config.dataDir }));
+    const url = uploadUrl(signer, server.url, 'run_upload1', new Date(Date.now() + 60_000));
+    const body = Buffer.from('{"weights":[1,2,3]}');
+    const stored = await fetch(`${url}/model.json`, { method: 'PUT', body });
+    assert.equal(stored.status, 201);
+    const answer = (await stored.json()) as { sha256: string; sizeBytes: number };
+    assert.equal(answer.sha256, createHash('sha256').update(body).digest('hex'));
+    const forged = await fetch(`${url.replace('run_upload1', 'run_upload2')}/model.json`, { method: 'PUT', body });
+    assert.equal(forged.status, 403);
+  });
+});
