@@ -47,6 +47,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   await keys.start();
   const blobs = new LocalBlobStore(config.blobDir);
   const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
+  const catalog = new CatalogService(database.dataSource, database.notifications);
+  await catalog.start();
   useExtraTemplates(config.training.templatesDir);
   const providers = createProviders(config, log);
   const training = new TrainingService(database.dataSource, database.notifications, providers, signer);
@@ -55,7 +57,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const services: Services = {
     keys,
     identity: new IdentityService(database.dataSource, keys),
-    catalog: new CatalogService(database.dataSource),
+    catalog,
     datasets: new DatasetsService(database.dataSource, blobs, signer),
     training,
     trainingLogs,
@@ -125,7 +127,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     }
     const baseUrl = config.publicUrl ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
     const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : undefined;
-    const context: GraphQLContext = { requestId, principal, baseUrl, idempotencyKey, services, loaders: createLoaders(database.dataSource, services), log };
+    const context: GraphQLContext = { requestId, principal, baseUrl, idempotencyKey, services, loaders: createLoaders(services), log };
     await graphql.handle(req, res, url, context);
   };
 
@@ -199,6 +201,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       await closed;
       await graphql.stop();
       await trainingLogs.stop();
+      await catalog.stop();
       await keys.stop();
     },
   };

@@ -1,5 +1,4 @@
 import DataLoader from 'dataloader';
-import { In, type DataSource } from 'typeorm';
 import type { Logger } from './logger';
 import type { Principal } from './modules/identity/principal';
 import type { IdentityService } from './modules/identity/identity.service';
@@ -10,7 +9,7 @@ import type { DatasetFileEntity } from './modules/datasets/dataset-file.entity';
 import type { TrainingService, MetricSummary } from './modules/training/training.service';
 import type { TrainingLogHub } from './modules/training/log-hub';
 import type { TrainingArtifactEntity } from './modules/training/training-artifact.entity';
-import { VendorEntity } from './modules/identity/vendor.entity';
+import type { VendorEntity } from './modules/identity/vendor.entity';
 
 /** Long-lived, shared by every request of a process. */
 export interface Services {
@@ -43,15 +42,11 @@ export interface GraphQLContext {
   log: Logger;
 }
 
-export function createLoaders(dataSource: DataSource, services: Pick<Services, 'datasets' | 'training'>): Loaders {
+export function createLoaders(services: Pick<Services, 'datasets' | 'training' | 'identity'>): Loaders {
   return {
     metricsByRun: new DataLoader((ids: readonly string[]) => services.training.metricSummaries(ids)),
     artifactsByRun: new DataLoader((ids: readonly string[]) => services.training.artifactsOf(ids)),
     filesByRound: new DataLoader((numbers: readonly number[]) => services.datasets.filesOf(numbers)),
-    vendorById: new DataLoader(async (ids: readonly string[]) => {
-      const vendors = await dataSource.getRepository(VendorEntity).findBy({ id: In([...ids]) });
-      const byId = new Map(vendors.map((vendor) => [vendor.id, vendor]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    vendorById: new DataLoader((ids: readonly string[]) => services.identity.vendorsByIds(ids)),
   };
 }

@@ -111,7 +111,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
           principal,
           baseUrl: options.publicUrl ?? `http://${ctx.extra.request.headers.host ?? 'localhost'}`,
           services: options.services,
-          loaders: createLoaders(options.dataSource, options.services),
+          loaders: createLoaders(options.services),
           log: options.log,
         };
         const args: ExecutionArgs = {

@@ -1,4 +1,6 @@
+import { LRUCache } from 'lru-cache';
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
+import type { Notifications } from '../../db/notifications';
 import { DomainError, badInput } from '../../errors';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import { CatalogModelEntity, type ModelTask } from './catalog-model.entity';
@@ -19,11 +21,41 @@ const SORTS: Record<CatalogSort, { column: string; direction: 'ASC' | 'DESC'; cu
   NAME_ASC: { column: 'lower(model.name)', direction: 'ASC', cursorOf: (model) => [model.name.toLowerCase(), model.id] },
 };
 
-/** The public catalog: published (and deprecated) models, readable without a key. */
+/** Any process that changes catalog rows announces it here; every process drops its cached pages. */
+export const CATALOG_CHANNEL = 'mp_catalog_changed';
+
+/**
+ * The public catalog: published (and deprecated) models, readable without a key. Pages are
+ * the hottest public read, so each process keeps recent pages for a few seconds; a change
+ * announced on CATALOG_CHANNEL clears them on every process at once.
+ */
 export class CatalogService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly pages = new LRUCache<string, Connection<CatalogModelEntity>>({ max: 1000, ttl: 5_000 });
+  private stopListening?: () => Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications?: Notifications,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopListening = await this.notifications?.listen(CATALOG_CHANNEL, () => this.pages.clear());
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListening?.();
+  }
 
   async list(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
+    const key = JSON.stringify([args.filter ?? null, args.sort ?? null, args.first ?? null, args.after ?? null]);
+    const cached = this.pages.get(key);
+    if (cached) return cached;
+    const page = await this.load(args);
+    this.pages.set(key, page);
+    return page;
+  }
+
+  private async load(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
     const size = pageSize(args.first);
     const sort = SORTS[args.sort ?? 'PUBLISHED_DESC'];
     const after = decodeCursor(args.after, 2);

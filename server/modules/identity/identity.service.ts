@@ -1,4 +1,5 @@
-import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { LRUCache } from 'lru-cache';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { DomainError, badInput, type FieldProblem } from '../../errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
@@ -23,6 +24,9 @@ const HANDLE_PATTERN = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 
 /** Vendors, API keys and who may do what with them. */
 export class IdentityService {
+  /** Vendor rows for display (catalog pages name their vendors), kept briefly; a change here drops the entry. */
+  private readonly vendors = new LRUCache<string, VendorEntity>({ max: 10_000, ttl: 5_000 });
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly keys: KeyValidator,
@@ -101,7 +105,15 @@ export class IdentityService {
   }
 
   async vendorById(id: string): Promise<VendorEntity | null> {
-    return this.dataSource.getRepository(VendorEntity).findOneBy({ id });
+    return (await this.vendorsByIds([id]))[0];
+  }
+
+  async vendorsByIds(ids: readonly string[]): Promise<(VendorEntity | null)[]> {
+    const missing = ids.filter((id) => !this.vendors.has(id));
+    if (missing.length > 0) {
+      for (const vendor of await this.dataSource.getRepository(VendorEntity).findBy({ id: In(missing) })) this.vendors.set(vendor.id, vendor);
+    }
+    return ids.map((id) => this.vendors.get(id) ?? null);
   }
 
   async findVendor(principal: Principal | null, args: { id?: string | null; handle?: string | null }): Promise<VendorEntity | null> {
@@ -153,6 +165,7 @@ export class IdentityService {
       found.suspendedReason = status === 'SUSPENDED' ? (reason ?? null) : null;
       await repository.update({ id }, { status: found.status, suspendedReason: found.suspendedReason });
       announcement = await this.keys.announce(manager, { vendorId: id });
+      this.vendors.delete(id);
       return found;
     });
     if (announcement) await this.keys.awaitEcho(announcement);
