@@ -119,73 +119,61 @@ class RunFeed {
   }
 
   subscribe(afterSeq: number): AsyncIterableIterator<TrainingLogEvent> {
-    this.subscribers += 1;
     let lastSent = afterSeq;
     let page: LogLine[] = [];
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      this.release();
-    };
-    const iterator: AsyncIterableIterator<TrainingLogEvent> = {
-      next: async () => {
-        while (!done && !this.closed) {
-          const fromPage = page.shift();
-          if (fromPage) {
-            lastSent = fromPage.seq;
-            return { done: false, value: { line: fromPage, finalStatus: null } };
-          }
-          const shared = this.sharedLineAfter(lastSent);
-          if (shared) {
-            lastSent = shared.seq;
-            return { done: false, value: { line: shared, finalStatus: null } };
-          }
-          if (lastSent < this.knownSeq && !this.sharedCovers(lastSent)) {
-            page = await this.training.linesAfter(this.runId, lastSent, REPLAY_PAGE);
-            if (page.length > 0) continue;
-          }
-          if (this.final && lastSent >= this.final.lastSeq) {
-            finish();
-            return { done: false, value: { line: null, finalStatus: this.final.status } };
-          }
-          await this.changedOnce();
+    return this.iterate<TrainingLogEvent>(async (finish, stopped) => {
+      while (!stopped()) {
+        const line = page.shift() ?? this.sharedLineAfter(lastSent);
+        if (line) {
+          lastSent = line.seq;
+          return { line, finalStatus: null };
         }
-        finish();
-        return { done: true, value: undefined };
-      },
-      return: async () => {
-        finish();
-        this.wake();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+        if (lastSent < this.knownSeq && !this.sharedCovers(lastSent)) {
+          page = await this.training.linesAfter(this.runId, lastSent, REPLAY_PAGE);
+          if (page.length > 0) continue;
+        }
+        if (this.final && lastSent >= this.final.lastSeq) {
+          finish();
+          return { line: null, finalStatus: this.final.status };
+        }
+        await this.changedOnce();
+      }
+      return undefined;
+    });
   }
 
   watchRun(): AsyncIterableIterator<TrainingRunEntity> {
+    let first = true;
+    return this.iterate<TrainingRunEntity>(async (finish) => {
+      if (!first) await this.changedOnce();
+      first = false;
+      const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: this.runId });
+      if (isFinal(run.status)) finish();
+      return run;
+    });
+  }
+
+  /**
+   * An iterator for one subscriber: `step` produces the next value (undefined ends it) and may
+   * call `finish` to make that value the last. return() (the client went away) ends it at once.
+   */
+  private iterate<T>(step: (finish: () => void, stopped: () => boolean) => Promise<T | undefined>): AsyncIterableIterator<T> {
     this.subscribers += 1;
     let done = false;
-    let first = true;
     const finish = () => {
       if (done) return;
       done = true;
       this.release();
     };
-    const iterator: AsyncIterableIterator<TrainingRunEntity> = {
+    const stopped = () => done || this.closed;
+    const iterator: AsyncIterableIterator<T> = {
       next: async () => {
-        if (done || this.closed) {
+        const value = stopped() ? undefined : await step(finish, stopped);
+        if (value === undefined) {
           finish();
           return { done: true, value: undefined };
         }
-        if (!first) await this.changedOnce();
-        first = false;
-        const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: this.runId });
-        if (isFinal(run.status)) finish();
-        return { done: false, value: run };
+        return { done: false, value };
       },
       return: async () => {
         finish();
