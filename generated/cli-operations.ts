@@ -270,6 +270,13 @@ export type TrainLogsFollowSubscriptionVariables = Exact<{
 
 export type TrainLogsFollowSubscription = { trainingLogs: { finalStatus: TrainingRunStatus | null, line: { seq: number, at: string, stream: string, line: string } | null } };
 
+export type TrainRunBriefQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TrainRunBriefQuery = { trainingRun: { id: string, status: TrainingRunStatus, exitCode: number | null, failureReason: string | null, logLineCount: number } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -902,3 +909,14 @@ export const TrainLogsFollowDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TrainLogsFollowSubscription, TrainLogsFollowSubscriptionVariables>;
+export const TrainRunBriefDocument = new TypedDocumentString(`
+    query TrainRunBrief($id: ID!) {
+  trainingRun(id: $id) {
+    id
+    status
+    exitCode
+    failureReason
+    logLineCount
+  }
+}
+    `) as unknown as TypedDocumentString<TrainRunBriefQuery, TrainRunBriefQueryVariables>;

@@ -320,6 +320,13 @@ export type Mutation = {
   openRound: DatasetRound;
   /** Admin only: lift a suspension. */
   reactivateVendor: Vendor;
+  /**
+   * Admin only: resolve a CLOSED round from newer daily prices (CSV text with a header
+   * date,open,high,low,close,volume and optionally a symbol column; at most MP_BODY_LIMIT_BYTES).
+   * Adds the RESOLUTION file and marks the round RESOLVED. `mp-server rounds resolve` does the
+   * same from a file of any size.
+   */
+  resolveRound: DatasetRound;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
   /**
@@ -356,6 +363,13 @@ export type MutationOpenRoundArgs = {
 
 export type MutationReactivateVendorArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationResolveRoundArgs = {
+  number: Scalars['Int']['input'];
+  pricesCsv: Scalars['String']['input'];
+  symbol?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1055,6 +1069,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createVendor?: Resolver<ResolversTypes['CreateVendorPayload'], ParentType, ContextType, RequireFields<MutationCreateVendorArgs, 'input'>>;
   openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
+  resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   startTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStartTrainingRunArgs, 'spec'>>;
   stopTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStopTrainingRunArgs, 'id'>>;

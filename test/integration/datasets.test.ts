@@ -105,8 +105,14 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     await server.graphql(`mutation { closeRound(number: ${round.number}) { status } }`, {}, server.adminKey);
 
     await assert.rejects(server.app.services.datasets.resolveRound(round.number, prices.slice(0, 4000), 'test'), /unresolved|last date/);
-    const resolved = await server.app.services.datasets.resolveRound(round.number, prices, 'test');
-    assert.equal(resolved.status, 'RESOLVED');
+    // The operator resolves over GraphQL with the newer prices as CSV text.
+    const csv = ['date,open,high,low,close,volume', ...prices.map((row) => [row.date, row.open, row.high, row.low, row.close, row.volume].join(','))].join('\n');
+    const byVendorResolve = await server.graphql(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv) { status } }`, { csv }, vendorKey);
+    assert.equal(byVendorResolve.errors?.[0].extensions?.code, 'FORBIDDEN');
+    const garbage = await server.graphql(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv) { status } }`, { csv: 'date,open\n2020-01-01,1' }, server.adminKey);
+    assert.deepEqual((garbage.errors?.[0].extensions?.fields as { field: string }[] | undefined)?.map((problem) => problem.field), ["pricesCsv"], JSON.stringify(garbage.errors));
+    const resolved = await server.graphql<{ resolveRound: { status: string } }>(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv, symbol: "SPX") { status } }`, { csv }, server.adminKey);
+    assert.equal(resolved.data?.resolveRound.status, 'RESOLVED', JSON.stringify(resolved.errors));
     const files = await server.graphql<{ round: { files: { kind: string; rowCount: number }[] } }>(`{ round(number: ${round.number}) { files { kind rowCount } } }`, {}, vendorKey);
     const kinds = files.data!.round.files.map((file) => file.kind);
     assert.deepEqual(kinds, ['TRAIN', 'VALIDATION', 'LIVE', 'RESOLUTION']);

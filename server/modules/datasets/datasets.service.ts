@@ -8,7 +8,7 @@ import type { Principal } from '../identity/principal';
 import { DatasetRoundEntity, type DatasetRoundStatus } from './dataset-round.entity';
 import { DatasetFileEntity } from './dataset-file.entity';
 import { transitionRound } from './round-status';
-import { buildResolution, buildRound, type PriceRow, type RoundInputError } from './round-builder';
+import { RoundInputError, buildResolution, buildRound, parsePricesCsv, type PriceRow } from './round-builder';
 
 export interface CreateRoundInput {
   prices: PriceRow[];
@@ -159,6 +159,17 @@ export class DatasetsService {
     return round;
   }
 
+  /** The resolveRound mutation: an admin's CSV text; its problems come back as BAD_USER_INPUT on pricesCsv. */
+  async resolveFromCsv(principal: Principal | null, number: number, csv: string, symbol?: string | null): Promise<DatasetRoundEntity> {
+    if (principal?.role !== 'ADMIN') throw new DomainError('FORBIDDEN', 'resolving a round needs an operator (admin) key');
+    try {
+      return await this.resolveRound(number, parsePricesCsv(csv, { symbol: symbol ?? undefined }), `admin key ${principal.apiKeyId}`);
+    } catch (error) {
+      if (error instanceof RoundInputError) throw badInput('pricesCsv', error.message);
+      throw error;
+    }
+  }
+
   /** Add the RESOLUTION file (realized targets of the live period) from newer prices, and mark the round RESOLVED. */
   async resolveRound(number: number, prices: PriceRow[], by: string): Promise<DatasetRoundEntity> {
     const round = await this.dataSource.getRepository(DatasetRoundEntity).findOneBy({ number });
@@ -209,4 +220,3 @@ export class DatasetsService {
   }
 }
 
-export type { RoundInputError };

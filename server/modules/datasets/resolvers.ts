@@ -10,6 +10,7 @@ export const datasetsResolvers: Resolvers = {
   Mutation: {
     openRound: (_parent, { number }, { principal, services }) => services.datasets.changeStatus(principal, number, 'OPEN'),
     closeRound: (_parent, { number }, { principal, services }) => services.datasets.changeStatus(principal, number, 'CLOSED'),
+    resolveRound: (_parent, { number, pricesCsv, symbol }, { principal, services }) => services.datasets.resolveFromCsv(principal, number, pricesCsv, symbol),
   },
 
   DatasetRound: {
