@@ -4,15 +4,18 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
+import dataCommand from './commands/data';
+import initCommand from './commands/init';
 import keysCommand from './commands/keys';
 import loginCommand from './commands/login';
 import logoutCommand from './commands/logout';
+import trainCommand from './commands/train';
 import whoamiCommand from './commands/whoami';
 import { usageError } from './errors';
 import { globalOptions } from './global-options';
 import type { GlobalArgs } from './global-options';
 
-const commands = [loginCommand, logoutCommand, whoamiCommand, keysCommand, catalogCommand] as CommandModule<
+const commands = [loginCommand, logoutCommand, whoamiCommand, keysCommand, catalogCommand, dataCommand, trainCommand, initCommand] as CommandModule<
   GlobalArgs,
   GlobalArgs
 >[];
@@ -37,6 +40,9 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   whoami: [],
   keys: ['create', 'list', 'ls', 'revoke'],
   catalog: ['list', 'ls', 'show'],
+  train: ['start', 'status', 'logs', 'stop'],
+  data: ['list', 'ls', 'info', 'pull'],
+  init: [],
 };
 
 export function commandPath(argv: readonly string[]): string {
@@ -71,6 +77,7 @@ export function buildCli(argv: readonly string[]) {
     .example('$0 login', 'Save your API key (asks for it)')
     .example('$0 catalog list --task signal', 'Browse published signal models')
     .example('$0 keys create --name ci --expires 30d', 'A key for CI that expires in 30 days')
+    .example('$0 data pull --round current --dir ./data', 'Download the current dataset round')
     .epilogue('Exit codes, flags and a walkthrough: docs/cli.md. Every command has --help.')
     .wrap(Math.min(110, process.stdout.columns || 80))
     .fail((message, error) => {
