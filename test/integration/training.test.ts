@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { parsePricesCsv } from '../../server/modules/datasets/round-builder';
 import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
@@ -202,5 +205,66 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     const lost = await runOf(lostId);
     assert.equal(lost.status, 'FAILED');
     assert.match(lost.failureReason ?? '', /worker lost/);
+  });
+});
+
+describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let templates: string;
+  let vendorKey: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    // A template that prints, then waits for a file the test creates: its lines can only reach
+    // the subscriber live, while it is still running.
+    templates = await mkdtemp(path.join(tmpdir(), 'mp-templates-'));
+    await mkdir(path.join(templates, 'wait-for-go'));
+    await writeFile(path.join(templates, 'wait-for-go', 'package.json'), JSON.stringify({ name: 'wait-for-go', main: 'train.js', mp: { hyperparameters: { go_file: { type: 'string' } } } }));
+    await writeFile(
+      path.join(templates, 'wait-for-go', 'train.js'),
+      `const fs = require('fs');
+       const { go_file } = JSON.parse(process.env.MP_HPARAMS);
+       console.log('started');
+       setTimeout(() => console.log('waiting for go'), 300);
+       const timer = setInterval(() => { if (fs.existsSync(go_file)) { clearInterval(timer); console.log('done'); } }, 50);`,
+    );
+    server = await startTestServer({ MP_TEMPLATES_DIR: templates });
+    vendorKey = (await server.createVendor()).apiKey;
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await server.close();
+    await rm(templates, { recursive: true, force: true });
+  });
+
+  it('delivers lines to a subscriber while the program is still running, after the run changed status', async () => {
+    const goFile = path.join(templates, `go-${Date.now()}`);
+    const started = await server.graphql<{ startTrainingRun: { id: string } }>(
+      'mutation($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id } }',
+      { spec: { task: 'SIGNAL', template: 'wait-for-go', hyperparameters: [{ name: 'go_file', value: goFile }] } },
+      vendorKey,
+    );
+    assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+    const id = started.data!.startTrainingRun.id;
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${vendorKey}` }, retryAttempts: 0 });
+    clients.push(client);
+    const lines: string[] = [];
+    let finalStatus: string | null = null;
+    let sawWaitingWhileRunning = false;
+    for await (const result of client.iterate({ query: 'subscription($id: ID!) { trainingLogs(runId: $id) { line { line } finalStatus } }', variables: { id } })) {
+      const event = (result.data as { trainingLogs: { line: { line: string } | null; finalStatus: string | null } }).trainingLogs;
+      if (event.line) lines.push(event.line.line);
+      if (event.line?.line === 'waiting for go') {
+        // The program cannot finish before this file exists: this line came live.
+        sawWaitingWhileRunning = !existsSync(goFile);
+        await writeFile(goFile, 'go');
+      }
+      if (event.finalStatus) finalStatus = event.finalStatus;
+    }
+    assert.ok(sawWaitingWhileRunning);
+    assert.equal(finalStatus, 'SUCCEEDED');
+    assert.ok(lines.includes('done'));
   });
 });

@@ -48,24 +48,24 @@ export class TrainingLogHub {
 
   /** Replay after `afterSeq`, then follow; the last event carries the final status. */
   async follow(runId: string, afterSeq: number): Promise<AsyncIterableIterator<TrainingLogEvent>> {
-    let feed = this.feeds.get(runId);
-    if (!feed) {
-      feed = new RunFeed(runId, this.dataSource, this.training, () => this.feeds.delete(runId));
-      this.feeds.set(runId, feed);
-      await feed.init();
-    }
-    return feed.subscribe(Math.max(0, afterSeq));
+    return (await this.feedOf(runId)).subscribe(Math.max(0, afterSeq));
   }
 
   /** The run each time it changes (status, metrics, cost); completes after a final status. */
   async updates(runId: string): Promise<AsyncIterableIterator<TrainingRunEntity>> {
+    return (await this.feedOf(runId)).watchRun();
+  }
+
+  /** Every subscriber of a run waits for the same feed to be ready (its first read of the run). */
+  private async feedOf(runId: string): Promise<RunFeed> {
     let feed = this.feeds.get(runId);
     if (!feed) {
       feed = new RunFeed(runId, this.dataSource, this.training, () => this.feeds.delete(runId));
       this.feeds.set(runId, feed);
-      await feed.init();
+      feed.ready.catch(() => this.feeds.delete(runId));
     }
-    return feed.watchRun();
+    await feed.ready;
+    return feed;
   }
 }
 
@@ -86,11 +86,16 @@ class RunFeed {
     private readonly dataSource: DataSource,
     private readonly training: TrainingService,
     private readonly onIdle: () => void,
-  ) {}
+  ) {
+    this.ready = this.init();
+  }
 
-  async init(): Promise<void> {
+  /** Resolves once the run's line count and status are known. */
+  readonly ready: Promise<void>;
+
+  private async init(): Promise<void> {
     const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: this.runId });
-    this.bufferEnd = this.knownSeq = run.logLineCount;
+    this.bufferEnd = this.knownSeq = Math.max(this.knownSeq, run.logLineCount);
     if (isFinal(run.status)) this.final = { status: run.status, lastSeq: run.logLineCount };
   }
 
@@ -200,23 +205,26 @@ class RunFeed {
 
   /** One read per notification for all subscribers in this process. */
   private fetchShared(): Promise<void> {
-    this.fetching ??= (async () => {
-      try {
-        while (this.bufferEnd < this.knownSeq && !this.closed) {
-          const lines = await this.training.linesAfter(this.runId, this.bufferEnd, 1000);
-          if (lines.length === 0) break;
-          const contiguous = this.buffer.length === 0 || lines[0].seq === this.bufferEnd + 1;
-          if (!contiguous) this.buffer = [];
-          this.buffer.push(...lines);
-          if (this.buffer.length > SHARED_BUFFER_LINES) this.buffer.splice(0, this.buffer.length - SHARED_BUFFER_LINES);
-          this.bufferEnd = lines[lines.length - 1].seq;
-          this.wake();
-        }
-      } finally {
-        this.fetching = null;
-      }
-    })();
+    if (this.fetching) return this.fetching;
+    // Assigned before the work can finish: a `??=` around an async function that completes without
+    // awaiting would run its `finally` first and leave a settled promise behind for good.
+    this.fetching = this.readNewLines().finally(() => {
+      this.fetching = null;
+    });
     return this.fetching;
+  }
+
+  private async readNewLines(): Promise<void> {
+    while (this.bufferEnd < this.knownSeq && !this.closed) {
+      const lines = await this.training.linesAfter(this.runId, this.bufferEnd, 1000);
+      if (lines.length === 0) break;
+      const contiguous = this.buffer.length === 0 || lines[0].seq === this.bufferEnd + 1;
+      if (!contiguous) this.buffer = [];
+      this.buffer.push(...lines);
+      if (this.buffer.length > SHARED_BUFFER_LINES) this.buffer.splice(0, this.buffer.length - SHARED_BUFFER_LINES);
+      this.bufferEnd = lines[lines.length - 1].seq;
+      this.wake();
+    }
   }
 
   private changedOnce(): Promise<void> {
