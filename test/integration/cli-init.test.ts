@@ -5,41 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { findPackageRoot, listTemplates, packageNameFor, templatesDir } from '../../cli/commands/init';
 import { CliError, ExitCode } from '../../cli/errors';
+import { runMp, type CliResult } from '../helpers/cli-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'cli', 'index.ts');
 const TEMPLATE = path.join(ROOT, 'cli', 'templates', 'runpod-signal-train');
 const TSX = require.resolve('tsx/cjs');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The inherited environment without anything that would steer mp or colour its output. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['MP_API_KEY', 'MP_API_URL', 'NO_COLOR', 'FORCE_COLOR', 'XDG_CONFIG_HOME']) delete env[name];
-  return env;
-}
-
-/** Runs `mp` as a real child process (through tsx, as a user of the source tree would) in `cwd`. */
-function mp(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', TSX, CLI, ...args], {
-      cwd,
-      env: { ...cleanEnv(), XDG_CONFIG_HOME: path.join(cwd, '.config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `mp` options to run it in `dir`, with a config directory of its own there. */
+const inDir = (dir: string) => ({ cwd: dir, configHome: path.join(dir, '.config') });
 
 function run(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -102,7 +75,7 @@ describe('mp init', function () {
   });
 
   it('copies the runpod-signal-train template into a new directory, names the package after it, and prints the next steps', async () => {
-    const result = await mp(['init', '--template', 'runpod-signal-train', 'my-model'], work);
+    const result = await runMp(['init', '--template', 'runpod-signal-train', 'my-model'], inDir(work));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     const target = path.join(work, 'my-model');
@@ -129,7 +102,7 @@ describe('mp init', function () {
   });
 
   it('creates a project whose program trains on a pulled round as `npm start` runs it', async () => {
-    const created = await mp(['init', '--template', 'runpod-signal-train', 'model'], work);
+    const created = await runMp(['init', '--template', 'runpod-signal-train', 'model'], inDir(work));
     assert.equal(created.code, 0, created.stderr);
     const project = path.join(work, 'model');
     writeTinyRound(path.join(project, 'data'));
@@ -143,7 +116,7 @@ describe('mp init', function () {
   });
 
   it('defaults the directory to the template name and prints a JSON summary with --json', async () => {
-    const result = await mp(['init', '--template', 'runpod-signal-train', '--json'], work);
+    const result = await runMp(['init', '--template', 'runpod-signal-train', '--json'], inDir(work));
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout) as { template: string; dir: string; files: string[]; overwritten: string[]; nextSteps: string[] };
     assert.equal(summary.template, 'runpod-signal-train');
@@ -160,14 +133,14 @@ describe('mp init', function () {
     fs.writeFileSync(path.join(target, 'notes.txt'), 'mine');
     fs.writeFileSync(path.join(target, 'README.md'), 'my readme');
 
-    const refused = await mp(['init', '--template', 'runpod-signal-train', 'busy'], work);
+    const refused = await runMp(['init', '--template', 'runpod-signal-train', 'busy'], inDir(work));
     assert.equal(refused.code, ExitCode.INVALID);
     assert.match(refused.stderr, /^mp: busy is not empty \(2 entries\); nothing was written\n/);
     assert.match(refused.stderr, /--force/);
     assertNoStack(refused);
     assert.deepEqual(fs.readdirSync(target).sort(), ['README.md', 'notes.txt']);
 
-    const forced = await mp(['init', '--template', 'runpod-signal-train', 'busy', '--force'], work);
+    const forced = await runMp(['init', '--template', 'runpod-signal-train', 'busy', '--force'], inDir(work));
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /Overwrote 1 existing file: README\.md/);
     assert.equal(fs.readFileSync(path.join(target, 'notes.txt'), 'utf8'), 'mine');
@@ -177,23 +150,23 @@ describe('mp init', function () {
 
   it('writes into an existing empty directory, and refuses a path that is a file', async () => {
     fs.mkdirSync(path.join(work, 'empty'));
-    const ok = await mp(['init', '--template', 'runpod-signal-train', 'empty'], work);
+    const ok = await runMp(['init', '--template', 'runpod-signal-train', 'empty'], inDir(work));
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(fs.existsSync(path.join(work, 'empty', 'package.json')));
 
     fs.writeFileSync(path.join(work, 'plain-file'), 'x');
-    const refused = await mp(['init', '--template', 'runpod-signal-train', 'plain-file', '--force'], work);
+    const refused = await runMp(['init', '--template', 'runpod-signal-train', 'plain-file', '--force'], inDir(work));
     assert.equal(refused.code, ExitCode.INVALID);
     assert.match(refused.stderr, /^mp: plain-file exists and is not a directory\n/);
   });
 
   it('lists the templates with --list, as a table and as JSON', async () => {
-    const table = await mp(['init', '--list'], work);
+    const table = await runMp(['init', '--list'], inDir(work));
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^TEMPLATE\s+DESCRIPTION\n/);
     assert.match(table.stdout, /^runpod-signal-train\s+Train a SIGNAL model/m);
 
-    const json = await mp(['init', '--list', '--json'], work);
+    const json = await runMp(['init', '--list', '--json'], inDir(work));
     assert.equal(json.code, 0, json.stderr);
     const templates = JSON.parse(json.stdout) as { name: string; description: string }[];
     assert.ok(templates.some((template) => template.name === 'runpod-signal-train' && template.description.length > 0));
@@ -201,11 +174,11 @@ describe('mp init', function () {
   });
 
   it('exits 2 without --template or with an unknown one, naming the templates there are', async () => {
-    const missing = await mp(['init', 'x'], work);
+    const missing = await runMp(['init', 'x'], inDir(work));
     assert.equal(missing.code, ExitCode.USAGE);
     assert.match(missing.stderr, /^mp: choose a template with --template\nTemplates: .*runpod-signal-train/);
 
-    const unknown = await mp(['init', '--template', 'nope', 'x'], work);
+    const unknown = await runMp(['init', '--template', 'nope', 'x'], inDir(work));
     assert.equal(unknown.code, ExitCode.USAGE);
     assert.match(unknown.stderr, /^mp: unknown template "nope"\nTemplates: .*runpod-signal-train/);
     assertNoStack(unknown);

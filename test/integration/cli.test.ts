@@ -1,52 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'cli', 'index.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface CliOptions {
-  configHome: string;
-  env?: NodeJS.ProcessEnv;
-  stdin?: string;
-}
-
-/** The inherited environment without anything that would steer mp away from the test's server and config. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['MP_API_KEY', 'MP_API_URL', 'NO_COLOR', 'FORCE_COLOR', 'XDG_CONFIG_HOME']) delete env[name];
-  return env;
-}
-
-/** Runs `mp` as a real child process (through tsx, as a user of the source tree would). */
-function mp(args: string[], options: CliOptions): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), XDG_CONFIG_HOME: options.configHome, ...options.env },
-      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    if (!child.stdout || !child.stderr) throw new Error('spawn gave no stdout/stderr pipes');
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-  });
-}
+import { runMp, type CliResult } from '../helpers/cli-process';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -102,21 +61,21 @@ describe('mp CLI against the real server', function () {
 
   it('logs in with a good key, saves it in a 0600 file, and whoami then works from the saved config', async () => {
     const vendor = await server.createVendor('CLI Login Vendor');
-    const login = await mp(['login', '--api-url', server.graphqlUrl, '--api-key', vendor.apiKey], { configHome });
+    const login = await runMp(['login', '--api-url', server.graphqlUrl, '--api-key', vendor.apiKey], { configHome });
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stdout, new RegExp(`Logged in to ${server.graphqlUrl} as CLI Login Vendor \\(${vendor.handle}\\)`));
     assert.ok(!login.stdout.includes(vendor.apiKey) && !login.stderr.includes(vendor.apiKey), 'the key was printed');
     assert.equal(fs.statSync(configFile()).mode & 0o777, 0o600);
     assert.deepEqual(JSON.parse(fs.readFileSync(configFile(), 'utf8')), { apiUrl: server.graphqlUrl, apiKey: vendor.apiKey });
 
-    const whoami = await mp(['whoami'], { configHome });
+    const whoami = await runMp(['whoami'], { configHome });
     assert.equal(whoami.code, 0, whoami.stderr);
     assert.match(whoami.stdout, /Role:\s+vendor/);
     assert.match(whoami.stdout, new RegExp(`Vendor:\\s+CLI Login Vendor \\(${vendor.handle}\\)`));
     assert.match(whoami.stdout, /Key:\s+vk_/);
     assert.match(whoami.stdout, /Expires:/);
 
-    const json = await mp(['whoami', '--json'], { configHome });
+    const json = await runMp(['whoami', '--json'], { configHome });
     assert.equal(json.code, 0, json.stderr);
     const me = JSON.parse(json.stdout) as { role: string; vendor: { handle: string }; apiKey: { prefix: string } };
     assert.equal(me.role, 'VENDOR');
@@ -125,14 +84,14 @@ describe('mp CLI against the real server', function () {
   });
 
   it('reads the key from stdin, and says "as admin" for the admin key', async () => {
-    const login = await mp(['login', '--api-url', server.graphqlUrl], { configHome, stdin: `${server.adminKey}\n` });
+    const login = await runMp(['login', '--api-url', server.graphqlUrl], { configHome, stdin: `${server.adminKey}\n` });
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stdout, /as admin/);
   });
 
   it('refuses a bad key with exit 3 and saves nothing', async () => {
     const badKey = `vk_${'A'.repeat(12)}_${'B'.repeat(38)}`;
-    const login = await mp(['login', '--api-url', server.graphqlUrl, '--api-key', badKey], { configHome });
+    const login = await runMp(['login', '--api-url', server.graphqlUrl, '--api-key', badKey], { configHome });
     assert.equal(login.code, 3, login.stderr);
     assert.match(login.stderr, /^mp: .*nothing was saved\n$/);
     assertNoStack(login);
@@ -141,16 +100,16 @@ describe('mp CLI against the real server', function () {
 
   it('logout removes the saved key; whoami then says to log in (exit 3)', async () => {
     const vendor = await server.createVendor();
-    assert.equal((await mp(['login', '--api-url', server.graphqlUrl, '--api-key', vendor.apiKey], { configHome })).code, 0);
-    const logout = await mp(['logout'], { configHome });
+    assert.equal((await runMp(['login', '--api-url', server.graphqlUrl, '--api-key', vendor.apiKey], { configHome })).code, 0);
+    const logout = await runMp(['logout'], { configHome });
     assert.equal(logout.code, 0, logout.stderr);
     assert.ok(!fs.readFileSync(configFile(), 'utf8').includes(vendor.apiKey));
 
-    const again = await mp(['logout'], { configHome });
+    const again = await runMp(['logout'], { configHome });
     assert.equal(again.code, 0);
     assert.match(again.stdout, /not logged in/i);
 
-    const whoami = await mp(['whoami'], { configHome });
+    const whoami = await runMp(['whoami'], { configHome });
     assert.equal(whoami.code, 3);
     assert.equal(whoami.stderr, 'mp: not logged in: run `mp login` or set MP_API_KEY\n');
   });
@@ -159,7 +118,7 @@ describe('mp CLI against the real server', function () {
     const vendor = await server.createVendor();
     const env = { MP_API_KEY: vendor.apiKey, MP_API_URL: server.graphqlUrl };
 
-    const create = await mp(['keys', 'create', '--name', 'ci', '--expires', '30d', '--json'], { configHome, env });
+    const create = await runMp(['keys', 'create', '--name', 'ci', '--expires', '30d', '--json'], { configHome, env });
     assert.equal(create.code, 0, create.stderr);
     const created = JSON.parse(create.stdout) as { secret: string; apiKey: ApiKeyJson & { expiresAt: string } };
     assert.match(created.secret, /^vk_/);
@@ -167,68 +126,68 @@ describe('mp CLI against the real server', function () {
     const days = (new Date(created.apiKey.expiresAt).getTime() - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days < 30.1, `expires in ${days} days`);
 
-    const human = await mp(['keys', 'create', '--name', 'human'], { configHome, env });
+    const human = await runMp(['keys', 'create', '--name', 'human'], { configHome, env });
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout.trim(), /^vk_\S+$/, 'stdout is the secret alone');
     assert.match(human.stderr, /shown only once/);
 
-    const table = await mp(['keys', 'list'], { configHome, env });
+    const table = await runMp(['keys', 'list'], { configHome, env });
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^ID\s+NAME\s+PREFIX\s+STATUS\s+CREATED\s+EXPIRES\s+LAST USED\n/);
     assert.match(table.stdout, new RegExp(`${created.apiKey.id}\\s+ci\\s+${created.apiKey.prefix}\\s+active`));
 
-    const refused = await mp(['keys', 'revoke', created.apiKey.id], { configHome, env });
+    const refused = await runMp(['keys', 'revoke', created.apiKey.id], { configHome, env });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--yes/);
 
-    const revoke = await mp(['keys', 'revoke', created.apiKey.id, '--yes'], { configHome, env });
+    const revoke = await runMp(['keys', 'revoke', created.apiKey.id, '--yes'], { configHome, env });
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.match(revoke.stdout, /Revoked/);
 
-    const active = JSON.parse((await mp(['keys', 'list', '--json'], { configHome, env })).stdout) as ApiKeyJson[];
+    const active = JSON.parse((await runMp(['keys', 'list', '--json'], { configHome, env })).stdout) as ApiKeyJson[];
     assert.ok(!active.some((key) => key.id === created.apiKey.id), 'revoked key listed without --all');
-    const all = JSON.parse((await mp(['keys', 'list', '--all', '--json'], { configHome, env })).stdout) as ApiKeyJson[];
+    const all = JSON.parse((await runMp(['keys', 'list', '--all', '--json'], { configHome, env })).stdout) as ApiKeyJson[];
     assert.equal(all.find((key) => key.id === created.apiKey.id)?.status, 'REVOKED');
 
-    const revokedWhoami = await mp(['whoami'], { configHome, env: { ...env, MP_API_KEY: created.secret } });
+    const revokedWhoami = await runMp(['whoami'], { configHome, env: { ...env, MP_API_KEY: created.secret } });
     assert.equal(revokedWhoami.code, 3, revokedWhoami.stderr);
     assert.match(revokedWhoami.stderr, /^mp: .+\n/);
     assert.match(revokedWhoami.stderr, /MP_API_KEY|mp login/);
     assertNoStack(revokedWhoami);
 
-    const unknown = await mp(['keys', 'revoke', 'key_doesnotexist', '--yes'], { configHome, env });
+    const unknown = await runMp(['keys', 'revoke', 'key_doesnotexist', '--yes'], { configHome, env });
     assert.equal(unknown.code, 4, unknown.stderr);
   });
 
   it('lists and shows catalog models without a key, as tables and as JSON', async () => {
     const env = { MP_API_URL: server.graphqlUrl };
-    const table = await mp(['catalog', 'list'], { configHome, env });
+    const table = await runMp(['catalog', 'list'], { configHome, env });
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+PUBLISHED\n/);
     assert.match(table.stdout, /\ndemo\//);
 
-    const list = await mp(['catalog', 'list', '--json', '--vendor', 'demo'], { configHome, env });
+    const list = await runMp(['catalog', 'list', '--json', '--vendor', 'demo'], { configHome, env });
     assert.equal(list.code, 0, list.stderr);
     const models = JSON.parse(list.stdout) as CatalogModelJson[];
     assert.ok(models.length > 0, 'the seeded demo models are listed');
     assert.ok(models.every((m) => m.status !== 'DRAFT' && m.vendor.handle === 'demo'), 'only listed models of demo');
 
-    const limited = JSON.parse((await mp(['catalog', 'list', '--json', '--limit', '1'], { configHome, env })).stdout) as unknown[];
+    const limited = JSON.parse((await runMp(['catalog', 'list', '--json', '--limit', '1'], { configHome, env })).stdout) as unknown[];
     assert.equal(limited.length, 1);
 
     const [first] = models;
-    const show = await mp(['catalog', 'show', first.slug], { configHome, env });
+    const show = await runMp(['catalog', 'show', first.slug], { configHome, env });
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, new RegExp(`Name:\\s+${first.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(show.stdout, new RegExp(`ID:\\s+${first.id}`));
 
-    const byId = await mp(['catalog', 'show', first.id, '--json'], { configHome, env });
+    const byId = await runMp(['catalog', 'show', first.id, '--json'], { configHome, env });
     assert.equal(byId.code, 0, byId.stderr);
     assert.equal((JSON.parse(byId.stdout) as CatalogModelJson).slug, first.slug);
   });
 
   it('exits 4 for an unknown slug', async () => {
-    const show = await mp(['catalog', 'show', 'demo/no-such-model', '--api-url', server.graphqlUrl], { configHome });
+    const show = await runMp(['catalog', 'show', 'demo/no-such-model', '--api-url', server.graphqlUrl], { configHome });
     assert.equal(show.code, 4, show.stderr);
     assert.equal(lines(show.stderr).length, 1);
     assert.match(show.stderr, /^mp: /);
@@ -237,7 +196,7 @@ describe('mp CLI against the real server', function () {
 
   it('exits 6 with one line and no stack trace when the server is down', async () => {
     const url = `http://127.0.0.1:${await closedPort()}/graphql`;
-    const result = await mp(['catalog', 'list', '--api-url', url], { configHome });
+    const result = await runMp(['catalog', 'list', '--api-url', url], { configHome });
     assert.equal(result.code, 6);
     assert.equal(result.stderr, `mp: cannot reach ${url}: connection refused\n`);
     assert.equal(result.stdout, '');
@@ -245,7 +204,7 @@ describe('mp CLI against the real server', function () {
 
   it('exits 6 when the URL answers but is not the marketplace API', async () => {
     const wrong = new URL('/no-such-path', server.graphqlUrl).toString();
-    const result = await mp(['catalog', 'list', '--api-url', wrong], { configHome });
+    const result = await runMp(['catalog', 'list', '--api-url', wrong], { configHome });
     assert.equal(result.code, 6, result.stderr);
     assert.match(result.stderr, /^mp: no marketplace API at .*no-such-path\/graphql \(HTTP \d{3}\)\n$/);
   });

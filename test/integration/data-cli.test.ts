@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,39 +7,7 @@ import { downloadFile } from '../../cli/download';
 import { CliError, ExitCode } from '../../cli/errors';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'cli', 'index.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The inherited environment without anything that would steer mp away from the test's server and config. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['MP_API_KEY', 'MP_API_URL', 'NO_COLOR', 'FORCE_COLOR', 'XDG_CONFIG_HOME']) delete env[name];
-  return env;
-}
-
-/** Runs `mp` as a real child process (through tsx), with a config directory of its own. */
-function mp(args: string[], options: { configHome: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), XDG_CONFIG_HOME: options.configHome, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runMp, type CliResult } from '../helpers/cli-process';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -93,7 +60,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
   let configHome: string;
 
   const run = (args: string[], key: string | null = vendorKey) =>
-    mp([...args, '--api-url', server.graphqlUrl], { configHome, env: key ? { MP_API_KEY: key } : {} });
+    runMp([...args, '--api-url', server.graphqlUrl], { configHome, env: key ? { MP_API_KEY: key } : {} });
 
   before(async () => {
     server = await startTestServer();

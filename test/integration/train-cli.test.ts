@@ -1,45 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestServer, usingPostgres } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'cli', 'index.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The inherited environment without anything that would steer mp away from the test's server and config. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['MP_API_KEY', 'MP_API_URL', 'NO_COLOR', 'FORCE_COLOR', 'XDG_CONFIG_HOME']) delete env[name];
-  return env;
-}
-
-/** Runs `mp` as a real child process (through tsx, as a user of the source tree would). */
-function mp(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    if (!child.stdout || !child.stderr) throw new Error('spawn gave no stdout/stderr pipes');
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runMp, spawnMp, type CliResult } from '../helpers/cli-process';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -151,32 +117,20 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
 
   /** `mp train logs <id> -f` in the background; `firstLine` resolves once it printed a line. */
   function spawnFollow(id: string, extra: string[] = [], extraEnv: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, 'train', 'logs', id, '-f', ...extra], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let resolveFirst: () => void = () => undefined;
-    const firstLine = new Promise<void>((resolve) => (resolveFirst = resolve));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (stdout.includes('\n')) resolveFirst();
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const done = new Promise<CliResult>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        resolveFirst();
-        resolve({ code, stdout, stderr });
+    const { child, done } = spawnMp(['train', 'logs', id, '-f', ...extra], { env: { ...env, ...extraEnv } });
+    const firstLine = new Promise<void>((resolve) => {
+      let stdout = '';
+      child.stdout?.on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('\n')) resolve();
       });
+      child.on('close', () => resolve());
     });
     return { child, firstLine, done };
   }
 
   async function startRun(...args: string[]): Promise<string> {
-    const started = await mp(['train', 'start', '--task', 'signal', '--json', ...args], env);
+    const started = await runMp(['train', 'start', '--task', 'signal', '--json', ...args], { env });
     assert.equal(started.code, 0, show(started));
     const run = JSON.parse(started.stdout) as RunJson;
     assert.match(run.id, /\S/);
@@ -184,14 +138,14 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
   }
 
   it('starts a local run of runpod-signal-train with --hp epochs=3; logs -f prints its metric lines and exits 0', async () => {
-    const started = await mp(['train', 'start', '--task', 'signal', '--round', 'current', '--hp', 'epochs=3', '--provider', 'local', '--timeout', '10m', '--budget', '5'], env);
+    const started = await runMp(['train', 'start', '--task', 'signal', '--round', 'current', '--hp', 'epochs=3', '--provider', 'local', '--timeout', '10m', '--budget', '5'], { env });
     assert.equal(started.code, 0, show(started));
     const id = /Started training run (\S+) \((QUEUED|STARTING|RUNNING)\)/.exec(started.stdout)?.[1];
     assert.ok(id, show(started));
     assert.match(started.stdout, /signal on round \d+, CPU on local/);
     assert.match(started.stderr, new RegExp(`mp train logs ${id} -f`));
 
-    const followed = await mp(['train', 'logs', id, '-f'], env);
+    const followed = await runMp(['train', 'logs', id, '-f'], { env });
     assert.equal(followed.code, 0, show(followed));
     const metricLines = followed.stdout.split('\n').filter((text) => METRIC_LINE.test(text));
     assert.ok(metricLines.filter((text) => text.includes('"name":"loss"')).length === 3, `3 loss lines:\n${show(followed)}`);
@@ -200,24 +154,24 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assertNoStack(followed);
 
     // Every stored line once, in order: the same as `logs` without -f, and as many as the run counted.
-    const stored = await mp(['train', 'logs', id], env);
+    const stored = await runMp(['train', 'logs', id], { env });
     assert.equal(stored.code, 0, show(stored));
     assert.equal(stored.stdout, followed.stdout);
-    const json = await mp(['train', 'logs', id, '--json'], env);
+    const json = await runMp(['train', 'logs', id, '--json'], { env });
     const lines = json.stdout.trimEnd().split('\n').map((text) => JSON.parse(text) as { seq: number; at: string; stream: string; line: string });
     assert.deepEqual(lines.map((entry) => entry.seq), Array.from({ length: lines.length }, (_, index) => index + 1));
-    const run = JSON.parse((await mp(['train', 'status', id, '--json'], env)).stdout) as RunJson;
+    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
     assert.equal(run.logLineCount, lines.length);
     assert.equal(lines.map((entry) => `${entry.line}\n`).join(''), followed.stdout);
 
-    const tail = await mp(['train', 'logs', id, '--tail', '2', '--json'], env);
+    const tail = await runMp(['train', 'logs', id, '--tail', '2', '--json'], { env });
     assert.deepEqual(tail.stdout.trimEnd().split('\n').map((text) => (JSON.parse(text) as { seq: number }).seq), [lines.length - 1, lines.length]);
     succeeded = id;
   });
 
   it('shows my runs as a table and one run with its state, cost, metrics and artifacts', async () => {
     assert.ok(succeeded, 'needs the run of the first test');
-    const list = await mp(['train', 'status'], env);
+    const list = await runMp(['train', 'status'], { env });
     assert.equal(list.code, 0, show(list));
     const [header, ...rows] = list.stdout.trimEnd().split('\n');
     assert.match(header, /^ID\s+STATUS\s+TASK\s+ROUND\s+GPU\s+PROVIDER\s+QUEUED\s+DURATION\s+COST\s+VAL_CORR\s+LOSS$/);
@@ -225,13 +179,13 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.ok(row, show(list));
     assert.match(row, /\ssucceeded\s+signal\s+\d+\s+CPU\s+local\s+\d{4}-\d\d-\d\d\s+\S+.*\$\d+\.\d{2,}\s+-?[\d.e-]+\s+[\d.e-]+$/);
 
-    const listed = JSON.parse((await mp(['train', 'status', '--json', '--status', 'succeeded'], env)).stdout) as RunJson[];
+    const listed = JSON.parse((await runMp(['train', 'status', '--json', '--status', 'succeeded'], { env })).stdout) as RunJson[];
     assert.ok(listed.some((candidate) => candidate.id === succeeded));
     assert.ok(listed.every((candidate) => candidate.status === 'SUCCEEDED'));
-    const running = JSON.parse((await mp(['train', 'status', '--json', '--status', 'running,queued'], env)).stdout) as RunJson[];
+    const running = JSON.parse((await runMp(['train', 'status', '--json', '--status', 'running,queued'], { env })).stdout) as RunJson[];
     assert.ok(!running.some((candidate) => candidate.id === succeeded));
 
-    const one = await mp(['train', 'status', succeeded], env);
+    const one = await runMp(['train', 'status', succeeded], { env });
     assert.equal(one.code, 0, show(one));
     assert.match(one.stdout, new RegExp(`^${succeeded}\n`));
     assert.match(one.stdout, /Status:\s+SUCCEEDED \(exit code 0\)/);
@@ -245,21 +199,21 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.match(one.stdout, /Artifacts\nNAME\s+SIZE\s+SHA256\n(.*\n)*model\.json\s+[\d.]+ k?B\s+[0-9a-f]{12}\n/);
     assert.match(one.stderr, new RegExp(`Logs: mp train logs ${succeeded}`));
 
-    const json = JSON.parse((await mp(['train', 'status', succeeded, '--json'], env)).stdout) as RunJson;
+    const json = JSON.parse((await runMp(['train', 'status', succeeded, '--json'], { env })).stdout) as RunJson;
     assert.equal(json.status, 'SUCCEEDED');
     assert.ok(json.artifacts.some((artifact) => artifact.name === 'model.json' && artifact.downloadUrl?.startsWith('http')));
   });
 
   it('exits 5 with the server message when stopping a run that already finished', async () => {
     assert.ok(succeeded, 'needs the run of the first test');
-    const stop = await mp(['train', 'stop', succeeded], env);
+    const stop = await runMp(['train', 'stop', succeeded], { env });
     assert.equal(stop.code, 5, show(stop));
     assert.match(stop.stderr, /^mp: .+\n/);
     assertNoStack(stop);
   });
 
   it('exits 2 naming the argument for --hp without "=", before any request', async () => {
-    const result = await mp(['train', 'start', '--task', 'signal', '--hp', 'epochs=3', '--hp', 'lr'], env);
+    const result = await runMp(['train', 'start', '--task', 'signal', '--hp', 'epochs=3', '--hp', 'lr'], { env });
     assert.equal(result.code, 2, show(result));
     assert.match(result.stderr, /^mp: invalid --hp "lr": no "="/);
     assert.match(result.stderr, /mp train start --help/);
@@ -268,7 +222,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
 
   it('exits 4 for an unknown run id in status, logs, logs -f and stop', async () => {
     for (const args of [['status', 'trn_doesnotexist'], ['logs', 'trn_doesnotexist'], ['logs', 'trn_doesnotexist', '-f'], ['stop', 'trn_doesnotexist']]) {
-      const result = await mp(['train', ...args], env);
+      const result = await runMp(['train', ...args], { env });
       assert.equal(result.code, 4, `mp train ${args.join(' ')}\n${show(result)}`);
       assert.match(result.stderr, /^mp: /);
       assertNoStack(result);
@@ -279,13 +233,13 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.ok(succeeded, 'needs the run of the first test');
     const other = await server.createVendor();
     const otherEnv = { ...env, MP_API_KEY: other.apiKey };
-    assert.equal((await mp(['train', 'status', succeeded], otherEnv)).code, 4);
-    assert.equal((await mp(['train', 'logs', succeeded, '-f'], otherEnv)).code, 4);
+    assert.equal((await runMp(['train', 'status', succeeded], { env: otherEnv })).code, 4);
+    assert.equal((await runMp(['train', 'logs', succeeded, '-f'], { env: otherEnv })).code, 4);
   });
 
   it('exits 5 naming the hyperparameter the template does not declare (--hp unknown_param=1)', async () => {
     // The server checks --hp against the template's declared hyperparameters before queuing.
-    const result = await mp(['train', 'start', '--task', 'signal', '--hp', 'unknown_param=1'], env);
+    const result = await runMp(['train', 'start', '--task', 'signal', '--hp', 'unknown_param=1'], { env });
     assert.equal(result.code, 5, show(result));
     assert.match(result.stderr, /unknown_param/);
     assertNoStack(result);
@@ -295,11 +249,11 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     // lr=1 with l2=100 are each within the declared ranges, but the weights blow up: the
     // template exits 1 ("training diverged").
     const id = await startRun('--hp', 'lr=1', '--hp', 'l2=100', '--hp', 'epochs=5');
-    const followed = await mp(['train', 'logs', id, '-f'], env);
+    const followed = await runMp(['train', 'logs', id, '-f'], { env });
     assert.equal(followed.code, 7, show(followed));
     assert.match(followed.stderr, new RegExp(`^mp: run ${id} FAILED: .+$`, 'm'));
     assertNoStack(followed);
-    const status = await mp(['train', 'status', id], env);
+    const status = await runMp(['train', 'status', id], { env });
     assert.match(status.stdout, /Status:\s+FAILED/);
   });
 
@@ -307,7 +261,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     const id = await startRun('--template', SLOW_TEMPLATE);
     const follow = spawnFollow(id, ['--json']);
     await follow.firstLine;
-    const stop = await mp(['train', 'stop', id], env);
+    const stop = await runMp(['train', 'stop', id], { env });
     assert.equal(stop.code, 0, show(stop));
     assert.match(stop.stdout, new RegExp(`✓ Stop(ped|ping) training run ${id}`));
     const followed = await follow.done;
@@ -315,7 +269,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.match(followed.stderr, new RegExp(`^mp: run ${id} CANCELLED: .+$`, 'm'));
     const seqs = followed.stdout.split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { seq: number }).seq);
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, index) => index + 1), 'every line once, in order');
-    const again = await mp(['train', 'stop', id], env);
+    const again = await runMp(['train', 'stop', id], { env });
     assert.equal(again.code, 5, show(again));
   });
 
@@ -331,7 +285,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
       assert.match(followed.stderr, /reconnecting in [\d.]+ s .*resuming after line \d+/);
       assert.match(followed.stderr, /Reconnected; resuming after line \d+/);
       const seqs = followed.stdout.split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { seq: number }).seq);
-      const run = JSON.parse((await mp(['train', 'status', id, '--json'], env)).stdout) as RunJson;
+      const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
       assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(seqs, Array.from({ length: run.logLineCount }, (_, index) => index + 1), 'no line twice, none skipped');
     } finally {
@@ -348,13 +302,13 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.equal(followed.code, 130, show(followed));
     assert.match(followed.stderr, /stopped following run .*; the run itself keeps going/);
     assertNoStack(followed);
-    const run = JSON.parse((await mp(['train', 'status', id, '--json'], env)).stdout) as RunJson;
+    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
     assert.equal(run.status, 'RUNNING');
-    assert.equal((await mp(['train', 'stop', id], env)).code, 0);
+    assert.equal((await runMp(['train', 'stop', id], { env })).code, 0);
   });
 
   it('start --follow runs to the end and exits 0', async () => {
-    const result = await mp(['train', 'start', '--task', 'signal', '--hp', 'epochs=1', '--follow'], env);
+    const result = await runMp(['train', 'start', '--task', 'signal', '--hp', 'epochs=1', '--follow'], { env });
     assert.equal(result.code, 0, show(result));
     assert.match(result.stderr, /Started training run (\S+)/);
     assert.match(result.stdout, METRIC_LINE);
