@@ -268,7 +268,7 @@ export type TrainLogsFollowSubscriptionVariables = Exact<{
 }>;
 
 
-export type TrainLogsFollowSubscription = { trainingLogs: { finalStatus: TrainingRunStatus | null, line: { seq: number, at: string, stream: string, line: string } | null } };
+export type TrainLogsFollowSubscription = { trainingLogs: { finalStatus: TrainingRunStatus | null, lines: Array<{ seq: number, at: string, stream: string, line: string }> } };
 
 export type TrainRunBriefQueryVariables = Exact<{
   id: string | number;
@@ -899,7 +899,7 @@ export const GpuTypesDocument = new TypedDocumentString(`
 export const TrainLogsFollowDocument = new TypedDocumentString(`
     subscription TrainLogsFollow($runId: ID!, $afterSeq: Int) {
   trainingLogs(runId: $runId, afterSeq: $afterSeq) {
-    line {
+    lines {
       seq
       at
       stream

@@ -579,12 +579,17 @@ export type TrainingArtifactDownloadUrlArgs = {
   expiresInSeconds?: Scalars['Int']['input'];
 };
 
-/** A log line, or the end of the stream (when the run finished). */
+/**
+ * The next log lines, or the end of the stream. Lines come in batches: whatever is ready
+ * when the subscriber can take more (one line when the run prints slowly, up to 500 when it
+ * prints fast or the subscriber is behind), always in seq order with no gap or duplicate.
+ */
 export type TrainingLogEvent = {
   __typename?: 'TrainingLogEvent';
   /** Set on the last event: the run's final status. */
   finalStatus?: Maybe<TrainingRunStatus>;
-  line?: Maybe<TrainingLogLine>;
+  /** One or more lines; empty on the final event. */
+  lines: Array<TrainingLogLine>;
 };
 
 export type TrainingLogLine = {
@@ -1131,7 +1136,7 @@ export type TrainingArtifactResolvers<ContextType = GraphQLContext, ParentType e
 
 export type TrainingLogEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingLogEvent'] = ResolversParentTypes['TrainingLogEvent']> = ResolversObject<{
   finalStatus?: Resolver<Maybe<ResolversTypes['TrainingRunStatus']>, ParentType, ContextType>;
-  line?: Resolver<Maybe<ResolversTypes['TrainingLogLine']>, ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['TrainingLogLine']>, ParentType, ContextType>;
 }>;
 
 export type TrainingLogLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingLogLine'] = ResolversParentTypes['TrainingLogLine']> = ResolversObject<{

@@ -183,7 +183,7 @@ function writeTemplate(): string {
 const START_RUN = `mutation ($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id status } }`;
 const RUN_STATE = `query ($id: ID!) { trainingRun(id: $id) { id status logLineCount failureReason history { to at } } }`;
 const RUN_UPDATES = `subscription ($runId: ID!) { trainingRunUpdated(runId: $runId) { status } }`;
-const LOGS = `subscription ($runId: ID!) { trainingLogs(runId: $runId, afterSeq: 0) { line { seq line } finalStatus } }`;
+const LOGS = `subscription ($runId: ID!) { trainingLogs(runId: $runId, afterSeq: 0) { lines { seq line } finalStatus } }`;
 
 interface RunState {
   id: string;
@@ -397,7 +397,7 @@ async function measureLogs(
         completed += 1;
         if (completed === subscribers) onAllDone();
       };
-      client.subscribe<{ trainingLogs: { line: { seq: number; line: string } | null; finalStatus: string | null } }>(
+      client.subscribe<{ trainingLogs: { lines: { seq: number; line: string }[]; finalStatus: string | null } }>(
         { query: LOGS, variables: { runId: run.id } },
         {
           next: (message) => {
@@ -408,10 +408,10 @@ async function measureLogs(
             }
             const event = message.data?.trainingLogs;
             if (!event) return;
-            if (event.line) {
-              if (event.line.seq !== state.lastSeq + 1) state.outOfOrder += 1;
-              state.lastSeq = Math.max(state.lastSeq, event.line.seq);
-              const text = event.line.line;
+            for (const line of event.lines) {
+              if (line.seq !== state.lastSeq + 1) state.outOfOrder += 1;
+              state.lastSeq = Math.max(state.lastSeq, line.seq);
+              const text = line.line;
               if (text.startsWith('bench-line ')) {
                 const space = text.indexOf(' ', 11);
                 const i = Number(text.slice(11, space));

@@ -71,9 +71,9 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     // Follow from the start over graphql-ws: every line once, in order, then the final status.
     const seqs: number[] = [];
     let finalStatus: string | null = null;
-    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { line { seq line } finalStatus } }', { id })) {
-      const event = (result.data as { trainingLogs: { line: { seq: number } | null; finalStatus: string | null } }).trainingLogs;
-      if (event.line) seqs.push(event.line.seq);
+    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { lines { seq line } finalStatus } }', { id })) {
+      const event = (result.data as { trainingLogs: { lines: { seq: number }[]; finalStatus: string | null } }).trainingLogs;
+      seqs.push(...event.lines.map((line) => line.seq));
       if (event.finalStatus) finalStatus = event.finalStatus;
     }
     const run = await runOf(id);
@@ -99,9 +99,9 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
 
     // A subscriber that joins late replays everything after its seq.
     const replayed: number[] = [];
-    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id, afterSeq: 2) { line { seq } finalStatus } }', { id })) {
-      const event = (result.data as { trainingLogs: { line: { seq: number } | null } }).trainingLogs;
-      if (event.line) replayed.push(event.line.seq);
+    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id, afterSeq: 2) { lines { seq } finalStatus } }', { id })) {
+      const event = (result.data as { trainingLogs: { lines: { seq: number }[] } }).trainingLogs;
+      replayed.push(...event.lines.map((line) => line.seq));
     }
     assert.deepEqual(replayed, seqs.slice(2));
 
@@ -253,10 +253,10 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
     const lines: string[] = [];
     let finalStatus: string | null = null;
     let sawWaitingWhileRunning = false;
-    for await (const result of client.iterate({ query: 'subscription($id: ID!) { trainingLogs(runId: $id) { line { line } finalStatus } }', variables: { id } })) {
-      const event = (result.data as { trainingLogs: { line: { line: string } | null; finalStatus: string | null } }).trainingLogs;
-      if (event.line) lines.push(event.line.line);
-      if (event.line?.line === 'waiting for go') {
+    for await (const result of client.iterate({ query: 'subscription($id: ID!) { trainingLogs(runId: $id) { lines { line } finalStatus } }', variables: { id } })) {
+      const event = (result.data as { trainingLogs: { lines: { line: string }[]; finalStatus: string | null } }).trainingLogs;
+      lines.push(...event.lines.map((entry) => entry.line));
+      if (event.lines.some((entry) => entry.line === 'waiting for go')) {
         // The program cannot finish before this file exists: this line came live.
         sawWaitingWhileRunning = !existsSync(goFile);
         await writeFile(goFile, 'go');

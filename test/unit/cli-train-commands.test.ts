@@ -42,7 +42,7 @@ interface SeenRequest {
 type Responder = (operationName: string, variables: Record<string, unknown>) => unknown;
 
 interface LogEvent {
-  line: { seq: number; at: string; stream: string; line: string } | null;
+  lines: { seq: number; at: string; stream: string; line: string }[];
   finalStatus: string | null;
 }
 
@@ -59,7 +59,7 @@ type Subscriber = (call: SubscribeCall) => AsyncIterable<LogEvent>;
 const FOLLOW_SDL = /* GraphQL */ `
   type Query { ok: Boolean }
   type TrainingLogLine { seq: Int! at: String! stream: String! line: String! }
-  type TrainingLogEvent { line: TrainingLogLine finalStatus: String }
+  type TrainingLogEvent { lines: [TrainingLogLine!]! finalStatus: String }
   type Subscription { trainingLogs(runId: ID!, afterSeq: Int = 0): TrainingLogEvent! }
 `;
 
@@ -126,7 +126,7 @@ const KEY = `vk_${'a'.repeat(12)}_${'b'.repeat(38)}`;
 const AT = '2026-11-25T17:00:00.000Z';
 
 function line(seq: number, text = `line ${seq}`): LogEvent {
-  return { line: { seq, at: AT, stream: 'stdout', line: text }, finalStatus: null };
+  return { lines: [{ seq, at: AT, stream: 'stdout', line: text }], finalStatus: null };
 }
 
 function trainingRun(overrides: Record<string, unknown> = {}) {
@@ -323,7 +323,7 @@ describe('mp train commands', function () {
     it('--follow streams the log to stdout, status to stderr, and exits with the outcome', async () => {
       api = await fakeApi(
         (op) => (op === 'TrainStart' ? { data: { startTrainingRun: trainingRun({ status: 'QUEUED' }) } } : { data: { trainingRun: trainingRun() } }),
-        () => events([line(1, 'epoch 1'), line(2, '{"mp":"metric","name":"loss","step":1,"value":0.5}'), { line: null, finalStatus: 'SUCCEEDED' }]),
+        () => events([line(1, 'epoch 1'), line(2, '{"mp":"metric","name":"loss","step":1,"value":0.5}'), { lines: [], finalStatus: 'SUCCEEDED' }]),
       );
       await trainStart({ ...globals(), task: 'signal', round: 'current', follow: true }, io(), { retry: FAST_RETRY });
       assert.equal(stdout.text, 'epoch 1\n{"mp":"metric","name":"loss","step":1,"value":0.5}\n');
@@ -439,7 +439,7 @@ describe('mp train commands', function () {
         if (op === 'TrainRunBrief') return brief();
         const after = vars.after as number;
         const seqs = after === 1 ? [2, 3] : [4, 5];
-        return { data: { trainingLogs: { lastSeq: seqs[1], hasMore: after === 1, lines: seqs.map((seq) => line(seq).line) } } };
+        return { data: { trainingLogs: { lastSeq: seqs[1], hasMore: after === 1, lines: seqs.map((seq) => line(seq).lines[0]) } } };
       });
       await trainLogs({ ...globals(), run_id: 'trn_1', follow: false, after: 1 }, io());
       assert.equal(stdout.text, 'line 2\nline 3\nline 4\nline 5\n');
@@ -453,7 +453,7 @@ describe('mp train commands', function () {
       api = await fakeApi((op, vars) => {
         if (op === 'TrainRunBrief') return brief({ status: 'RUNNING' });
         const after = vars.after as number;
-        const lines = [4, 5].filter((seq) => seq > after).map((seq) => line(seq).line);
+        const lines = [4, 5].filter((seq) => seq > after).map((seq) => line(seq).lines[0]);
         return { data: { trainingLogs: { lastSeq: 5, hasMore: false, lines } } };
       });
       await trainLogs({ ...globals(true), run_id: 'trn_1', follow: false, tail: 2 }, io());
@@ -474,7 +474,7 @@ describe('mp train commands', function () {
     it('-f replays then follows, each line once, and exits 0 on SUCCEEDED', async () => {
       api = await fakeApi(
         () => brief({ status: 'RUNNING', logLineCount: 2 }),
-        () => events([line(1), line(2), line(3), { line: line(4).line, finalStatus: 'SUCCEEDED' }], 5),
+        () => events([line(1), line(2), line(3), { lines: line(4).lines, finalStatus: 'SUCCEEDED' }], 5),
       );
       await trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY });
       assert.equal(stdout.text, 'line 1\nline 2\nline 3\nline 4\n');
@@ -502,7 +502,7 @@ describe('mp train commands', function () {
             return;
           }
           for (let seq = call.afterSeq + 1; seq <= 8; seq++) yield line(seq);
-          yield { line: null, finalStatus: 'SUCCEEDED' };
+          yield { lines: [], finalStatus: 'SUCCEEDED' };
         },
       );
       await trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY });
@@ -516,7 +516,7 @@ describe('mp train commands', function () {
     it('-f exits 7 with "run <id> FAILED: <reason>" when the run fails', async () => {
       api = await fakeApi(
         (op) => (op === 'TrainRunBrief' ? brief({ status: 'FAILED', exitCode: 1, failureReason: 'exit code 1: training diverged in epoch 2' }) : {}),
-        () => events([line(1), { line: null, finalStatus: 'FAILED' }]),
+        () => events([line(1), { lines: [], finalStatus: 'FAILED' }]),
       );
       const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.JOB_FAILED);
       assert.equal(error.message, 'run trn_1 FAILED: exit code 1: training diverged in epoch 2');
@@ -526,7 +526,7 @@ describe('mp train commands', function () {
     it('-f exits 7 for a run that was stopped (CANCELLED)', async () => {
       api = await fakeApi(
         (op) => (op === 'TrainRunBrief' ? brief({ status: 'CANCELLED', exitCode: null, failureReason: 'stopped by the vendor' }) : {}),
-        () => events([{ line: null, finalStatus: 'CANCELLED' }]),
+        () => events([{ lines: [], finalStatus: 'CANCELLED' }]),
       );
       const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io()), ExitCode.JOB_FAILED);
       assert.equal(error.message, 'run trn_1 CANCELLED: stopped by the vendor');
@@ -597,7 +597,7 @@ describe('mp train commands', function () {
             yield line(seq);
             await sleep(2);
           }
-          yield { line: null, finalStatus: 'SUCCEEDED' };
+          yield { lines: [], finalStatus: 'SUCCEEDED' };
         },
       );
       const started = Date.now();

@@ -169,9 +169,10 @@ export async function followLogs(params: FollowParams): Promise<FollowResult> {
             progressed = true;
             const event = data.trainingLogs;
             if (stdoutClosed.signal.aborted) return 'stop';
-            if (event.line && event.line.seq > lastSeq) {
-              io.stdout.write(formatLogLine(event.line, params.json, terminal));
-              lastSeq = event.line.seq;
+            for (const line of event.lines) {
+              if (line.seq <= lastSeq) continue; // replayed after a reconnect: printed already
+              io.stdout.write(formatLogLine(line, params.json, terminal));
+              lastSeq = line.seq;
             }
             if (event.finalStatus) {
               finalStatus = event.finalStatus;

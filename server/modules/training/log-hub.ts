@@ -6,12 +6,14 @@ import { TRAINING_CHANNEL, decodeTrainingEvent } from './training-events';
 import type { LogLine, TrainingService } from './training.service';
 
 export interface TrainingLogEvent {
-  line: LogLine | null;
+  lines: LogLine[];
   finalStatus: TrainingRunStatus | null;
 }
 
 const SHARED_BUFFER_LINES = 10_000;
 const REPLAY_PAGE = 500;
+/** The most lines one subscription event carries. */
+const MAX_EVENT_LINES = 500;
 
 /**
  * One process's view of the runs being followed. Live lines are read from the database
@@ -128,10 +130,11 @@ class RunFeed {
     let page: LogLine[] = [];
     return this.iterate<TrainingLogEvent>(async (finish, stopped) => {
       while (!stopped()) {
-        const line = page.shift() ?? this.sharedLineAfter(lastSent);
-        if (line) {
-          lastSent = line.seq;
-          return { line, finalStatus: null };
+        // Whatever is ready goes out as one event: a fast run or a slow subscriber gets batches, not a message per line.
+        const lines = page.length > 0 ? page.splice(0, MAX_EVENT_LINES) : this.sharedLinesAfter(lastSent, MAX_EVENT_LINES);
+        if (lines.length > 0) {
+          lastSent = lines[lines.length - 1].seq;
+          return { lines, finalStatus: null };
         }
         if (lastSent < this.knownSeq && !this.sharedCovers(lastSent)) {
           page = await this.training.linesAfter(this.runId, lastSent, REPLAY_PAGE);
@@ -139,7 +142,7 @@ class RunFeed {
         }
         if (this.final && lastSent >= this.final.lastSeq) {
           finish();
-          return { line: null, finalStatus: this.final.status };
+          return { lines: [], finalStatus: this.final.status };
         }
         await this.changedOnce();
       }
@@ -197,10 +200,11 @@ class RunFeed {
     return lastSent >= this.knownSeq || (first !== undefined && first.seq <= lastSent + 1 && this.bufferEnd > lastSent);
   }
 
-  private sharedLineAfter(lastSent: number): LogLine | undefined {
+  private sharedLinesAfter(lastSent: number, limit: number): LogLine[] {
     const first = this.buffer[0];
-    if (!first || lastSent + 1 < first.seq) return undefined;
-    return this.buffer[lastSent + 1 - first.seq];
+    if (!first || lastSent + 1 < first.seq) return [];
+    const start = lastSent + 1 - first.seq;
+    return this.buffer.slice(start, start + limit);
   }
 
   /** One read per notification for all subscribers in this process. */
