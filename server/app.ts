@@ -21,7 +21,7 @@ import { TrainingLogHub } from './modules/training/log-hub';
 import { createProviders } from './providers/registry';
 import { useExtraTemplates } from './modules/training/templates';
 import { DomainError } from './errors';
-import { bearerToken, requestIdFrom, requestScope } from './request-scope';
+import { bearerToken, requestIdFrom } from './http/request-headers';
 import { packageVersion } from './paths';
 import { applyCors } from './http/cors';
 import { GraphQLHttp, sendError } from './http/graphql-http';
@@ -64,7 +64,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     server: { version: packageVersion(), database: database.kind === 'embedded' ? 'EMBEDDED' : 'POSTGRES' },
   };
   const protections = createProtections(config);
-  const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics, log });
+  const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics });
   await graphql.start();
 
   let draining = false;
@@ -97,7 +97,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           await serveGraphiql(req, res);
           return;
         }
-        return requestScope.run({ requestId, log }, () => handleGraphQL(req, res, url, requestId));
+        return handleGraphQL(req, res, url, requestId);
       default:
         if (await serveUpload(req, res, { signer, blobs })) return;
         if (await serveSignedFile(req, res, { signer, blobs, lookup: async (path) => (await services.datasets.lookupFile(path)) ?? services.training.lookupArtifact(path) })) return;

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../context';
 import type { Protections } from '../protections';
 import type { Metrics } from '../metrics';
-import type { Logger } from '../logger';
-import { formatErrorFor } from '../graphql-errors';
+import { fillRequestIds, formatErrorFor, logUnexpectedErrors } from '../graphql-errors';
 import { BodyTooLargeError, readBody } from './body';
 
 export interface GraphQLHttpOptions {
@@ -15,7 +14,6 @@ export interface GraphQLHttpOptions {
   introspection: boolean;
   bodyLimitBytes: number;
   metrics: Metrics;
-  log: Logger;
 }
 
 /** Apollo Server 5 behind our own node:http routing: POST and GET on /graphql, no batching, CSRF prevention on. */
@@ -35,7 +33,8 @@ export class GraphQLHttp {
       validationRules: options.protections.validationRules,
       parseOptions: { maxTokens: options.protections.maxTokens },
       formatError: formatErrorFor(options.protections.maskSuggestions),
-      plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), observe(options.metrics, options.log)],
+      // No cache-control hints are used; Apollo's default cache-control plugin would wrap every field resolver.
+      plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observe(options.metrics)],
     });
   }
 
@@ -98,13 +97,19 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
-/** One log line and the metrics for each operation. */
-function observe(metrics: Metrics, log: Logger): ApolloServerPlugin<GraphQLContext> {
+/** One log line and the metrics for each operation; unexpected errors logged with the request id. */
+function observe(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart({ contextValue }) {
       const started = process.hrtime.bigint();
       return {
+        async didEncounterErrors({ errors }) {
+          logUnexpectedErrors(contextValue, errors);
+        },
         async willSendResponse({ response, operationName, operation }) {
+          if (response.body.kind === 'single' && response.body.singleResult.errors) {
+            response.body.singleResult.errors = fillRequestIds(response.body.singleResult.errors, contextValue.requestId);
+          }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const label = metrics.operationLabel(operationName);
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];

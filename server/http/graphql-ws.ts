@@ -11,7 +11,7 @@ import type { Logger } from '../logger';
 import type { Principal } from '../modules/identity/principal';
 import { DomainError, toGraphQLError } from '../errors';
 import { formatErrorFor } from '../graphql-errors';
-import { bearerToken } from '../request-scope';
+import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
 import type { DataSource } from 'typeorm';
 

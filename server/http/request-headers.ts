@@ -1,15 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Logger } from './logger';
-
-/** What error formatting needs to know about the request it runs in. */
-export interface RequestScope {
-  requestId: string;
-  log: Logger;
-}
-
-export const requestScope = new AsyncLocalStorage<RequestScope>();
 
 /** A client's X-Request-Id when it is sane, else a fresh one. */
 export function requestIdFrom(headers: IncomingHttpHeaders): string {
