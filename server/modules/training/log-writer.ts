@@ -4,7 +4,7 @@ import { maskSecrets } from '../../logger';
 import { TRAINING_CHANNEL, encodeTrainingEvent } from './training-events';
 
 const MAX_LINE_CHARS = 16_384;
-const FLUSH_AFTER_MS = 5;
+const FLUSH_AFTER_MS = 10;
 const MAX_BATCH = 500;
 
 /**
