@@ -83,7 +83,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz':
-        return sendJson(res, ...(await readiness(database)));
+        return sendJson(res, ...(await readiness(database, log)));
       case '/metrics':
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(await metrics.registry.metrics());
@@ -99,7 +99,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         }
         return handleGraphQL(req, res, url, requestId);
       default:
-        if (await serveUpload(req, res, { signer, blobs })) return;
+        const uploads = { signer, blobs, acceptsUploads: (runId: string) => services.training.acceptsUploads(runId), log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed') };
+        if (await serveUpload(req, res, uploads)) return;
         if (await serveSignedFile(req, res, { signer, blobs, lookup: async (path) => (await services.datasets.lookupFile(path)) ?? services.training.lookupArtifact(path) })) return;
         if (await serveGraphiql(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
@@ -137,7 +138,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       inFlight -= 1;
     });
     handle(req, res).catch((error: unknown) => {
-      log.error({ err: error, url: req.url }, 'unhandled error in the HTTP handler');
+      log.error({ err: error, path: (req.url ?? '').split('?')[0] }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) sendError(res, 500, 'internal server error', 'INTERNAL');
       else res.destroy();
     });
@@ -184,7 +185,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           listenUrl = `http://${host}:${address.port}`;
           // The worker starts once the files it hands to providers can be fetched.
-          void worker?.start();
+          worker?.start().catch((error: unknown) => log.error({ err: error }, 'the training worker could not start; runs stay queued'));
           resolve(listenUrl);
         });
       });
@@ -207,14 +208,15 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   };
 }
 
-async function readiness(database: Database): Promise<[number, Record<string, unknown>]> {
+async function readiness(database: Database, log: Logger): Promise<[number, Record<string, unknown>]> {
   try {
     await database.dataSource.query('SELECT 1');
     const pending = await database.pendingMigrations();
     if (pending.length > 0) return [503, { status: 'not ready', reason: 'pending migrations', pending, fix: 'run `mp-server migrate`' }];
     return [200, { status: 'ready', database: database.kind }];
   } catch (error) {
-    return [503, { status: 'not ready', reason: `database unreachable: ${(error as Error).message}` }];
+    log.warn({ err: error }, 'readiness check: database unreachable');
+    return [503, { status: 'not ready', reason: 'database unreachable (see the server log)' }];
   }
 }
 

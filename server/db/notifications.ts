@@ -15,6 +15,8 @@ export interface Notifications {
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** Send through `query` (pass a transaction's manager to send on commit). */
   notify(query: Queryable, channel: string, payload: string): Promise<void>;
+  /** Called after the listening connection came back: anything sent meanwhile was missed. */
+  onReconnect(handler: () => void): void;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,11 @@ export function createNotifications(source: Source): Notifications {
       }
     }
   };
-  const engine = source.kind === 'embedded' ? embeddedListener(source.pool, dispatch) : postgresListener(source.url, dispatch);
+  const reconnectHandlers: (() => void)[] = [];
+  const reconnected = () => {
+    for (const handler of reconnectHandlers) handler();
+  };
+  const engine = source.kind === 'embedded' ? embeddedListener(source.pool, dispatch) : postgresListener(source.url, dispatch, reconnected);
 
   return {
     async listen(channel, handler) {
@@ -66,6 +72,9 @@ export function createNotifications(source: Source): Notifications {
         throw new Error(`notification payload on ${channel} is ${Buffer.byteLength(payload)} bytes; Postgres allows ${MAX_NOTIFY_PAYLOAD_BYTES}`);
       }
       await query.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    onReconnect(handler) {
+      reconnectHandlers.push(handler);
     },
     async close() {
       handlers.clear();
@@ -98,12 +107,13 @@ function embeddedListener(pool: PglitePool, dispatch: (channel: string, payload:
   };
 }
 
-function postgresListener(url: string, dispatch: (channel: string, payload: string) => void): ListenerEngine {
+function postgresListener(url: string, dispatch: (channel: string, payload: string) => void, reconnected: () => void): ListenerEngine {
   const channels = new Set<string>();
   let client: Client | undefined;
   let connecting: Promise<Client> | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let everConnected = false;
 
   const connect = (): Promise<Client> => {
     if (client) return Promise.resolve(client);
@@ -115,7 +125,10 @@ function postgresListener(url: string, dispatch: (channel: string, payload: stri
       fresh.on('end', () => reconnectSoon(fresh));
       await fresh.connect();
       for (const channel of channels) await fresh.query(`LISTEN ${quoteChannel(channel)}`);
+      const again = everConnected;
+      everConnected = true;
       client = fresh;
+      if (again) reconnected();
       return fresh;
     })().finally(() => {
       connecting = undefined;

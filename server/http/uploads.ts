@@ -17,7 +17,11 @@ export function uploadUrl(signer: UrlSigner, base: string, runId: string, expire
   return `${base.replace(/\/+$/, '')}/uploads/${query.get('expires')}/${query.get('signature')}/runs/${runId}`;
 }
 
-export async function serveUpload(req: IncomingMessage, res: ServerResponse, deps: { signer: UrlSigner; blobs: BlobStore }): Promise<boolean> {
+export async function serveUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { signer: UrlSigner; blobs: BlobStore; acceptsUploads(runId: string): Promise<boolean>; log?(error: unknown): void },
+): Promise<boolean> {
   const path = (req.url ?? '').split('?')[0];
   if (!path.startsWith(UPLOADS_PREFIX)) return false;
   const reply = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
@@ -37,6 +41,10 @@ export async function serveUpload(req: IncomingMessage, res: ServerResponse, dep
     reply(403, verdict.reason);
     return true;
   }
+  if (!(await deps.acceptsUploads(runId))) {
+    reply(409, `run ${runId} is not running: artifacts are uploaded while it runs`);
+    return true;
+  }
   if (Number(req.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) {
     reply(413, `an artifact may be at most ${MAX_UPLOAD_BYTES} bytes`);
     return true;
@@ -53,7 +61,9 @@ export async function serveUpload(req: IncomingMessage, res: ServerResponse, dep
     const stored = await deps.blobs.put(`runs/${runId}/${name}`, limited);
     res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ name, sizeBytes: stored.sizeBytes, sha256: stored.sha256, blobKey: stored.key }));
   } catch (error) {
-    reply(received > MAX_UPLOAD_BYTES ? 413 : 400, `upload failed: ${(error as Error).message}`);
+    const tooBig = received > MAX_UPLOAD_BYTES;
+    deps.log?.(error);
+    reply(tooBig ? 413 : 400, tooBig ? `an artifact may be at most ${MAX_UPLOAD_BYTES} bytes` : 'upload failed: the body could not be stored (see the server log)');
   }
   return true;
 }

@@ -63,7 +63,8 @@ export interface JobEvents {
   metric(name: string, step: number, value: number): void;
 }
 
-export type AbortReason = 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED' | 'SHUTDOWN';
+/** Why the worker stops a job; LEASE_LOST: another process took the run over, so this one lets go. */
+export type AbortReason = 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED' | 'SHUTDOWN' | 'LEASE_LOST';
 
 export interface JobOutcome {
   /** SUCCEEDED when the program finished with exit code 0; FAILED otherwise; the worker maps aborts. */

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { startFakeRunPod, type FakeRunPod } from '../helpers/fake-runpod';
-import { uploadUrl } from '../../server/http/uploads';
-import { UrlSigner, loadSigningSecret } from '../../server/http/signed-url';
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
 
@@ -76,15 +74,24 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     assert.match(run.failureReason ?? '', /CUDA out of memory/);
   });
 
-  it('accepts an artifact PUT to the signed upload URL and refuses a forged one', async () => {
-    const signer = new UrlSigner(await loadSigningSecret({ secret: undefined, dataDir: server.config.dataDir }));
-    const url = uploadUrl(signer, server.url, 'run_upload1', new Date(Date.now() + 60_000));
+  it('accepts artifact uploads to the signed URL while the run is active, and refuses forged or late ones', async () => {
+    fake.script({ outputs: Array.from({ length: 40 }, (_, index) => ({ line: `step ${index}` })), intervalMs: 50 });
+    const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
+    let uploadTo = '';
+    for (let i = 0; i < 200 && !uploadTo; i++) {
+      const job = [...fake.jobs.values()].find((candidate) => (candidate.input as { runId: string }).runId === id);
+      uploadTo = (job?.input as { artifactUploadUrl?: string } | undefined)?.artifactUploadUrl ?? '';
+      if (!uploadTo) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const body = Buffer.from('{"weights":[1,2,3]}');
-    const stored = await fetch(`${url}/model.json`, { method: 'PUT', body });
-    assert.equal(stored.status, 201);
+    const stored = await fetch(`${uploadTo}/model.json`, { method: 'PUT', body });
+    assert.equal(stored.status, 201, await stored.clone().text());
     const answer = (await stored.json()) as { sha256: string; sizeBytes: number };
     assert.equal(answer.sha256, createHash('sha256').update(body).digest('hex'));
-    const forged = await fetch(`${url.replace('run_upload1', 'run_upload2')}/model.json`, { method: 'PUT', body });
+    const forged = await fetch(`${uploadTo.replace(id, 'run_someoneelse1')}/model.json`, { method: 'PUT', body });
     assert.equal(forged.status, 403);
+    await waitFinal(id);
+    const late = await fetch(`${uploadTo}/model.json`, { method: 'PUT', body });
+    assert.equal(late.status, 409);
   });
 });

@@ -11,6 +11,7 @@ export const baseResolvers: Resolvers = {
     __resolveType: (node) => {
       if ('lookup' in node) return 'ApiKey';
       if ('slug' in node) return 'CatalogModel';
+      if ('specHash' in node) return 'TrainingRun';
       return 'Vendor';
     },
   },
@@ -23,6 +24,8 @@ export const baseResolvers: Resolvers = {
           return services.catalog.byId(id);
         case 'vendor':
           return principal?.role === 'ADMIN' || principal?.vendorId === id ? loaders.vendorById.load(id) : null;
+        case 'trainingRun':
+          return principal?.vendorId ? services.training.get(principal, id).catch(() => null) : null;
         case 'apiKey': {
           if (!principal) return null;
           const key = await services.identity.apiKeyOf({ ...principal, apiKeyId: id }).catch(() => null);

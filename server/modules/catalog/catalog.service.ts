@@ -40,6 +40,7 @@ export class CatalogService {
 
   async start(): Promise<void> {
     this.stopListening = await this.notifications?.listen(CATALOG_CHANNEL, () => this.pages.clear());
+    this.notifications?.onReconnect(() => this.pages.clear());
   }
 
   async stop(): Promise<void> {

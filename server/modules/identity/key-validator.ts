@@ -43,6 +43,11 @@ export class KeyValidator {
 
   async start(): Promise<void> {
     this.stopListening = await this.notifications.listen(REVOCATION_CHANNEL, (payload) => this.onRevocation(payload));
+    // Revocations sent while our listener was reconnecting were missed: trust nothing cached before.
+    this.notifications.onReconnect(() => {
+      this.epoch += 1;
+      this.cache.clear();
+    });
   }
 
   async stop(): Promise<void> {
@@ -111,7 +116,11 @@ export class KeyValidator {
     }
   }
 
+  /** Bumped by every revocation: a validation that started before one is not cached. */
+  private epoch = 0;
+
   private forget(revocation: Revocation): void {
+    this.epoch += 1;
     for (const [key, entry] of this.cache.entries()) {
       // Remembered refusals go too: the change may be a reactivation that makes them wrong.
       if (!entry.ok) {
@@ -129,9 +138,11 @@ export class KeyValidator {
   private validateOnce(cacheKey: string, lookup: string, token: string): Promise<CachedValidation> {
     let pending = this.inFlight.get(cacheKey);
     if (!pending) {
+      const startedAt = this.epoch;
       pending = this.validate(lookup, token)
         .then((result) => {
-          this.remember(cacheKey, result);
+          // A revocation that landed while this was hashing may have been about this very key.
+          if (this.epoch === startedAt) this.remember(cacheKey, result);
           return result;
         })
         .finally(() => this.inFlight.delete(cacheKey));

@@ -41,6 +41,10 @@ export class TrainingLogHub {
       if (event.type === 'logs') feed.notified(event.lastSeq);
       if (event.type === 'changed') feed.changed();
     });
+    // Notifications sent while the listener reconnected were missed: every feed looks again.
+    this.notifications.onReconnect(() => {
+      for (const feed of this.feeds.values()) feed.changed();
+    });
   }
 
   async stop(): Promise<void> {
@@ -62,9 +66,14 @@ export class TrainingLogHub {
   private async feedOf(runId: string): Promise<RunFeed> {
     let feed = this.feeds.get(runId);
     if (!feed) {
-      feed = new RunFeed(runId, this.dataSource, this.training, () => this.feeds.delete(runId));
+      const created: RunFeed = new RunFeed(runId, this.dataSource, this.training, () => {
+        if (this.feeds.get(runId) === created) this.feeds.delete(runId);
+      });
+      feed = created;
       this.feeds.set(runId, feed);
-      feed.ready.catch(() => this.feeds.delete(runId));
+      feed.ready.catch(() => {
+        if (this.feeds.get(runId) === created) this.feeds.delete(runId);
+      });
     }
     await feed.ready;
     return feed;

@@ -4,6 +4,19 @@ import { maskSecrets } from '../../logger';
 import { TRAINING_CHANNEL, encodeTrainingEvent } from './training-events';
 
 const MAX_LINE_CHARS = 16_384;
+
+interface PendingLine {
+  stream: string;
+  line: string;
+  at: Date;
+}
+
+interface PendingMetric {
+  name: string;
+  step: number;
+  value: number;
+  at: Date;
+}
 const FLUSH_AFTER_MS = 10;
 const MAX_BATCH = 500;
 
@@ -13,10 +26,10 @@ const MAX_BATCH = 500;
  * a subscriber is told about is always readable, and a line acknowledged survives a crash.
  */
 export class LogWriter {
-  private pending: { stream: string; line: string; at: Date }[] = [];
+  private pending: PendingLine[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private metrics: { name: string; step: number; value: number; at: Date }[] = [];
+  private metrics: PendingMetric[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -37,11 +50,23 @@ export class LogWriter {
     this.schedule();
   }
 
-  /** Everything written so far is stored and announced when this resolves. */
-  async flush(): Promise<void> {
+  /**
+   * Everything written so far is stored and announced when this resolves. A batch that fails
+   * to store (a database blip) goes back to the front of the queue and is tried again.
+   */
+  async flush(attempts = 5): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.flushing = this.flushing.then(() => this.store()).catch(this.onError);
+    this.flushing = this.flushing.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.store();
+        } catch (error) {
+          if (attempt >= attempts) return this.onError(error);
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+    });
     await this.flushing;
   }
 
@@ -69,30 +94,40 @@ export class LogWriter {
       const lines = this.pending.splice(0, MAX_BATCH);
       const metrics = this.metrics.splice(0, MAX_BATCH);
       const firstSeq = this.nextSeq;
-      await this.dataSource.transaction(async (manager) => {
-        if (lines.length > 0) {
-          const values: unknown[] = [this.runId];
-          const rows = lines.map((entry, index) => {
-            values.push(firstSeq + index, entry.at, entry.stream, entry.line);
-            const base = values.length - 4;
-            return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
-          });
-          await manager.query(`INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')}`, values);
-          await manager.query('UPDATE training_runs SET log_line_count = $2 WHERE id = $1', [this.runId, firstSeq + lines.length - 1]);
-          await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'logs', runId: this.runId, lastSeq: firstSeq + lines.length - 1 }));
-        }
-        if (metrics.length > 0) {
-          const values: unknown[] = [this.runId];
-          const rows = metrics.map((metric) => {
-            values.push(metric.name, metric.step, metric.value, metric.at);
-            const base = values.length - 4;
-            return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
-          });
-          await manager.query(`INSERT INTO training_metrics (run_id, name, step, value, at) VALUES ${rows.join(', ')}`, values);
-          await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'changed', runId: this.runId, final: false }));
-        }
-      });
+      try {
+        await this.storeBatch(firstSeq, lines, metrics);
+      } catch (error) {
+        this.pending.unshift(...lines);
+        this.metrics.unshift(...metrics);
+        throw error;
+      }
       this.nextSeq = firstSeq + lines.length;
     }
+  }
+
+  private async storeBatch(firstSeq: number, lines: PendingLine[], metrics: PendingMetric[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (lines.length > 0) {
+        const values: unknown[] = [this.runId];
+        const rows = lines.map((entry, index) => {
+          values.push(firstSeq + index, entry.at, entry.stream, entry.line);
+          const base = values.length - 4;
+          return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
+        });
+        await manager.query(`INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')}`, values);
+        await manager.query('UPDATE training_runs SET log_line_count = $2 WHERE id = $1', [this.runId, firstSeq + lines.length - 1]);
+        await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'logs', runId: this.runId, lastSeq: firstSeq + lines.length - 1 }));
+      }
+      if (metrics.length > 0) {
+        const values: unknown[] = [this.runId];
+        const rows = metrics.map((metric) => {
+          values.push(metric.name, metric.step, metric.value, metric.at);
+          const base = values.length - 4;
+          return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
+        });
+        await manager.query(`INSERT INTO training_metrics (run_id, name, step, value, at) VALUES ${rows.join(', ')}`, values);
+        await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'changed', runId: this.runId, final: false }));
+      }
+    });
   }
 }

@@ -77,6 +77,7 @@ export class TrainingWorker {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.stopListening?.();
+    await this.claimLoop; // a claim in flight lands in `active` before the runs are stopped
     for (const run of this.active.values()) run.controller.abort('SHUTDOWN' satisfies AbortReason);
     await Promise.all([...this.active.values()].map((run) => run.done));
   }
@@ -85,15 +86,24 @@ export class TrainingWorker {
     return [...this.active.keys()];
   }
 
-  private async claimWhileFree(): Promise<void> {
-    if (this.claiming || this.stopping) return;
+  private claimLoop: Promise<void> = Promise.resolve();
+
+  private claimWhileFree(): Promise<void> {
+    if (this.claiming || this.stopping) return this.claimLoop;
     this.claiming = true;
+    this.claimLoop = this.claimUntilFull();
+    return this.claimLoop;
+  }
+
+  private async claimUntilFull(): Promise<void> {
     try {
       while (!this.stopping && this.active.size < this.options.concurrency) {
         const run = await this.claim();
         if (!run) break;
         const controller = new AbortController();
-        const done = this.execute(run, controller).finally(() => {
+        const done = this.execute(run, controller)
+          .catch((error: unknown) => this.log.error({ err: error, runId: run.id }, 'training run ended with an unexpected error'))
+          .finally(() => {
           this.active.delete(run.id);
           void this.claimWhileFree();
         });
@@ -131,6 +141,7 @@ export class TrainingWorker {
       this.log.error({ err: error, runId: run.id }, 'could not store training log lines'),
     );
     let runningSince: number | null = run.status === 'RUNNING' ? Date.now() : null;
+    let markedRunning: Promise<void> = Promise.resolve();
     let outcome: JobOutcome | null = null;
     let failure: string | null = null;
     const timers: NodeJS.Timeout[] = [];
@@ -168,7 +179,7 @@ export class TrainingWorker {
         running: () => {
           if (runningSince !== null) return;
           runningSince = Date.now();
-          void this.dataSource
+          markedRunning = this.dataSource
             .transaction(async (manager) => {
               await transitionRun(manager, run.id, 'RUNNING', { reason: null });
               await this.announce(manager, run.id, false);
@@ -195,6 +206,11 @@ export class TrainingWorker {
     const { status, reason: rawReason } = finalStatusOf(outcome, failure, controller.signal);
     // A failure reason may quote the program's stderr: it is masked like the log lines.
     const reason = rawReason === null ? null : logs.masked(rawReason).slice(0, 1000);
+    if (controller.signal.reason === 'LEASE_LOST') {
+      this.log.warn({ runId: run.id }, 'another process took over this training run; stopped following it here');
+      return;
+    }
+    await markedRunning;
     logs.write('system', `run ${status}${reason ? `: ${reason}` : ''} (cost $${cost})`);
     await logs.flush();
     try {
@@ -246,6 +262,15 @@ export class TrainingWorker {
         ({ key: blobKey, sizeBytes, sha256 } = stored);
       }
       if (!blobKey) continue;
+      if (!artifact.localPath) {
+        // A remote job reports what it uploaded: only this run's own upload, as big as it says, is recorded.
+        const expected = `runs/${runId}/${artifact.name}`;
+        const stored = blobKey === expected ? await this.blobs.stat(blobKey) : null;
+        if (!stored || stored.sizeBytes !== sizeBytes) {
+          this.log.warn({ runId, artifact: artifact.name }, 'ignoring an artifact the job reported but did not upload to its own upload URL');
+          continue;
+        }
+      }
       await this.dataSource
         .getRepository(TrainingArtifactEntity)
         .upsert({ runId, name: artifact.name, sizeBytes, sha256, blobKey, createdAt: new Date() }, ['runId', 'name']);
@@ -255,9 +280,17 @@ export class TrainingWorker {
   private async renewLeases(): Promise<void> {
     const ids = [...this.active.keys()];
     if (ids.length === 0) return;
-    await this.dataSource
-      .query(`UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND worker_id = $2`, [ids, this.workerId, this.options.leaseSeconds])
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not renew training leases'));
+    try {
+      const result: unknown = await this.dataSource.query(
+        `UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND worker_id = $2 AND status IN ('STARTING', 'RUNNING') RETURNING id`,
+        [ids, this.workerId, this.options.leaseSeconds],
+      );
+      const rows = (Array.isArray((result as unknown[])[0]) ? (result as { id: string }[][])[0] : (result as { id: string }[])).map((row) => row.id);
+      // A run whose lease another process took (we stalled too long) is no longer ours: stop it without recording an end.
+      for (const id of ids) if (!rows.includes(id)) this.active.get(id)?.controller.abort('LEASE_LOST' satisfies AbortReason);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not renew training leases');
+    }
   }
 
   /** Runs whose worker stopped renewing its lease: end them (LOCAL) or adopt them (RUNPOD). */
@@ -269,6 +302,7 @@ export class TrainingWorker {
         [[...this.active.keys()]],
       );
       for (const row of lost) {
+        if (this.stopping) return;
         const adopt = row.provider === 'RUNPOD' && row.provider_job_id && this.providers.get('RUNPOD')?.resume && this.active.size < this.options.concurrency;
         if (adopt) {
           const taken: { id: string }[] = await this.dataSource.query(
@@ -279,7 +313,9 @@ export class TrainingWorker {
           if (taken.length === 0) continue;
           const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: row.id });
           const controller = new AbortController();
-          const done = this.execute(run, controller, row.provider_job_id ?? undefined).finally(() => this.active.delete(run.id));
+          const done = this.execute(run, controller, row.provider_job_id ?? undefined)
+            .catch((error: unknown) => this.log.error({ err: error, runId: run.id }, 'adopted training run ended with an unexpected error'))
+            .finally(() => this.active.delete(run.id));
           this.active.set(run.id, { controller, done });
           continue;
         }

@@ -197,6 +197,12 @@ export class TrainingService {
     return this.signer.signedUrl(baseUrl, `${FILES_PREFIX}${artifact.blobKey}`, new Date(Date.now() + expiresInSeconds * 1000));
   }
 
+  /** Remote jobs upload artifacts only while their run is active. */
+  async acceptsUploads(runId: string): Promise<boolean> {
+    const rows: { status: string }[] = await this.dataSource.query('SELECT status FROM training_runs WHERE id = $1', [runId]);
+    return rows.length > 0 && (rows[0].status === 'STARTING' || rows[0].status === 'RUNNING');
+  }
+
   async lookupArtifact(path: string): Promise<SignedFile | null> {
     if (!path.startsWith(FILES_PREFIX)) return null;
     const artifact = await this.dataSource.getRepository(TrainingArtifactEntity).findOneBy({ blobKey: path.slice(FILES_PREFIX.length) });
