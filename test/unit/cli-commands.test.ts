@@ -1,10 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { run as catalogList } from '../../cli/commands/catalog/list';
 import { run as catalogShow } from '../../cli/commands/catalog/show';
 import { run as keysCreate } from '../../cli/commands/keys/create';
@@ -13,51 +10,10 @@ import { run as keysRevoke } from '../../cli/commands/keys/revoke';
 import { run as login } from '../../cli/commands/login';
 import { run as logout } from '../../cli/commands/logout';
 import { run as whoami } from '../../cli/commands/whoami';
-import { CliError, ExitCode } from '../../cli/errors';
+import { ExitCode } from '../../cli/errors';
 import type { GlobalArgs } from '../../cli/global-options';
-import type { Io, TextInput, TextOutput } from '../../cli/io';
-
-class Buffered implements TextOutput {
-  text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-interface SeenRequest {
-  operationName: string;
-  variables: Record<string, unknown>;
-  authorization?: string;
-}
-type Responder = (operationName: string, variables: Record<string, unknown>, authorization?: string) => unknown;
-
-/** A stand-in marketplace API on port 0: answers each operation with what the test's responder returns. */
-async function fakeApi(respond: Responder): Promise<{ url: string; seen: SeenRequest[]; close: () => Promise<void> }> {
-  const seen: SeenRequest[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (raw += chunk));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as { operationName: string; variables: Record<string, unknown> };
-      seen.push({ operationName: body.operationName, variables: body.variables, authorization: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(respond(body.operationName, body.variables, req.headers.authorization)));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import type { Io } from '../../cli/io';
+import { BufferedOutput, expectCliError, fakeGraphqlApi, inProcessIo, type GraphqlResponder } from '../helpers/cli-fakes';
 
 const GOOD_KEY = `vk_${'a'.repeat(12)}_${'b'.repeat(38)}`;
 const vendor = { id: 'ven_1', handle: 'acme', displayName: 'Acme Labs', email: 'a@acme.test', status: 'ACTIVE', createdAt: '2026-01-01T00:00:00.000Z' };
@@ -85,14 +41,14 @@ function model(n: number) {
 
 describe('cli commands', () => {
   let configHome: string;
-  let api: Awaited<ReturnType<typeof fakeApi>> | undefined;
-  let stdout: Buffered;
-  let stderr: Buffered;
+  let api: Awaited<ReturnType<typeof fakeGraphqlApi>> | undefined;
+  let stdout: BufferedOutput;
+  let stderr: BufferedOutput;
 
   beforeEach(() => {
     configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-cmd-'));
-    stdout = new Buffered();
-    stderr = new Buffered();
+    stdout = new BufferedOutput();
+    stderr = new BufferedOutput();
   });
   afterEach(async () => {
     await api?.close();
@@ -103,9 +59,7 @@ describe('cli commands', () => {
   const configFile = () => path.join(configHome, 'mp', 'config.json');
 
   function io(options: { stdin?: string; tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Io {
-    const stdin = Readable.from(options.stdin === undefined ? [] : [options.stdin]) as unknown as TextInput;
-    stdin.isTTY = options.tty ?? false;
-    return { stdout, stderr, stdin, env: { XDG_CONFIG_HOME: configHome, ...options.env } };
+    return inProcessIo(stdout, stderr, { XDG_CONFIG_HOME: configHome, ...options.env }, { text: options.stdin, tty: options.tty ?? false });
   }
 
   function globals(json = false): GlobalArgs {
@@ -113,16 +67,8 @@ describe('cli commands', () => {
     return { apiUrl: api.url, json, verbose: false, color: false };
   }
 
-  async function expectCliError(promise: Promise<unknown>, exitCode: number): Promise<CliError> {
-    await assert.rejects(promise, (error: unknown) => error instanceof CliError && error.exitCode === exitCode);
-    return promise.then(
-      () => assert.fail('unreachable'),
-      (error: CliError) => error,
-    );
-  }
-
-  async function loggedIn(respond: Responder): Promise<void> {
-    api = await fakeApi((op, vars, auth) => (op === 'Whoami' ? { data: { me } } : respond(op, vars, auth)));
+  async function loggedIn(respond: GraphqlResponder): Promise<void> {
+    api = await fakeGraphqlApi((op, vars, auth) => (op === 'Whoami' ? { data: { me } } : respond(op, vars, auth)));
     await login({ ...globals(), apiKey: GOOD_KEY }, io());
     stdout.text = '';
     stderr.text = '';
@@ -131,7 +77,7 @@ describe('cli commands', () => {
 
   describe('mp login', () => {
     it('checks the key with Whoami, then saves URL and key in a 0600 file, never printing the key', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       await login({ ...globals(), apiKey: GOOD_KEY }, io());
       assert.equal(api.seen[0].operationName, 'Whoami');
       assert.equal(api.seen[0].authorization, `Bearer ${GOOD_KEY}`);
@@ -142,38 +88,38 @@ describe('cli commands', () => {
     });
 
     it('says "as admin" for an admin key', async () => {
-      api = await fakeApi(() => ({ data: { me: { ...me, role: 'ADMIN', vendor: null } } }));
+      api = await fakeGraphqlApi(() => ({ data: { me: { ...me, role: 'ADMIN', vendor: null } } }));
       await login({ ...globals(), apiKey: GOOD_KEY }, io());
       assert.match(stdout.text, /as admin\n$/);
     });
 
     it('reads the key from stdin when stdin is not a terminal', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       await login(globals(), io({ stdin: `${GOOD_KEY}\n` }));
       assert.equal(api.seen[0].authorization, `Bearer ${GOOD_KEY}`);
     });
 
     it('falls back to MP_API_KEY before stdin', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       await login(globals(), io({ env: { MP_API_KEY: GOOD_KEY }, stdin: 'ignored' }));
       assert.equal(api.seen[0].authorization, `Bearer ${GOOD_KEY}`);
     });
 
     it('saves nothing and exits 3 when the server rejects the key', async () => {
-      api = await fakeApi(() => unauthenticated);
+      api = await fakeGraphqlApi(() => unauthenticated);
       const error = await expectCliError(login({ ...globals(), apiKey: 'vk_bad' }, io()), ExitCode.AUTH);
       assert.match(error.message, /invalid API key; nothing was saved/);
       assert.equal(fs.existsSync(configFile()), false);
     });
 
     it('is a usage error when no key is given at all', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       await expectCliError(login(globals(), io({ stdin: '  \n' })), ExitCode.USAGE);
       assert.equal(api.seen.length, 0);
     });
 
     it('prints JSON without the key with --json', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       await login({ ...globals(true), apiKey: GOOD_KEY }, io());
       const printed = JSON.parse(stdout.text) as { apiUrl: string; vendor: { handle: string } };
       assert.equal(printed.apiUrl, api.url);
@@ -191,7 +137,7 @@ describe('cli commands', () => {
     });
 
     it('says "not logged in" and succeeds when there is no key', async () => {
-      api = await fakeApi(() => ({}));
+      api = await fakeGraphqlApi(() => ({}));
       await logout(globals(), io());
       assert.match(stdout.text, /not logged in/i);
     });
@@ -199,7 +145,7 @@ describe('cli commands', () => {
 
   describe('mp whoami', () => {
     it('fails with exit 3 and the login hint before any request when no key is configured', async () => {
-      api = await fakeApi(() => ({ data: { me } }));
+      api = await fakeGraphqlApi(() => ({ data: { me } }));
       const error = await expectCliError(whoami(globals(), io()), ExitCode.AUTH);
       assert.equal(error.message, 'not logged in: run `mp login` or set MP_API_KEY');
       assert.equal(api.seen.length, 0);
@@ -215,7 +161,7 @@ describe('cli commands', () => {
     });
 
     it('shows the server message and the login hint for a revoked key', async () => {
-      api = await fakeApi(() => ({
+      api = await fakeGraphqlApi(() => ({
         data: null,
         errors: [{ message: 'this API key was revoked', extensions: { code: 'UNAUTHENTICATED' } }],
       }));
@@ -303,7 +249,7 @@ describe('cli commands', () => {
 
   describe('mp catalog', () => {
     const pageSize = 2;
-    function catalogPages(total: number): Responder {
+    function catalogPages(total: number): GraphqlResponder {
       return (_op, vars) => {
         const start = vars.after ? Number(vars.after) : 0;
         const count = Math.min(Number(vars.first), pageSize, total - start);
@@ -329,7 +275,7 @@ describe('cli commands', () => {
     });
 
     it('list stops when the catalog has no more pages', async () => {
-      api = await fakeApi(catalogPages(3));
+      api = await fakeGraphqlApi(catalogPages(3));
       await catalogList({ ...listArgs(), json: true }, io());
       const models = JSON.parse(stdout.text) as Array<{ slug: string }>;
       assert.deepEqual(models.map((m) => m.slug), ['acme/model-1', 'acme/model-2', 'acme/model-3']);
@@ -337,14 +283,14 @@ describe('cli commands', () => {
     });
 
     it('list says so on stderr when nothing matches', async () => {
-      api = await fakeApi(catalogPages(0));
+      api = await fakeGraphqlApi(catalogPages(0));
       await catalogList(listArgs(), io());
       assert.equal(stdout.text, '');
       assert.match(stderr.text, /No published models match/);
     });
 
     it('show looks up mdl_ ids by id and anything else by slug', async () => {
-      api = await fakeApi(() => ({ data: { catalogModel: model(1) } }));
+      api = await fakeGraphqlApi(() => ({ data: { catalogModel: model(1) } }));
       await catalogShow({ ...globals(), model: 'mdl_1' }, io());
       await catalogShow({ ...globals(), model: 'acme/model-1' }, io());
       assert.deepEqual(api.seen.map((r) => r.variables), [{ id: 'mdl_1' }, { slug: 'acme/model-1' }]);
@@ -353,7 +299,7 @@ describe('cli commands', () => {
     });
 
     it('show of an unknown slug exits 4', async () => {
-      api = await fakeApi(() => ({ data: null, errors: [{ message: 'no model acme/nope', extensions: { code: 'NOT_FOUND' } }] }));
+      api = await fakeGraphqlApi(() => ({ data: null, errors: [{ message: 'no model acme/nope', extensions: { code: 'NOT_FOUND' } }] }));
       await expectCliError(catalogShow({ ...globals(), model: 'acme/nope' }, io()), ExitCode.NOT_FOUND);
     });
   });

@@ -2,11 +2,9 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
 import { parseKinds, parseRoundArg, roundTitle } from '../../cli/commands/data/common';
 import { run as dataInfo } from '../../cli/commands/data/info';
 import { run as dataList } from '../../cli/commands/data/list';
@@ -15,15 +13,8 @@ import type { DataPullArgs, RoundManifest } from '../../cli/commands/data/pull';
 import { CliError, ExitCode } from '../../cli/errors';
 import type { GlobalArgs } from '../../cli/global-options';
 import { buildCli } from '../../cli/index';
-import type { Io, TextInput, TextOutput } from '../../cli/io';
-
-class Buffered implements TextOutput {
-  text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
+import type { Io } from '../../cli/io';
+import { BufferedOutput, closeServer, expectCliError, graphqlListener, inProcessIo, listenLocally } from '../helpers/cli-fakes';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -82,6 +73,23 @@ interface Seen {
 async function fakeMarketplace(options: { current?: boolean; stallAfterHalf?: () => void; missing?: string } = {}) {
   const seen: Seen[] = [];
   let baseUrl = '';
+  const answerGraphql = graphqlListener(seen, (operationName, variables) => {
+    const round = roundFixture(baseUrl);
+    switch (operationName) {
+      case 'DataRounds':
+        return { data: { rounds: { totalCount: 1, pageInfo: { hasNextPage: false, endCursor: null }, nodes: [round] } } };
+      case 'DataCurrentRound':
+      case 'DataCurrentRoundDownloads':
+        return { data: { currentRound: options.current === false ? null : round } };
+      case 'DataRound':
+      case 'DataRoundDownloads':
+        return variables.number === 1
+          ? { data: { round } }
+          : { data: null, errors: [{ message: `no round ${String(variables.number)}`, extensions: { code: 'NOT_FOUND' } }] };
+      default:
+        return { errors: [{ message: 'unexpected operation' }] };
+    }
+  });
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith('/files/')) {
@@ -103,44 +111,10 @@ async function fakeMarketplace(options: { current?: boolean; stallAfterHalf?: ()
       res.end(body);
       return;
     }
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (raw += chunk));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as { operationName: string; variables: Record<string, unknown> };
-      seen.push({ operationName: body.operationName, variables: body.variables, authorization: req.headers.authorization });
-      const round = roundFixture(baseUrl);
-      const answer = (() => {
-        switch (body.operationName) {
-          case 'DataRounds':
-            return { data: { rounds: { totalCount: 1, pageInfo: { hasNextPage: false, endCursor: null }, nodes: [round] } } };
-          case 'DataCurrentRound':
-          case 'DataCurrentRoundDownloads':
-            return { data: { currentRound: options.current === false ? null : round } };
-          case 'DataRound':
-          case 'DataRoundDownloads':
-            return body.variables.number === 1
-              ? { data: { round } }
-              : { data: null, errors: [{ message: `no round ${String(body.variables.number)}`, extensions: { code: 'NOT_FOUND' } }] };
-          default:
-            return { errors: [{ message: 'unexpected operation' }] };
-        }
-      })();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    });
+    answerGraphql(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    graphqlUrl: `${baseUrl}/graphql`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  baseUrl = await listenLocally(server);
+  return { graphqlUrl: `${baseUrl}/graphql`, seen, close: () => closeServer(server) };
 }
 
 const KEY = `vk_${'a'.repeat(12)}_${'b'.repeat(38)}`;
@@ -149,13 +123,13 @@ describe('mp data commands (in-process, against a local stand-in API)', function
   this.timeout(20_000);
   let api: Awaited<ReturnType<typeof fakeMarketplace>> | undefined;
   let work: string;
-  let stdout: Buffered;
-  let stderr: Buffered;
+  let stdout: BufferedOutput;
+  let stderr: BufferedOutput;
 
   beforeEach(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-data-'));
-    stdout = new Buffered();
-    stderr = new Buffered();
+    stdout = new BufferedOutput();
+    stderr = new BufferedOutput();
   });
   afterEach(async () => {
     await api?.close();
@@ -164,10 +138,9 @@ describe('mp data commands (in-process, against a local stand-in API)', function
   });
 
   function io(key: string | null = KEY): Io {
-    const stdin = Readable.from([]) as unknown as TextInput;
     const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: path.join(work, 'config') };
     if (key) env.MP_API_KEY = key;
-    return { stdout, stderr, stdin, env };
+    return inProcessIo(stdout, stderr, env);
   }
 
   function globals(json = false): GlobalArgs {
@@ -177,17 +150,6 @@ describe('mp data commands (in-process, against a local stand-in API)', function
 
   function pullArgs(extra: Partial<DataPullArgs> = {}): DataPullArgs {
     return { ...globals(), round: 'current', dir: path.join(work, 'data'), kind: ['train', 'validation', 'live'], force: false, ...extra };
-  }
-
-  async function expectCliError(promise: Promise<unknown>, exitCode: number): Promise<CliError> {
-    try {
-      await promise;
-    } catch (error) {
-      assert.ok(error instanceof CliError, `expected a CliError, got ${String(error)}`);
-      assert.equal(error.exitCode, exitCode, error.message);
-      return error;
-    }
-    assert.fail('expected a CliError');
   }
 
   describe('mp data list', () => {

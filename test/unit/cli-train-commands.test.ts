@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -19,27 +17,13 @@ import { failureMessage, runColumns, sanitizeForTerminal } from '../../cli/comma
 import { formatLogLine } from '../../cli/commands/train/follow';
 import type { RetryPolicy } from '../../cli/commands/train/follow';
 import { formatSeconds } from '../../cli/duration';
-import { CliError, ExitCode } from '../../cli/errors';
+import { ExitCode } from '../../cli/errors';
 import type { GlobalArgs } from '../../cli/global-options';
-import type { Io, TextInput, TextOutput } from '../../cli/io';
+import type { Io, TextOutput } from '../../cli/io';
 import { formatUsd } from '../../cli/money';
 import { renderTable, painter } from '../../cli/output';
 import { websocketUrl } from '../../cli/subscribe';
-
-class Buffered implements TextOutput {
-  text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-interface SeenRequest {
-  operationName: string;
-  variables: Record<string, unknown>;
-  authorization?: string;
-}
-type Responder = (operationName: string, variables: Record<string, unknown>) => unknown;
+import { BufferedOutput, closeServer, expectCliError, graphqlListener, inProcessIo, listenLocally, type GraphqlResponder, type SeenGraphqlRequest } from '../helpers/cli-fakes';
 
 interface LogEvent {
   lines: { seq: number; at: string; stream: string; line: string }[];
@@ -67,20 +51,10 @@ const FOLLOW_SDL = /* GraphQL */ `
  * A stand-in marketplace API on port 0: HTTP POST /graphql answered by `respond`, and
  * graphql-ws on the same path whose trainingLogs subscription is `subscribe`.
  */
-async function fakeApi(respond: Responder, subscribe?: Subscriber, onConnect?: (socket: WebSocket) => boolean) {
-  const seen: SeenRequest[] = [];
+async function fakeApi(respond: GraphqlResponder, subscribe?: Subscriber, onConnect?: (socket: WebSocket) => boolean) {
+  const seen: SeenGraphqlRequest[] = [];
   const calls: Array<{ runId: string; afterSeq: number; authorization: unknown }> = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (raw += chunk));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as { operationName: string; variables: Record<string, unknown> };
-      seen.push({ operationName: body.operationName, variables: body.variables, authorization: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(respond(body.operationName, body.variables)));
-    });
-  });
+  const server = http.createServer(graphqlListener(seen, respond));
   const sockets = new WebSocketServer({ server, path: '/graphql' });
   const schema = makeExecutableSchema({
     typeDefs: FOLLOW_SDL,
@@ -105,19 +79,15 @@ async function fakeApi(respond: Responder, subscribe?: Subscriber, onConnect?: (
     },
     sockets,
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = `${await listenLocally(server)}/graphql`;
   return {
-    url: `http://127.0.0.1:${port}/graphql`,
+    url,
     seen,
     calls,
     async close() {
       for (const client of sockets.clients) client.terminate();
       await disposable.dispose();
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      await closeServer(server);
     },
   };
 }
@@ -176,13 +146,13 @@ describe('mp train commands', function () {
   this.timeout(20_000);
   let configHome: string;
   let api: Awaited<ReturnType<typeof fakeApi>> | undefined;
-  let stdout: Buffered;
-  let stderr: Buffered;
+  let stdout: BufferedOutput;
+  let stderr: BufferedOutput;
 
   beforeEach(() => {
     configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-train-'));
-    stdout = new Buffered();
-    stderr = new Buffered();
+    stdout = new BufferedOutput();
+    stderr = new BufferedOutput();
   });
   afterEach(async () => {
     await api?.close();
@@ -191,24 +161,12 @@ describe('mp train commands', function () {
   });
 
   function io(env: NodeJS.ProcessEnv = { MP_API_KEY: KEY }): Io {
-    const stdin = Readable.from([]) as unknown as TextInput;
-    return { stdout, stderr, stdin, env: { XDG_CONFIG_HOME: configHome, ...env } };
+    return inProcessIo(stdout, stderr, { XDG_CONFIG_HOME: configHome, ...env });
   }
 
   function globals(json = false): GlobalArgs {
     assert.ok(api, 'start the fake API first');
     return { apiUrl: api.url, json, verbose: false, color: false };
-  }
-
-  async function cliError(promise: Promise<unknown>, exitCode: number): Promise<CliError> {
-    try {
-      await promise;
-    } catch (error) {
-      assert.ok(error instanceof CliError, `expected a CliError, got ${String(error)}`);
-      assert.equal(error.exitCode, exitCode, `exit code of "${error.message}"`);
-      return error;
-    }
-    assert.fail(`expected exit ${exitCode}`);
   }
 
   const notFound = { data: null, errors: [{ message: 'no training run trn_nope', extensions: { code: 'NOT_FOUND' } }] };
@@ -289,9 +247,8 @@ describe('mp train commands', function () {
           res.end(JSON.stringify({ data: { startTrainingRun: trainingRun({ status: 'QUEUED' }) } }));
         });
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `${await listenLocally(server)}/graphql`;
       try {
-        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
         const args = { apiUrl: url, json: false, verbose: false, color: false, task: 'signal' as const, round: 'current' as const, follow: false };
         await trainStart(args, io(), { retryDelayMs: 10 });
         assert.equal(attempts, 2);
@@ -299,8 +256,7 @@ describe('mp train commands', function () {
         assert.match(stderr.text, /retrying once with the same idempotency key/);
         assert.match(stdout.text, /Started training run trn_1/);
       } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server);
       }
     });
 
@@ -309,14 +265,14 @@ describe('mp train commands', function () {
         data: null,
         errors: [{ message: 'invalid training spec', extensions: { code: 'BAD_USER_INPUT', fields: [{ field: 'spec.hyperparameters.foo', message: 'unknown to template runpod-signal-train' }] } }],
       }));
-      const error = await cliError(trainStart({ ...globals(), task: 'signal', round: 'current', follow: false }, io()), ExitCode.INVALID);
+      const error = await expectCliError(trainStart({ ...globals(), task: 'signal', round: 'current', follow: false }, io()), ExitCode.INVALID);
       assert.deepEqual(error.details, ['spec.hyperparameters.foo: unknown to template runpod-signal-train']);
       assert.equal(api.seen.length, 1);
     });
 
     it('needs a key (exit 3) before any request', async () => {
       api = await fakeApi(() => ({}));
-      await cliError(trainStart({ ...globals(), task: 'signal', round: 'current', follow: false }, io({})), ExitCode.AUTH);
+      await expectCliError(trainStart({ ...globals(), task: 'signal', round: 'current', follow: false }, io({})), ExitCode.AUTH);
       assert.equal(api.seen.length, 0);
     });
 
@@ -384,14 +340,14 @@ describe('mp train commands', function () {
 
     it('exits 4 with a hint for an unknown run id', async () => {
       api = await fakeApi(() => notFound);
-      const error = await cliError(trainStatus({ ...globals(), run_id: 'trn_nope' }, io()), ExitCode.NOT_FOUND);
+      const error = await expectCliError(trainStatus({ ...globals(), run_id: 'trn_nope' }, io()), ExitCode.NOT_FOUND);
       assert.equal(error.message, 'no training run trn_nope');
       assert.match(error.hint ?? '', /mp train status/);
     });
 
     it('refuses list filters together with a run id (exit 2)', async () => {
       api = await fakeApi(() => ({}));
-      await cliError(trainStatus({ ...globals(), run_id: 'trn_1', limit: 5 }, io()), ExitCode.USAGE);
+      await expectCliError(trainStatus({ ...globals(), run_id: 'trn_1', limit: 5 }, io()), ExitCode.USAGE);
     });
   });
 
@@ -405,13 +361,13 @@ describe('mp train commands', function () {
 
     it('exits 5 with the server message for a finished run (PRECONDITION_FAILED)', async () => {
       api = await fakeApi(() => ({ data: null, errors: [{ message: 'run trn_1 already finished (SUCCEEDED)', extensions: { code: 'PRECONDITION_FAILED' } }] }));
-      const error = await cliError(trainStop({ ...globals(), run_id: 'trn_1' }, io()), ExitCode.INVALID);
+      const error = await expectCliError(trainStop({ ...globals(), run_id: 'trn_1' }, io()), ExitCode.INVALID);
       assert.equal(error.message, 'run trn_1 already finished (SUCCEEDED)');
     });
 
     it('exits 5 when the run finished on its own while the stop was on its way', async () => {
       api = await fakeApi(() => ({ data: { stopTrainingRun: trainingRun({ status: 'SUCCEEDED' }) } }));
-      const error = await cliError(trainStop({ ...globals(), run_id: 'trn_1' }, io()), ExitCode.INVALID);
+      const error = await expectCliError(trainStop({ ...globals(), run_id: 'trn_1' }, io()), ExitCode.INVALID);
       assert.equal(error.message, 'run trn_1 finished (SUCCEEDED) before it could be stopped');
       assert.equal(stdout.text, '');
     });
@@ -425,7 +381,7 @@ describe('mp train commands', function () {
 
     it('exits 4 for an unknown run', async () => {
       api = await fakeApi(() => notFound);
-      await cliError(trainStop({ ...globals(), run_id: 'trn_nope' }, io()), ExitCode.NOT_FOUND);
+      await expectCliError(trainStop({ ...globals(), run_id: 'trn_nope' }, io()), ExitCode.NOT_FOUND);
     });
   });
 
@@ -468,7 +424,7 @@ describe('mp train commands', function () {
 
     it('exits 4 for an unknown run', async () => {
       api = await fakeApi(() => notFound);
-      await cliError(trainLogs({ ...globals(), run_id: 'trn_nope', follow: false }, io()), ExitCode.NOT_FOUND);
+      await expectCliError(trainLogs({ ...globals(), run_id: 'trn_nope', follow: false }, io()), ExitCode.NOT_FOUND);
     });
 
     it('-f replays then follows, each line once, and exits 0 on SUCCEEDED', async () => {
@@ -518,7 +474,7 @@ describe('mp train commands', function () {
         (op) => (op === 'TrainRunBrief' ? brief({ status: 'FAILED', exitCode: 1, failureReason: 'exit code 1: training diverged in epoch 2' }) : {}),
         () => events([line(1), { lines: [], finalStatus: 'FAILED' }]),
       );
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.JOB_FAILED);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.JOB_FAILED);
       assert.equal(error.message, 'run trn_1 FAILED: exit code 1: training diverged in epoch 2');
       assert.equal(stdout.text, 'line 1\n');
     });
@@ -528,7 +484,7 @@ describe('mp train commands', function () {
         (op) => (op === 'TrainRunBrief' ? brief({ status: 'CANCELLED', exitCode: null, failureReason: 'stopped by the vendor' }) : {}),
         () => events([{ lines: [], finalStatus: 'CANCELLED' }]),
       );
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io()), ExitCode.JOB_FAILED);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io()), ExitCode.JOB_FAILED);
       assert.equal(error.message, 'run trn_1 CANCELLED: stopped by the vendor');
     });
 
@@ -539,7 +495,7 @@ describe('mp train commands', function () {
           throw new GraphQLError('no training run trn_1', { extensions: { code: 'NOT_FOUND' } });
         },
       );
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.NOT_FOUND);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.NOT_FOUND);
       assert.equal(error.message, 'no training run trn_1');
       assert.equal(api.calls.length, 1, 'no retry after a refusal');
     });
@@ -553,7 +509,7 @@ describe('mp train commands', function () {
           return false;
         },
       );
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.AUTH);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.AUTH);
       assert.equal(error.message, 'API key revoked');
     });
 
@@ -569,7 +525,7 @@ describe('mp train commands', function () {
           call.socket.terminate();
         },
       );
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.UNREACHABLE);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.UNREACHABLE);
       assert.match(error.message, /lost the log stream of run trn_1 .* after 3 attempts/);
       assert.equal(error.hint, 'The run keeps going. Resume with `mp train logs trn_1 -f --after 2`.');
       assert.equal(api.calls.length, 4, 'the first subscription and 3 attempts');
@@ -619,7 +575,7 @@ describe('mp train commands', function () {
         },
       );
       const started = Date.now();
-      const error = await cliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { signal: controller.signal }), ExitCode.INTERRUPTED);
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { signal: controller.signal }), ExitCode.INTERRUPTED);
       assert.ok(Date.now() - started < 3_000, 'it stops at once');
       assert.match(error.message, /stopped following run trn_1; the run itself keeps going/);
       assert.match(error.hint ?? '', /mp train stop trn_1/);
