@@ -250,3 +250,22 @@ export async function exitWithOutcome(client: GraphQLClient, runId: string, fina
   }
   throw new CliError(failureMessage(run), ExitCode.JOB_FAILED);
 }
+
+/**
+ * `-f` from start to finish, shared by `mp train logs -f` and `mp train start --follow`:
+ * follow until the run ends (Ctrl-C stops following, not the run), then exit with its outcome.
+ * A closed stdout (`| head`) ends quietly; the run goes on.
+ */
+export async function followToOutcome(
+  client: GraphQLClient,
+  params: Omit<FollowParams, 'signal'> & { externalSignal?: AbortSignal },
+): Promise<void> {
+  const { externalSignal, ...follow } = params;
+  const interrupt = interruptSignal(externalSignal);
+  try {
+    const { finalStatus } = await followLogs({ ...follow, signal: interrupt.signal });
+    if (finalStatus) await exitWithOutcome(client, params.runId, finalStatus, params.out);
+  } finally {
+    interrupt.release();
+  }
+}

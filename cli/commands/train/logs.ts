@@ -51,30 +51,23 @@ export async function run(args: TrainLogsArgs, io: Io, options: TrainLogsOptions
   const afterSeq = startSeq(brief.logLineCount, args.after, args.tail);
 
   if (args.follow) {
-    const { followLogs, exitWithOutcome, interruptSignal } = require('./follow') as typeof import('./follow');
+    const { followToOutcome } = require('./follow') as typeof import('./follow');
     if (!out.json) out.status(out.paintErr('dim', `Following run ${runId} (${brief.status}); Ctrl-C stops following, not the run.`));
-    const interrupt = interruptSignal(options.signal);
-    try {
-      const { finalStatus } = await followLogs({
-        runId,
-        afterSeq,
-        target: {
-          apiUrl: session.apiUrl,
-          apiKey: session.apiKey,
-          log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
-        },
-        io,
-        out,
-        json: out.json,
-        signal: interrupt.signal,
-        retry: options.retry,
-        keepAliveMs: options.keepAliveMs,
-      });
-      // null: stdout was closed (`| head`); stop quietly, the run goes on.
-      if (finalStatus) await exitWithOutcome(client, runId, finalStatus, out);
-    } finally {
-      interrupt.release();
-    }
+    await followToOutcome(client, {
+      runId,
+      afterSeq,
+      target: {
+        apiUrl: session.apiUrl,
+        apiKey: session.apiKey,
+        log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
+      },
+      io,
+      out,
+      json: out.json,
+      externalSignal: options.signal,
+      retry: options.retry,
+      keepAliveMs: options.keepAliveMs,
+    });
     return;
   }
 

@@ -106,28 +106,21 @@ export async function run(args: TrainStartArgs, io: Io, options: TrainStartOptio
   // --follow: stdout carries the log lines only (JSON lines with --json); the rest is on stderr.
   out.status(`${out.paintErr('green', '✓')} Started training run ${out.paintErr('cyan', run.id)} (${run.status}): ${describeRun(run, format)}`);
   out.status(out.paintErr('dim', 'Following its log; Ctrl-C stops following, not the run.'));
-  const { followLogs, exitWithOutcome, interruptSignal } = require('./follow') as typeof import('./follow');
-  const interrupt = interruptSignal(options.signal);
-  try {
-    const { finalStatus } = await followLogs({
-      runId: run.id,
-      afterSeq: 0,
-      target: {
-        apiUrl: session.apiUrl,
-        apiKey: session.apiKey,
-        log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
-      },
-      io,
-      out,
-      json: out.json,
-      signal: interrupt.signal,
-      retry: options.retry,
-    });
-    // null: stdout was closed (`| head`); stop quietly, the run goes on.
-    if (finalStatus) await exitWithOutcome(client, run.id, finalStatus, out);
-  } finally {
-    interrupt.release();
-  }
+  const { followToOutcome } = require('./follow') as typeof import('./follow');
+  await followToOutcome(client, {
+    runId: run.id,
+    afterSeq: 0,
+    target: {
+      apiUrl: session.apiUrl,
+      apiKey: session.apiKey,
+      log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
+    },
+    io,
+    out,
+    json: out.json,
+    externalSignal: options.signal,
+    retry: options.retry,
+  });
 }
 
 const trainStartCommand: CommandModule<GlobalArgs, TrainStartArgs> = {
