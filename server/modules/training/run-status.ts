@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../../errors';
+import { updateReturning } from '../../db/returning';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
 
 export const FINAL_STATUSES: readonly TrainingRunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
@@ -57,11 +58,7 @@ export async function transitionRun(manager: EntityManager, runId: string, to: T
   if (fields.reason !== undefined && (to === 'FAILED' || to === 'TIMED_OUT' || to === 'BUDGET_EXCEEDED' || to === 'CANCELLED')) add('failure_reason = ?', fields.reason);
   if (fields.costUsd !== undefined) add('cost_usd = ?', fields.costUsd);
 
-  const rows: TrainingRunRow[] = await manager.query(
-    `UPDATE training_runs SET ${sets.join(', ')} WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`,
-    values,
-  );
-  const updated = (Array.isArray(rows[0]) ? rows[0] : rows) as TrainingRunRow[];
+  const updated = await updateReturning<{ id: string }>(manager, `UPDATE training_runs SET ${sets.join(', ')} WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`, values);
   if (updated.length === 0) {
     const current: { status: TrainingRunStatus }[] = await manager.query('SELECT status FROM training_runs WHERE id = $1', [runId]);
     if (current.length === 0) throw new DomainError('NOT_FOUND', `no training run ${runId}`);
@@ -72,8 +69,4 @@ export async function transitionRun(manager: EntityManager, runId: string, to: T
     );
   }
   return manager.getRepository(TrainingRunEntity).findOneByOrFail({ id: runId });
-}
-
-interface TrainingRunRow {
-  id: string;
 }

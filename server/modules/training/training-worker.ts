@@ -7,6 +7,7 @@ import type { Notifications } from '../../db/notifications';
 import type { BlobStore } from '../../blob-store';
 import type { UrlSigner } from '../../http/signed-url';
 import { FILES_PREFIX } from '../../http/files';
+import { updateReturning } from '../../db/returning';
 import { uploadUrl } from '../../http/uploads';
 import type { AbortReason, ComputeProvider, JobEvents, JobOutcome, ProviderName, TrainingJob } from '../../providers/provider';
 import { DatasetFileEntity } from '../datasets/dataset-file.entity';
@@ -281,11 +282,12 @@ export class TrainingWorker {
     const ids = [...this.active.keys()];
     if (ids.length === 0) return;
     try {
-      const result: unknown = await this.dataSource.query(
+      const renewed = await updateReturning<{ id: string }>(
+        this.dataSource,
         `UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND worker_id = $2 AND status IN ('STARTING', 'RUNNING') RETURNING id`,
         [ids, this.workerId, this.options.leaseSeconds],
       );
-      const rows = (Array.isArray((result as unknown[])[0]) ? (result as { id: string }[][])[0] : (result as { id: string }[])).map((row) => row.id);
+      const rows = renewed.map((row) => row.id);
       // A run whose lease another process took (we stalled too long) is no longer ours: stop it without recording an end.
       for (const id of ids) if (!rows.includes(id)) this.active.get(id)?.controller.abort('LEASE_LOST' satisfies AbortReason);
     } catch (error) {
@@ -305,11 +307,12 @@ export class TrainingWorker {
         if (this.stopping) return;
         const adopt = row.provider === 'RUNPOD' && row.provider_job_id && this.providers.get('RUNPOD')?.resume && this.active.size < this.options.concurrency;
         if (adopt) {
-          const taken: { id: string }[] = await this.dataSource.query(
+          const taken = await updateReturning<{ id: string }>(
+            this.dataSource,
             `UPDATE training_runs SET worker_id = $2, lease_expires_at = now() + make_interval(secs => $3)
               WHERE id = $1 AND lease_expires_at < now() RETURNING id`,
             [row.id, this.workerId, this.options.leaseSeconds],
-          ).then((result: unknown) => (Array.isArray((result as unknown[])[0]) ? (result as { id: string }[][])[0] : (result as { id: string }[])));
+          );
           if (taken.length === 0) continue;
           const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: row.id });
           const controller = new AbortController();
