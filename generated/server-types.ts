@@ -915,6 +915,12 @@ export type ResolversParentTypes = ResolversObject<{
   Vendor: VendorEntity;
 }>;
 
+export type PublicCacheDirectiveArgs = {
+  maxAgeSeconds: Scalars['Int']['input'];
+};
+
+export type PublicCacheDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicCacheDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1254,3 +1260,6 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Vendor?: VendorResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
+  publicCache?: PublicCacheDirectiveResolver<any, any, ContextType>;
+}>;

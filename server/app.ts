@@ -7,9 +7,9 @@ import { createLoaders, type GraphQLContext, type Services } from './context';
 import { buildSchema } from './schema';
 import { createProtections } from './protections';
 import { Metrics } from './metrics';
-import { KeyValidator } from './modules/identity/key-validator';
+import { KeyValidator, REVOCATION_CHANNEL } from './modules/identity/key-validator';
 import { IdentityService } from './modules/identity/identity.service';
-import { CatalogService } from './modules/catalog/catalog.service';
+import { CATALOG_CHANNEL, CatalogService } from './modules/catalog/catalog.service';
 import { DatasetsService } from './modules/datasets/datasets.service';
 import { LocalBlobStore } from './blob-store';
 import { UrlSigner, loadSigningSecret } from './http/signed-url';
@@ -66,6 +66,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const protections = createProtections(config);
   const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics });
   await graphql.start();
+  // The cached public answers read catalog rows and vendors (names, suspensions).
+  const stopClearingResponses = await graphql.responseCache.clearOn(database.notifications, [CATALOG_CHANNEL, REVOCATION_CHANNEL]);
 
   let draining = false;
   let inFlight = 0;
@@ -201,6 +203,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       server.closeAllConnections();
       await closed;
       await graphql.stop();
+      await stopClearingResponses();
       await trainingLogs.stop();
       await catalog.stop();
       await keys.stop();

@@ -28,6 +28,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly responseCache = new Counter({
+    name: 'mp_graphql_response_cache_total',
+    help: 'Anonymous requests for @publicCache fields, by result: hit (answered from memory) or miss (executed, then stored)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly websocketConnections = new Gauge({
     name: 'mp_websocket_connections',
     help: 'Open graphql-ws connections',

@@ -4,8 +4,11 @@
  * Builds dist/ if stale, starts the compiled server (`node dist/server/main.js start`, fresh
  * embedded database in a temporary MP_DATA_DIR, port 0) and a hello-world node:http server,
  * each in a process of its own, then for each target: 2 s warm-up, 10 s measured, 50
- * connections, POST with content-type application/json. Apollo's trivial `{ __typename }`
- * on our server is measured too, for reference. Latency percentiles come from autocannon's
+ * connections, POST with content-type application/json. The catalog query is sent without an
+ * API key, as the public catalog is read: after the first request, answers come from the
+ * server's response cache (`@publicCache`, 5 s, cleared by catalog changes). For reference the
+ * same query is measured with a vendor's API key (never cached: the full Apollo pipeline and
+ * execution, over the catalog's 5 s page cache), and Apollo's trivial `{ __typename }`. Latency percentiles come from autocannon's
  * per-response timings (sub-millisecond resolution, 2xx only).
  *
  * Both servers run with a preload (_server-probe.js) that measures their event-loop delay
@@ -29,6 +32,8 @@ import {
   progress,
   runMain,
   startCompiledServer,
+  childEnv,
+  temporaryDirectory,
   startHelloServer,
   summarize,
   SERVER_PROBE,
@@ -39,6 +44,7 @@ import {
   type Target,
 } from './_common';
 import { printProfileSummary } from './_profile';
+import { createVendor } from './_servers';
 
 // autocannon has no bundled types; this is the part of its programmatic API used here.
 interface AutocannonOptions {
@@ -80,10 +86,11 @@ interface LoadResult {
   probe: ProbeReport;
 }
 
-function load(url: string, body: string, seconds: number, latencies?: number[]): Promise<AutocannonResult> {
+function load(url: string, body: string, seconds: number, latencies?: number[], apiKey?: string): Promise<AutocannonResult> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: seconds },
+      { url, method: 'POST', headers, body, connections: CONNECTIONS, duration: seconds },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
     if (latencies) {
@@ -94,14 +101,14 @@ function load(url: string, body: string, seconds: number, latencies?: number[]):
   });
 }
 
-async function measure(name: string, service: Service, url: string, body: string): Promise<LoadResult> {
+async function measure(name: string, service: Service, url: string, body: string, apiKey?: string): Promise<LoadResult> {
   progress(`${name}: ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s measured, ${CONNECTIONS} connections`);
-  await load(url, body, WARMUP_SECONDS);
+  await load(url, body, WARMUP_SECONDS, undefined, apiKey);
   const latencies: number[] = [];
   const closeWindow = openProbeWindow(service);
   const cpuBefore = cpuSeconds(service.child.pid);
   const started = process.hrtime.bigint();
-  const result = await load(url, body, MEASURE_SECONDS, latencies);
+  const result = await load(url, body, MEASURE_SECONDS, latencies, apiKey);
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuAfter = cpuSeconds(service.child.pid);
   const probe = await closeWindow();
@@ -114,10 +121,10 @@ async function measure(name: string, service: Service, url: string, body: string
 }
 
 /** One request with fetch, to make sure the target answers what we think before loading it. */
-async function check(url: string, query: string | undefined, expect: (body: unknown) => boolean): Promise<void> {
+async function check(url: string, query: string | undefined, expect: (body: unknown) => boolean, apiKey?: string): Promise<void> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
     body: query === undefined ? '{}' : JSON.stringify({ query }),
   });
   const text = await response.text();
@@ -141,9 +148,12 @@ async function main(): Promise<void> {
   // Not a temporary directory: the profile is kept for Chrome DevTools (Performance > Load profile).
   const profileDir = profiling ? mkdtempSync(path.join(os.tmpdir(), 'mp-bench-profile-')) : undefined;
   const profileFile = profileDir ? path.join(profileDir, 'window.cpuprofile') : undefined;
-  progress('starting the compiled server (fresh embedded database) and the hello-world server');
+  progress('creating a vendor (fresh embedded database, server stopped)');
+  const dataDir = temporaryDirectory('data');
+  const vendor = await createVendor(childEnv({ MP_DATA_DIR: dataDir, MP_LOG_LEVEL: 'warn' }));
+  progress('starting the compiled server and the hello-world server');
   const [server, hello] = await Promise.all([
-    startCompiledServer({ nodeArgs: ['--require', SERVER_PROBE], env: profileFile ? { MP_BENCH_PROFILE: profileFile } : {} }),
+    startCompiledServer({ nodeArgs: ['--require', SERVER_PROBE], env: { MP_DATA_DIR: dataDir, ...(profileFile ? { MP_BENCH_PROFILE: profileFile } : {}) } }),
     startHelloServer({ nodeArgs: ['--require', SERVER_PROBE] }),
   ]);
   try {
@@ -155,6 +165,7 @@ async function main(): Promise<void> {
       totalCount = result.data?.catalog?.totalCount ?? 0;
       return !result.errors && Array.isArray(result.data?.catalog?.nodes) && totalCount > 0;
     });
+    await check(server.url, CATALOG_QUERY, (body) => (body as { data?: { catalog?: { totalCount?: number } } }).data?.catalog?.totalCount === totalCount, vendor.apiKey);
     await check(server.url, TYPENAME_QUERY, (body) => (body as { data?: { __typename?: string } }).data?.__typename === 'Query');
     await check(hello.url, undefined, (body) => (body as { data?: unknown }).data !== undefined);
 
@@ -166,15 +177,18 @@ async function main(): Promise<void> {
       renameSync(profileFile, catalogProfile);
     }
     const helloResult = await measure('hello world', hello, hello.url, catalogBody);
+    const keyed = await measure('catalog with an API key', server, server.url, catalogBody, vendor.apiKey);
     const typename = await measure('{ __typename }', server, server.url, typenameBody);
     if (profileDir && profileFile && existsSync(profileFile)) renameSync(profileFile, path.join(profileDir, 'typename.cpuprofile'));
 
     const rows = [
       ['POST /graphql catalog(first: 20)', catalog],
       ['node:http hello world (baseline)', helloResult],
+      ['the same catalog query, with an API key (reference, not cached)', keyed],
       ['POST /graphql { __typename } (reference)', typename],
     ] as const;
     console.log(`Loopback, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s each; autocannon (client) and each server in separate processes; catalog has ${totalCount} published models (demo seed), 20 per page.`);
+    console.log('The catalog query without a key is answered from the response cache after its first execution (as any anonymous reader of the public catalog is); with a key it is executed every time.');
     console.log('');
     printTable(
       ['target', 'requests', 'req/s', 'p50', 'p99', 'max', 'non-2xx', 'errors', 'server CPU', 'loop delay p50/p99'],
@@ -200,9 +214,11 @@ async function main(): Promise<void> {
     const ratio = catalog.result.requests.average / helloResult.result.requests.average;
     const catalogLatency = summarize(catalog.latencies);
     const typenameRatio = typename.result.requests.average / helloResult.result.requests.average;
+    const keyedRatio = keyed.result.requests.average / helloResult.result.requests.average;
     const targets: [string, string, Target][] = [
       ['catalog req/s / hello req/s', ratio.toFixed(3), atLeast(ratio, 0.2, '>= 0.20')],
       ['catalog p99', ms(catalogLatency.p99), below(catalogLatency.p99, 25, '< 25 ms')],
+      ['catalog with an API key req/s / hello req/s', keyedRatio.toFixed(3), info('reference')],
       ['__typename req/s / hello req/s', typenameRatio.toFixed(3), info('reference')],
     ];
     printTable(['figure', 'value', 'target', ''], targets.map(([label, value, target]) => [label, value, target.label, verdict(target)]), [1]);

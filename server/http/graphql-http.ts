@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../context';
@@ -7,6 +7,7 @@ import type { Protections } from '../protections';
 import type { Metrics } from '../metrics';
 import { fillRequestIds, formatErrorFor, logUnexpectedErrors } from '../graphql-errors';
 import { BodyTooLargeError, readBody } from './body';
+import { ResponseCache, type CachedResponse } from './response-cache';
 
 export interface GraphQLHttpOptions {
   schema: GraphQLSchema;
@@ -19,8 +20,17 @@ export interface GraphQLHttpOptions {
 /** Apollo Server 5 behind our own node:http routing: POST and GET on /graphql, no batching, CSRF prevention on. */
 export class GraphQLHttp {
   readonly apollo: ApolloServer<GraphQLContext>;
+  /** Answers to anonymous catalog-style queries; app.ts clears it when the data changes. */
+  readonly responseCache: ResponseCache;
+  /**
+   * Requests whose answer Apollo found cacheable, and for how many seconds. Keyed by the
+   * request object we hand to Apollo: it reaches plugins as `request.http`, while the context
+   * object is a copy.
+   */
+  private readonly cacheable = new WeakMap<HTTPGraphQLRequest, number>();
 
   constructor(private readonly options: GraphQLHttpOptions) {
+    this.responseCache = new ResponseCache(options.schema);
     this.apollo = new ApolloServer<GraphQLContext>({
       schema: options.schema,
       csrfPrevention: true,
@@ -34,7 +44,7 @@ export class GraphQLHttp {
       parseOptions: { maxTokens: options.protections.maxTokens },
       formatError: formatErrorFor(options.protections.maskSuggestions),
       // No cache-control hints are used; Apollo's default cache-control plugin would wrap every field resolver.
-      plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observe(options.metrics)],
+      plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observe(options.metrics), markCacheable(this.responseCache, this.cacheable)],
     });
   }
 
@@ -47,7 +57,10 @@ export class GraphQLHttp {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, context: GraphQLContext): Promise<void> {
+    const started = process.hrtime.bigint();
+    const generation = this.responseCache.generation;
     let body: unknown;
+    let cacheKey: string | undefined;
     if (req.method === 'POST') {
       let text: string;
       try {
@@ -58,6 +71,11 @@ export class GraphQLHttp {
           return sendError(res, 413, error.message);
         }
         throw error;
+      }
+      if (context.principal === null) {
+        cacheKey = this.responseCache.keyOf(req, text);
+        const hit = cacheKey === undefined ? undefined : this.responseCache.get(cacheKey);
+        if (hit) return sendCached(res, hit, context, this.options.metrics, started);
       }
       const contentType = req.headers['content-type'] ?? '';
       if (contentType.includes('json')) {
@@ -75,13 +93,17 @@ export class GraphQLHttp {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await this.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context,
-    });
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
+    const response = await this.apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => context });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      const maxAge = cacheKey === undefined ? undefined : this.cacheable.get(httpGraphQLRequest);
+      if (cacheKey !== undefined && maxAge !== undefined && res.statusCode === 200) {
+        const operationName = typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : null;
+        this.responseCache.set(cacheKey, { status: 200, headers: [...response.headers], body: response.body.string, operationName }, maxAge, generation);
+        this.options.metrics.responseCache.inc({ result: 'miss' });
+      }
       res.end(response.body.string);
       return;
     }
@@ -97,6 +119,43 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
+/** A cached answer, counted and logged like any other operation. */
+function sendCached(res: ServerResponse, hit: CachedResponse, context: GraphQLContext, metrics: Metrics, started: bigint): void {
+  for (const [name, value] of hit.headers) res.setHeader(name, value);
+  res.statusCode = hit.status;
+  res.end(hit.body);
+  metrics.responseCache.inc({ result: 'hit' });
+  record(metrics, context, { operationName: hit.operationName, type: 'query', codes: [], status: hit.status, started, cached: true });
+}
+
+interface OperationOutcome {
+  operationName: string | null;
+  type: string;
+  codes: string[];
+  status: number;
+  started: bigint;
+  cached?: boolean;
+}
+
+function record(metrics: Metrics, context: GraphQLContext, outcome: OperationOutcome): void {
+  const seconds = Number(process.hrtime.bigint() - outcome.started) / 1e9;
+  const label = metrics.operationLabel(outcome.operationName);
+  metrics.requests.inc({ operation: label, type: outcome.type, outcome: outcome.codes.length ? 'error' : 'ok' });
+  metrics.durations.observe({ operation: label }, seconds);
+  for (const code of outcome.codes) metrics.errors.inc({ operation: label, code });
+  context.log.info(
+    {
+      requestId: context.requestId,
+      operation: outcome.operationName,
+      durationMs: Math.round(seconds * 10000) / 10,
+      status: outcome.status,
+      errors: outcome.codes.length ? outcome.codes : undefined,
+      cached: outcome.cached,
+    },
+    'graphql',
+  );
+}
+
 /** One log line and the metrics for each operation; unexpected errors logged with the request id. */
 function observe(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -110,17 +169,27 @@ function observe(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
           if (response.body.kind === 'single' && response.body.singleResult.errors) {
             response.body.singleResult.errors = fillRequestIds(response.body.singleResult.errors, contextValue.requestId);
           }
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const label = metrics.operationLabel(operationName);
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
           const codes = errors.map((error) => String(error.extensions?.code ?? 'INTERNAL'));
-          metrics.requests.inc({ operation: label, type: operation?.operation ?? 'unknown', outcome: codes.length ? 'error' : 'ok' });
-          metrics.durations.observe({ operation: label }, seconds);
-          for (const code of codes) metrics.errors.inc({ operation: label, code });
-          contextValue.log.info(
-            { requestId: contextValue.requestId, operation: operationName ?? null, durationMs: Math.round(seconds * 10000) / 10, status: response.http.status ?? 200, errors: codes.length ? codes : undefined },
-            'graphql',
-          );
+          record(metrics, contextValue, { operationName: operationName ?? null, type: operation?.operation ?? 'unknown', codes, status: response.http.status ?? 200, started });
+        },
+      };
+    },
+  };
+}
+
+/** Notes, for anonymous requests answered without errors, how long their answer may be cached. */
+function markCacheable(cache: ResponseCache, cacheable: WeakMap<HTTPGraphQLRequest, number>): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart({ contextValue, request }) {
+      if (contextValue.principal !== null || !request.http) return;
+      const http = request.http;
+      return {
+        async willSendResponse({ response, operation }) {
+          if (!operation || response.body.kind !== 'single' || response.body.singleResult.errors) return;
+          if ((response.http.status ?? 200) !== 200) return;
+          const maxAge = cache.maxAgeOf(operation);
+          if (maxAge !== undefined) cacheable.set(http, maxAge);
         },
       };
     },
