@@ -3,6 +3,7 @@ import type { TypedDocumentString } from '../generated/cli-operations';
 import { CliError, ExitCode, cliErrorFromGraphQL, cliErrorFromNetwork, notOurApi } from './errors';
 import type { GraphQLErrorPayload } from './errors';
 import { REQUEST_TIMEOUT_MS } from './config';
+import { httpRequest } from './http-request';
 
 export interface GraphQLClientOptions {
   /** The full endpoint, already normalised (ends in /graphql). */
@@ -30,7 +31,7 @@ function operationName(query: string): string | undefined {
   return /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(query)?.[1];
 }
 
-/** GraphQL over HTTP POST with the global fetch; every call gets its own X-Request-Id. */
+/** GraphQL over HTTP POST; every call gets its own X-Request-Id. */
 export class GraphQLClient {
   readonly apiUrl: string;
   private readonly options: GraphQLClientOptions;
@@ -62,14 +63,14 @@ export class GraphQLClient {
     let contentType: string;
     let text: string;
     try {
-      const response = await fetch(this.apiUrl, {
+      const response = await httpRequest(this.apiUrl, {
         method: 'POST',
         headers,
         body: JSON.stringify({ query, variables, operationName: name }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       status = response.status;
-      contentType = response.headers.get('content-type') ?? '';
+      contentType = response.headers['content-type'] ?? '';
       text = await response.text();
     } catch (error) {
       throw cliErrorFromNetwork(error, this.apiUrl, timeoutMs);

@@ -1,6 +1,3 @@
-#!/usr/bin/env node
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
@@ -12,6 +9,7 @@ import logoutCommand from './commands/logout';
 import trainCommand from './commands/train';
 import whoamiCommand from './commands/whoami';
 import { usageError } from './errors';
+import { packageVersion } from './version';
 import { globalOptions } from './global-options';
 import type { GlobalArgs } from './global-options';
 
@@ -19,19 +17,6 @@ const commands = [loginCommand, logoutCommand, whoamiCommand, keysCommand, catal
   GlobalArgs,
   GlobalArgs
 >[];
-
-/** The package version, read from package.json (one level up from cli/, two from dist/cli/). */
-export function packageVersion(): string {
-  for (const dir of [path.join(__dirname, '..'), path.join(__dirname, '..', '..')]) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown };
-      if (typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here; try the next directory up
-    }
-  }
-  return 'unknown';
-}
 
 /** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
 const COMMAND_TREE: Record<string, readonly string[]> = {
@@ -104,4 +89,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 }
 
-if (require.main === module) void main();
+export { packageVersion };

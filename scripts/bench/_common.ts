@@ -139,7 +139,7 @@ export function printTable(headers: string[], rows: string[][], rightAligned: nu
 // ---------------------------------------------------------------------------------------
 // Building dist/
 
-const BUILD_INPUTS = ['server', 'cli', 'generated', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const BUILD_INPUTS = ['server', 'cli', 'generated', 'scripts/bundle-cli.mjs', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 function newestInput(file: string): { file: string; mtimeMs: number } {
   const info = statSync(file);
@@ -163,7 +163,7 @@ function newestInput(file: string): { file: string; mtimeMs: number } {
  */
 export function ensureBuilt(): string {
   const stamp = path.join(ROOT, 'dist', '.tsbuildinfo');
-  const entryPoints = [path.join(ROOT, 'dist', 'server', 'main.js'), path.join(ROOT, 'dist', 'cli', 'index.js')];
+  const entryPoints = [path.join(ROOT, 'dist', 'server', 'main.js'), path.join(ROOT, 'dist', 'cli', 'mp.js')];
   let reason: string | undefined;
   if (!existsSync(stamp) || entryPoints.some((file) => !existsSync(file))) {
     reason = 'dist/ is missing';

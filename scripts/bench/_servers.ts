@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ROOT, startService, type Service } from './_common';
 
 export const SERVER_MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
-export const CLI_MAIN = path.join(ROOT, 'dist', 'cli', 'index.js');
+export const CLI_MAIN = path.join(ROOT, 'dist', 'cli', 'mp.js');
 const READY = /GraphQL \+ GraphiQL: (http:\/\/\S+\/graphql)/;
 
 /** Wall-clock milliseconds since the epoch with sub-millisecond precision (comparable across processes of one machine). */

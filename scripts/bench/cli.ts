@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const server = await startCompiledServer();
   try {
     const env = childEnv({ XDG_CONFIG_HOME: temporaryDirectory('config'), MP_API_URL: server.url, NO_COLOR: '1' });
-    const cli = path.join('dist', 'cli', 'index.js');
+    const cli = path.join('dist', 'cli', 'mp.js'); // the bin (package.json)
     const commands: Command[] = [
       {
         label: 'node -e 0 (baseline)',

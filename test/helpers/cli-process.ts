@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'cli', 'index.ts');
+const CLI = path.join(ROOT, 'cli', 'main.ts');
 /** Resolved here, so that `mp` also starts from a `cwd` outside the repository. */
 const TSX = require.resolve('tsx/cjs');
 

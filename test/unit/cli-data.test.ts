@@ -337,7 +337,7 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       const dir = path.join(work, 'data');
       const child = spawn(
         process.execPath,
-        ['--require', 'tsx/cjs', path.resolve(__dirname, '..', '..', 'cli', 'index.ts'), 'data', 'pull', '--dir', dir, '--api-url', api.graphqlUrl],
+        ['--require', 'tsx/cjs', path.resolve(__dirname, '..', '..', 'cli', 'main.ts'), 'data', 'pull', '--dir', dir, '--api-url', api.graphqlUrl],
         { env: { ...process.env, MP_API_KEY: KEY, XDG_CONFIG_HOME: path.join(work, 'config') }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdoutText = '';
