@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
-import { runMp, type CliResult } from '../helpers/cli-process';
+import { runMp, spawnMp, type CliResult } from '../helpers/cli-process';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -157,6 +157,14 @@ describe('mp CLI against the real server', function () {
 
     const unknown = await runMp(['keys', 'revoke', 'key_doesnotexist', '--yes'], { configHome, env });
     assert.equal(unknown.code, 4, unknown.stderr);
+  });
+
+  it('exits quietly when its reader goes away (mp catalog list | head -0)', async () => {
+    const proc = spawnMp(['catalog', 'list'], { configHome, env: { MP_API_URL: server.graphqlUrl } });
+    proc.child.stdout!.destroy();
+    const result = await proc.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'no EPIPE error or stack trace');
   });
 
   it('lists and shows catalog models without a key, as tables and as JSON', async () => {
