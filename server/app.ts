@@ -170,6 +170,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         leaseSeconds: config.training.leaseSeconds,
         secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
         publicBaseUrl: () => config.publicUrl ?? listenUrl,
+        liveLogs: trainingLogs,
       })
     : undefined;
 

@@ -67,10 +67,7 @@ export function createNotifications(source: Source): Notifications {
       };
     },
     async notify(query, channel, payload) {
-      assertChannel(channel);
-      if (Buffer.byteLength(payload) > MAX_NOTIFY_PAYLOAD_BYTES) {
-        throw new Error(`notification payload on ${channel} is ${Buffer.byteLength(payload)} bytes; Postgres allows ${MAX_NOTIFY_PAYLOAD_BYTES}`);
-      }
+      assertNotification(channel, payload);
       await query.query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     onReconnect(handler) {
@@ -169,6 +166,14 @@ function postgresListener(url: string, dispatch: (channel: string, payload: stri
       }
     },
   };
+}
+
+/** For a pg_notify(channel, payload) written into a larger statement: throws what notify() would. */
+export function assertNotification(channel: string, payload: string): void {
+  assertChannel(channel);
+  if (Buffer.byteLength(payload) > MAX_NOTIFY_PAYLOAD_BYTES) {
+    throw new Error(`notification payload on ${channel} is ${Buffer.byteLength(payload)} bytes; Postgres allows ${MAX_NOTIFY_PAYLOAD_BYTES}`);
+  }
 }
 
 function assertChannel(channel: string): void {

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Notifications } from '../../db/notifications';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
 import { isFinal } from './run-status';
-import { TRAINING_CHANNEL, decodeTrainingEvent } from './training-events';
+import { TRAINING_CHANNEL, decodeTrainingEvent, inlineLines } from './training-events';
+import type { LiveLogs } from './log-writer';
 import type { LogLine, TrainingService } from './training.service';
 
 export interface TrainingLogEvent {
@@ -14,15 +16,22 @@ const SHARED_BUFFER_LINES = 10_000;
 const REPLAY_PAGE = 500;
 /** The most lines one subscription event carries. */
 const MAX_EVENT_LINES = 500;
+/** A notification of this process's own lines that the writer never handed over is read after this long. */
+const OWN_LINES_GRACE_MS = 1000;
+/** Followers look at the run again this often, in case a notification was missed. */
+const RECHECK_MS = 5000;
 
 /**
- * One process's view of the runs being followed. Live lines are read from the database
- * once per notification and shared by every subscriber of that run in this process;
- * a subscriber that is behind (replaying, or slow) reads its own pages. Each subscriber
- * remembers the last seq it sent, so nothing is sent twice or skipped, whichever process
- * wrote the lines.
+ * One process's view of the runs being followed. New lines reach a run's feed once per
+ * process: handed over by this process's log writer after they are committed, carried in
+ * the notification from another process, or else read from the database once. Every
+ * subscriber of the run in this process then gets the same event object (so graphql-ws can
+ * execute it once); a subscriber that is behind (replaying, or slow) reads its own pages.
+ * Each subscriber remembers the last seq it sent, so nothing is sent twice or skipped,
+ * whichever process wrote the lines.
  */
-export class TrainingLogHub {
+export class TrainingLogHub implements LiveLogs {
+  readonly origin = randomBytes(8).toString('hex');
   private readonly feeds = new Map<string, RunFeed>();
   private stopListening?: () => Promise<void>;
 
@@ -38,7 +47,10 @@ export class TrainingLogHub {
       if (!event || !('runId' in event)) return;
       const feed = this.feeds.get(event.runId);
       if (!feed) return;
-      if (event.type === 'logs') feed.notified(event.lastSeq);
+      if (event.type === 'logs') {
+        if (event.origin === this.origin) feed.expectOwn(event.lastSeq);
+        else feed.notified(event.lastSeq, inlineLines(event));
+      }
       if (event.type === 'changed') feed.changed();
     });
     // Notifications sent while the listener reconnected were missed: every feed looks again.
@@ -52,12 +64,17 @@ export class TrainingLogHub {
     for (const feed of this.feeds.values()) feed.close();
   }
 
+  /** Lines this process just committed (seq ascending, contiguous). */
+  stored(runId: string, lines: LogLine[]): void {
+    if (lines.length > 0) this.feeds.get(runId)?.append(lines);
+  }
+
   /** Replay after `afterSeq`, then follow; the last event carries the final status. */
   async follow(runId: string, afterSeq: number): Promise<AsyncIterableIterator<TrainingLogEvent>> {
     return (await this.feedOf(runId)).subscribe(Math.max(0, afterSeq));
   }
 
-  /** The run each time it changes (status, metrics, cost); completes after a final status. */
+  /** The run each time it changes (status, metrics, cost, lines); completes after a final status. */
   async updates(runId: string): Promise<AsyncIterableIterator<TrainingRunEntity>> {
     return (await this.feedOf(runId)).watchRun();
   }
@@ -81,14 +98,22 @@ export class TrainingLogHub {
 }
 
 class RunFeed {
+  /** Recent lines, contiguous, ending at bufferEnd. */
   private buffer: LogLine[] = [];
-  /** Highest seq in (or skipped past by) the shared buffer. */
+  /** Highest seq in (or skipped past by) the shared buffer: lines before the buffer are read from the database. */
   private bufferEnd = 0;
-  /** Highest seq known to exist. */
+  /** Highest seq known to be committed. */
   private knownSeq = 0;
+  private isReady = false;
   private final: { status: TrainingRunStatus; lastSeq: number } | null = null;
+  private finalEvent: TrainingLogEvent | null = null;
+  /** The event for subscribers whose last seq is the key, valid until the buffer changes. */
+  private events = new Map<number, TrainingLogEvent>();
   private fetching: Promise<void> | null = null;
-  private waiters = new Set<() => void>();
+  private signal = deferred();
+  private ownExpected = 0;
+  private ownTimer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private subscribers = 0;
   private closed = false;
 
@@ -106,13 +131,42 @@ class RunFeed {
 
   private async init(): Promise<void> {
     const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: this.runId });
+    // Lines that arrived during this read are not in the buffer: subscribers read them from the database.
     this.bufferEnd = this.knownSeq = Math.max(this.knownSeq, run.logLineCount);
     if (isFinal(run.status)) this.final = { status: run.status, lastSeq: run.logLineCount };
+    this.isReady = true;
   }
 
-  notified(lastSeq: number): void {
+  /** Another process stored lines up to `lastSeq`, perhaps carried along. */
+  notified(lastSeq: number, lines: LogLine[] | null): void {
+    if (lines && lines[lines.length - 1].seq === lastSeq) return this.append(lines);
     this.knownSeq = Math.max(this.knownSeq, lastSeq);
     void this.fetchShared();
+  }
+
+  /**
+   * This process's writer stored lines up to `lastSeq` and hands them over itself, usually
+   * just after this notification; only if it never does are they read.
+   */
+  expectOwn(lastSeq: number): void {
+    this.ownExpected = Math.max(this.ownExpected, lastSeq);
+    this.ownTimer ??= setTimeout(() => {
+      this.ownTimer = undefined;
+      if (this.bufferEnd < this.ownExpected) this.notified(this.ownExpected, null);
+    }, OWN_LINES_GRACE_MS);
+  }
+
+  /** Committed lines, seq ascending and contiguous; a gap before them is read from the database. */
+  append(lines: LogLine[]): void {
+    const last = lines[lines.length - 1].seq;
+    this.knownSeq = Math.max(this.knownSeq, last);
+    if (!this.isReady || this.closed || last <= this.bufferEnd) return;
+    const from = this.bufferEnd + 1 - lines[0].seq;
+    if (from < 0) {
+      void this.fetchShared();
+      return;
+    }
+    this.push(from === 0 ? lines : lines.slice(from));
   }
 
   changed(): void {
@@ -131,6 +185,7 @@ class RunFeed {
 
   close(): void {
     this.closed = true;
+    this.stopTimers();
     this.wake();
   }
 
@@ -139,21 +194,30 @@ class RunFeed {
     let page: LogLine[] = [];
     return this.iterate<TrainingLogEvent>(async (finish, stopped) => {
       while (!stopped()) {
-        // Whatever is ready goes out as one event: a fast run or a slow subscriber gets batches, not a message per line.
-        const lines = page.length > 0 ? page.splice(0, MAX_EVENT_LINES) : this.sharedLinesAfter(lastSent, MAX_EVENT_LINES);
-        if (lines.length > 0) {
+        if (page.length > 0) {
+          const lines = page.splice(0, MAX_EVENT_LINES);
           lastSent = lines[lines.length - 1].seq;
           return { lines, finalStatus: null };
         }
-        if (lastSent < this.knownSeq && !this.sharedCovers(lastSent)) {
+        if (lastSent + 1 < this.bufferEnd - this.buffer.length + 1) {
+          // Behind the shared buffer: this subscriber reads its own pages.
           page = await this.training.linesAfter(this.runId, lastSent, REPLAY_PAGE);
           if (page.length > 0) continue;
+        } else if (lastSent < this.bufferEnd) {
+          const event = this.eventAfter(lastSent);
+          lastSent = event.lines[event.lines.length - 1].seq;
+          return event;
+        } else if (lastSent < this.knownSeq) {
+          const before = this.bufferEnd;
+          await this.fetchShared();
+          if (this.bufferEnd > before) continue;
         }
         if (this.final && lastSent >= this.final.lastSeq) {
           finish();
-          return { lines: [], finalStatus: this.final.status };
+          this.finalEvent ??= { lines: [], finalStatus: this.final.status };
+          return this.finalEvent;
         }
-        await this.changedOnce();
+        await this.signal.promise;
       }
       return undefined;
     });
@@ -162,7 +226,7 @@ class RunFeed {
   watchRun(): AsyncIterableIterator<TrainingRunEntity> {
     let first = true;
     return this.iterate<TrainingRunEntity>(async (finish) => {
-      if (!first) await this.changedOnce();
+      if (!first) await this.signal.promise;
       first = false;
       const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: this.runId });
       if (isFinal(run.status)) finish();
@@ -176,6 +240,8 @@ class RunFeed {
    */
   private iterate<T>(step: (finish: () => void, stopped: () => boolean) => Promise<T | undefined>): AsyncIterableIterator<T> {
     this.subscribers += 1;
+    // A missed notification (a listener reconnecting) costs at most a few seconds: look again.
+    this.recheck ??= setInterval(() => this.changed(), RECHECK_MS).unref();
     let done = false;
     const finish = () => {
       if (done) return;
@@ -204,19 +270,26 @@ class RunFeed {
     return iterator;
   }
 
-  private sharedCovers(lastSent: number): boolean {
-    const first = this.buffer[0];
-    return lastSent >= this.knownSeq || (first !== undefined && first.seq <= lastSent + 1 && this.bufferEnd > lastSent);
+  /** The same object for every subscriber at the same place. */
+  private eventAfter(lastSent: number): TrainingLogEvent {
+    let event = this.events.get(lastSent);
+    if (!event) {
+      const start = lastSent + 1 - (this.bufferEnd - this.buffer.length + 1);
+      event = { lines: this.buffer.slice(start, start + MAX_EVENT_LINES), finalStatus: null };
+      this.events.set(lastSent, event);
+    }
+    return event;
   }
 
-  private sharedLinesAfter(lastSent: number, limit: number): LogLine[] {
-    const first = this.buffer[0];
-    if (!first || lastSent + 1 < first.seq) return [];
-    const start = lastSent + 1 - first.seq;
-    return this.buffer.slice(start, start + limit);
+  private push(lines: LogLine[]): void {
+    for (const line of lines) this.buffer.push(line);
+    if (this.buffer.length > SHARED_BUFFER_LINES) this.buffer.splice(0, this.buffer.length - SHARED_BUFFER_LINES);
+    this.bufferEnd = lines[lines.length - 1].seq;
+    this.events.clear();
+    this.wake();
   }
 
-  /** One read per notification for all subscribers in this process. */
+  /** One read for all subscribers in this process. */
   private fetchShared(): Promise<void> {
     if (this.fetching) return this.fetching;
     // Assigned before the work can finish: a `??=` around an async function that completes without
@@ -228,41 +301,42 @@ class RunFeed {
   }
 
   private async readNewLines(): Promise<void> {
-    while (this.bufferEnd < this.knownSeq && !this.closed) {
+    while (this.isReady && this.bufferEnd < this.knownSeq && !this.closed) {
       const lines = await this.training.linesAfter(this.runId, this.bufferEnd, 1000);
-      if (lines.length === 0) break;
-      const contiguous = this.buffer.length === 0 || lines[0].seq === this.bufferEnd + 1;
-      if (!contiguous) this.buffer = [];
-      this.buffer.push(...lines);
-      if (this.buffer.length > SHARED_BUFFER_LINES) this.buffer.splice(0, this.buffer.length - SHARED_BUFFER_LINES);
-      this.bufferEnd = lines[lines.length - 1].seq;
-      this.wake();
+      // Lines handed over while this read ran are already in the buffer.
+      const fresh = lines.filter((line) => line.seq > this.bufferEnd);
+      if (fresh.length === 0) {
+        if (lines.length === 0) break;
+        continue;
+      }
+      if (fresh[0].seq !== this.bufferEnd + 1) this.buffer = [];
+      this.push(fresh);
     }
   }
 
-  private changedOnce(): Promise<void> {
-    return new Promise((resolve) => {
-      // A missed notification (a listener reconnecting) costs at most a few seconds: look again.
-      const timer = setTimeout(() => {
-        done();
-        this.changed();
-      }, 5000);
-      const waiters = this.waiters;
-      function done() {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      }
-      waiters.add(done);
-    });
+  private wake(): void {
+    const { resolve } = this.signal;
+    this.signal = deferred();
+    resolve();
   }
 
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+  private stopTimers(): void {
+    clearTimeout(this.ownTimer);
+    clearInterval(this.recheck);
+    this.ownTimer = this.recheck = undefined;
   }
 
   private release(): void {
     this.subscribers -= 1;
-    if (this.subscribers <= 0) this.onIdle();
+    if (this.subscribers <= 0) {
+      this.stopTimers();
+      this.onIdle();
+    }
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
 }

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
-import type { Notifications } from '../../db/notifications';
+import { assertNotification } from '../../db/notifications';
 import { maskSecrets } from '../../logger';
-import { TRAINING_CHANNEL, encodeTrainingEvent } from './training-events';
+import { TRAINING_CHANNEL, encodeLogsEvent, encodeTrainingEvent } from './training-events';
+import type { LogLine } from './training.service';
 
 const MAX_LINE_CHARS = 16_384;
 
@@ -17,27 +18,45 @@ interface PendingMetric {
   value: number;
   at: Date;
 }
-const FLUSH_AFTER_MS = 10;
+
 const MAX_BATCH = 500;
+/**
+ * A busy run stores at most one batch per this many ms: each batch is a statement, and one
+ * WebSocket message to each follower (200 followers at 50 batches a second are 10,000 messages).
+ */
+const MIN_BATCH_INTERVAL_MS = 20;
+
+/** This process's followers of live logs: handed each batch once it is committed. */
+export interface LiveLogs {
+  /** Names this process in the NOTIFY, so its own listener can tell the batch has already arrived. */
+  readonly origin: string;
+  stored(runId: string, lines: LogLine[]): void;
+}
 
 /**
- * Stores a run's output lines in order (run id, seq), masked, in small batches: one
- * INSERT, the run's line count and one NOTIFY per batch, all in one transaction, so a line
- * a subscriber is told about is always readable, and a line acknowledged survives a crash.
+ * Stores a run's output lines in order (run id, seq), masked, in batches: the INSERT, the
+ * run's line count and the NOTIFY of a batch are one statement, so a line a subscriber is
+ * told about is always readable, and a line acknowledged survives a crash. An idle writer
+ * stores at once (the lines of one output chunk together); lines written while a batch is
+ * being stored, or sooner than MIN_BATCH_INTERVAL_MS after it started, form the next batch,
+ * so a busy run sends fewer, larger batches. Each committed batch is handed to this
+ * process's followers directly and reaches other processes through the NOTIFY.
  */
 export class LogWriter {
   private pending: PendingLine[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private scheduled: NodeJS.Immediate | undefined;
+  private busy = false;
+  private lastBatchAt = -Infinity;
   private flushing: Promise<void> = Promise.resolve();
   private metrics: PendingMetric[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly notifications: Notifications,
     private readonly runId: string,
     private nextSeq: number,
     private readonly secrets: string[],
     private readonly onError: (error: unknown) => void,
+    private readonly live?: LiveLogs,
   ) {}
 
   write(stream: string, line: string): void {
@@ -55,27 +74,33 @@ export class LogWriter {
    * to store (a database blip) goes back to the front of the queue and is tried again.
    */
   async flush(attempts = 5): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
     this.flushing = this.flushing.then(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.store();
-        } catch (error) {
-          if (attempt >= attempts) return this.onError(error);
-          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      this.busy = true;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await this.store();
+          } catch (error) {
+            if (attempt >= attempts) return this.onError(error);
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+          }
         }
+      } finally {
+        this.busy = false;
       }
     });
     await this.flushing;
   }
 
+  /** While a batch is being stored, store() picks up what arrives meanwhile when it is done. */
   private schedule(): void {
-    if (this.pending.length >= MAX_BATCH) {
+    if (this.busy || this.scheduled) return;
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
       void this.flush();
-      return;
-    }
-    this.timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+    });
   }
 
   /** The same masking as stored lines, for text stored elsewhere (failure reasons). */
@@ -84,50 +109,58 @@ export class LogWriter {
   }
 
   private mask(line: string): string {
-    let masked = maskSecrets(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)} … [line truncated]` : line);
+    let masked = maskSecrets(line.length > MAX_LINE_CHARS ? `${truncate(line, MAX_LINE_CHARS)} … [line truncated]` : line);
     for (const secret of this.secrets) if (secret) masked = masked.split(secret).join('[REDACTED]');
     return masked;
   }
 
   private async store(): Promise<void> {
     while (this.pending.length > 0 || this.metrics.length > 0) {
+      const wait = this.lastBatchAt + MIN_BATCH_INTERVAL_MS - performance.now();
+      if (wait > 0 && this.pending.length < MAX_BATCH) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastBatchAt = performance.now();
       const lines = this.pending.splice(0, MAX_BATCH);
       const metrics = this.metrics.splice(0, MAX_BATCH);
-      const firstSeq = this.nextSeq;
+      const stored = lines.map((entry, index) => ({ seq: this.nextSeq + index, ...entry }));
       try {
-        await this.storeBatch(firstSeq, lines, metrics);
+        await this.storeBatch(stored, metrics);
       } catch (error) {
         this.pending.unshift(...lines);
         this.metrics.unshift(...metrics);
         throw error;
       }
-      this.nextSeq = firstSeq + lines.length;
+      this.nextSeq += lines.length;
+      if (stored.length > 0) this.live?.stored(this.runId, stored);
     }
   }
 
-  private async storeBatch(firstSeq: number, lines: PendingLine[], metrics: PendingMetric[]): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      if (lines.length > 0) {
-        const values: unknown[] = [this.runId];
-        const rows = lines.map((entry, index) => {
-          values.push(firstSeq + index, entry.at, entry.stream, entry.line);
-          const base = values.length - 4;
-          return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
-        });
-        await manager.query(`INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')}`, values);
-        await manager.query('UPDATE training_runs SET log_line_count = $2 WHERE id = $1', [this.runId, firstSeq + lines.length - 1]);
-        await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'logs', runId: this.runId, lastSeq: firstSeq + lines.length - 1 }));
-      }
-      if (metrics.length > 0) {
-        const values: unknown[] = [this.runId];
-        const rows = metrics.map((metric) => {
-          values.push(metric.name, metric.step, metric.value, metric.at);
-          const base = values.length - 4;
-          return `($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4})`;
-        });
-        await manager.query(`INSERT INTO training_metrics (run_id, name, step, value, at) VALUES ${rows.join(', ')}`, values);
-        await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'changed', runId: this.runId, final: false }));
-      }
-    });
+  /** One statement (atomic, one round trip): the lines, the run's line count, the metrics and the notifications. */
+  private async storeBatch(lines: LogLine[], metrics: PendingMetric[]): Promise<void> {
+    const values: unknown[] = [this.runId];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    const steps: string[] = [];
+    const notifications: string[] = [];
+    const notify = (payload: string) => {
+      assertNotification(TRAINING_CHANNEL, payload);
+      notifications.push(`pg_notify(${param(TRAINING_CHANNEL)}, ${param(payload)})`);
+    };
+    if (lines.length > 0) {
+      const rows = lines.map((entry) => `($1, ${param(entry.seq)}, ${param(entry.at)}, ${param(entry.stream)}, ${param(entry.line)})`);
+      steps.push(`stored_lines AS (INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')})`);
+      steps.push(`line_count AS (UPDATE training_runs SET log_line_count = ${param(lines[lines.length - 1].seq)} WHERE id = $1)`);
+      notify(encodeLogsEvent(this.runId, this.live?.origin ?? '', lines));
+    }
+    if (metrics.length > 0) {
+      const rows = metrics.map((metric) => `($1, ${param(metric.name)}, ${param(metric.step)}, ${param(metric.value)}, ${param(metric.at)})`);
+      steps.push(`stored_metrics AS (INSERT INTO training_metrics (run_id, name, step, value, at) VALUES ${rows.join(', ')})`);
+      notify(encodeTrainingEvent({ type: 'changed', runId: this.runId, final: false }));
+    }
+    await this.dataSource.query(`WITH ${steps.join(', ')} SELECT ${notifications.join(', ')}`, values);
   }
+}
+
+/** The first `max` UTF-16 units of `text`, without splitting a surrogate pair. */
+function truncate(text: string, max: number): string {
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }

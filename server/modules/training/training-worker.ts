@@ -15,7 +15,7 @@ import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity
 import { TrainingArtifactEntity } from './training-artifact.entity';
 import { transitionRun } from './run-status';
 import { templateDir } from './templates';
-import { LogWriter } from './log-writer';
+import { LogWriter, type LiveLogs } from './log-writer';
 import { costMicros, formatUsd, microsFromDecimal } from './money';
 import { TRAINING_CHANNEL, decodeTrainingEvent, encodeTrainingEvent } from './training-events';
 
@@ -27,6 +27,8 @@ export interface TrainingWorkerOptions {
   secrets: string[];
   /** Base URL the compute provider fetches signed round files from (MP_PUBLIC_URL, else the listen URL). */
   publicBaseUrl: () => string;
+  /** This process's followers of live logs, handed each stored batch directly. */
+  liveLogs?: LiveLogs;
 }
 
 interface ActiveRun {
@@ -138,8 +140,13 @@ export class TrainingWorker {
 
   private async execute(run: TrainingRunEntity, controller: AbortController, resumeJobId?: string): Promise<void> {
     const provider = this.providers.get(run.provider);
-    const logs = new LogWriter(this.dataSource, this.notifications, run.id, run.logLineCount + 1, this.options.secrets, (error) =>
-      this.log.error({ err: error, runId: run.id }, 'could not store training log lines'),
+    const logs = new LogWriter(
+      this.dataSource,
+      run.id,
+      run.logLineCount + 1,
+      this.options.secrets,
+      (error) => this.log.error({ err: error, runId: run.id }, 'could not store training log lines'),
+      this.options.liveLogs,
     );
     let runningSince: number | null = run.status === 'RUNNING' ? Date.now() : null;
     let markedRunning: Promise<void> = Promise.resolve();
