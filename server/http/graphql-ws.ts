@@ -14,6 +14,8 @@ import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
 import type { DataSource } from 'typeorm';
+import { sharedSubscribe } from './shared-subscribe';
+import { ALREADY_SENT, GraphQLWsSocket } from './shared-frames';
 
 export interface GraphQLWsOptions {
   server: HttpServer;
@@ -44,7 +46,7 @@ const UNAUTHORIZED_CLOSE = 4403;
  * error masking. Returns a function that closes every socket with 1001 (going away).
  */
 export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise<void>; sockets: WebSocketServer } {
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, WebSocket: GraphQLWsSocket });
   const format = formatErrorFor(options.protections.maskSuggestions);
   const rules = [...specifiedRules, ...options.protections.validationRules];
 
@@ -64,9 +66,13 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
   const authenticate = async (token: string | undefined): Promise<Principal | null> =>
     token ? options.services.keys.authenticate(token) : null;
 
+  // Subscriptions with the same document, variables and caller share each event's result.
+  const shareKeys = new WeakMap<ExecutionArgs, string>();
+
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       schema: options.schema,
+      subscribe: sharedSubscribe((args) => shareKeys.get(args)),
       connectionInitWaitTimeout: 5_000,
       onConnect: async (ctx) => {
         ctx.extra.connectionId = randomUUID();
@@ -121,6 +127,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
           operationName: payload.operationName,
           contextValue,
         };
+        const caller = principal ? `${principal.role}:${principal.vendorId ?? ''}:${principal.apiKeyId}` : 'anonymous';
+        shareKeys.set(args, JSON.stringify([caller, payload.operationName ?? null, payload.variables ?? null, payload.query]));
         return args;
       },
       onOperation: () => {
@@ -130,7 +138,13 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         options.metrics.subscriptions.dec();
       },
       onNext: (ctx, id, _payload, args, result) => {
-        if (!result.errors) return;
+        if (!result.errors) {
+          // A result shared by many subscribers is serialized once (see shared-frames.ts).
+          const socket = ctx.extra.socket;
+          if (!(socket instanceof GraphQLWsSocket) || socket.readyState !== socket.OPEN) return;
+          socket.sendResult(id, result);
+          return ALREADY_SENT;
+        }
         const scope = { requestId: (args.contextValue as GraphQLContext).requestId, log: options.log };
         return { ...result, errors: result.errors.map((error) => format(error.toJSON(), error, scope)) };
       },
