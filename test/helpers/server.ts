@@ -24,6 +24,8 @@ export interface TestServer {
   adminKey: string;
   app: App;
   database: Database;
+  /** The PostgreSQL database's URL (absent on the embedded database). */
+  databaseUrl: string | undefined;
   config: ServerConfig;
   createVendor(displayName?: string): Promise<{ vendorId: string; handle: string; apiKey: string }>;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
@@ -101,7 +103,18 @@ export async function openTestDatabase(): Promise<{ database: Database; url?: st
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const { database, drop } = await openTestDatabase();
+  const { database, url: databaseUrl, drop } = await openTestDatabase();
+  return serve(database, databaseUrl, env, drop);
+}
+
+/** Another server process, as far as the database can tell, on the same PostgreSQL database as `peer`. */
+export async function startPeerServer(peer: TestServer, env: Record<string, string> = {}): Promise<TestServer> {
+  if (!peer.databaseUrl) throw new Error('a peer server needs PostgreSQL (DATABASE_URL)');
+  const database = await openDatabase({ kind: 'postgres', url: peer.databaseUrl, poolSize: 10 });
+  return serve(database, peer.databaseUrl, env, async () => undefined);
+}
+
+async function serve(database: Database, databaseUrl: string | undefined, env: Record<string, string>, drop: () => Promise<void>): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MP_LOG_LEVEL: 'silent', MP_DATA_DIR: TEST_DATA_DIR, ...env });
   const log = createLogger(process.env.MP_TEST_LOG ?? config.logLevel);
   const app = await createApp(config, database, log);
@@ -116,6 +129,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     adminKey: admin.secret,
     app,
     database,
+    databaseUrl,
     config,
     async createVendor(displayName = `Vendor ${randomBytes(3).toString('hex')}`) {
       const created = await app.services.identity.createVendor({ displayName, email: 'vendor@example.com' });
