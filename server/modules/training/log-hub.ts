@@ -289,14 +289,16 @@ class RunFeed {
     this.wake();
   }
 
-  /** One read for all subscribers in this process. */
+  /** One read for all subscribers in this process. A failed read (a database blip) is tried again by the next notification or recheck. */
   private fetchShared(): Promise<void> {
     if (this.fetching) return this.fetching;
     // Assigned before the work can finish: a `??=` around an async function that completes without
     // awaiting would run its `finally` first and leave a settled promise behind for good.
-    this.fetching = this.readNewLines().finally(() => {
-      this.fetching = null;
-    });
+    this.fetching = this.readNewLines()
+      .catch(() => undefined)
+      .finally(() => {
+        this.fetching = null;
+      });
     return this.fetching;
   }
 
