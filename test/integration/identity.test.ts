@@ -144,6 +144,13 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     assert.deepEqual(fields, ['displayName', 'handle']);
   });
 
+  it('says a handle derived from a short name is the problem, and how to fix it', async () => {
+    const create = `mutation($input: CreateVendorInput!) { createVendor(input: $input) { vendor { id } } }`;
+    const response = await server.graphql(create, { input: { displayName: 'DL', email: 'dl@example.com' } }, server.adminKey);
+    assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    assert.match(response.errors?.[0].message ?? '', /handle: derived from the name as "dl", which is not 3 to 40 .*: pass a handle explicitly/);
+  });
+
   it('validates a key once when many requests present it at the same time', async () => {
     const vendor = await server.createVendor();
     const responses = await Promise.all(Array.from({ length: 20 }, () => server.graphql(ME, {}, vendor.apiKey)));

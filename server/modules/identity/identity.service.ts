@@ -131,7 +131,11 @@ export class IdentityService {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) problems.push({ field: 'email', message: 'must be an e-mail address' });
     const handle = input.handle ? input.handle.trim() : handleFrom(displayName);
     if (!HANDLE_PATTERN.test(handle)) {
-      problems.push({ field: 'handle', message: '3 to 40 lowercase letters, digits and dashes, starting and ending with a letter or digit' });
+      const rule = '3 to 40 lowercase letters, digits and dashes, starting and ending with a letter or digit';
+      problems.push({
+        field: 'handle',
+        message: input.handle ? rule : `derived from the name as "${handle}", which is not ${rule}: pass a handle explicitly`,
+      });
     }
     if (problems.length > 0) {
       throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
