@@ -40,11 +40,12 @@ function mapEvents<T>(events: AsyncIterable<unknown>, map: (event: unknown) => T
   };
   const mapped: AsyncIterableIterator<T> = {
     async next() {
-      const item = await source.next();
-      if (item.done) return { done: true, value: undefined };
       try {
+        const item = await source.next();
+        if (item.done) return { done: true, value: undefined };
         return { done: false, value: await map(item.value) };
       } catch (error) {
+        // graphql-ws sends the error to the client and never calls return(): close the source here.
         await close().catch(() => undefined);
         throw error;
       }

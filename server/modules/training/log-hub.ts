@@ -81,19 +81,23 @@ export class TrainingLogHub implements LiveLogs {
 
   /** Every subscriber of a run waits for the same feed to be ready (its first read of the run). */
   private async feedOf(runId: string): Promise<RunFeed> {
-    let feed = this.feeds.get(runId);
-    if (!feed) {
-      const created: RunFeed = new RunFeed(runId, this.dataSource, this.training, () => {
-        if (this.feeds.get(runId) === created) this.feeds.delete(runId);
-      });
-      feed = created;
-      this.feeds.set(runId, feed);
-      feed.ready.catch(() => {
-        if (this.feeds.get(runId) === created) this.feeds.delete(runId);
-      });
+    for (;;) {
+      let feed = this.feeds.get(runId);
+      if (!feed) {
+        const created: RunFeed = new RunFeed(runId, this.dataSource, this.training, () => {
+          if (this.feeds.get(runId) === created) this.feeds.delete(runId);
+        });
+        feed = created;
+        this.feeds.set(runId, feed);
+        feed.ready.catch(() => {
+          if (this.feeds.get(runId) === created) this.feeds.delete(runId);
+        });
+      }
+      await feed.ready;
+      // While we waited, the feed's last subscriber may have left and the feed been dropped:
+      // following it would get no lines. Take (or make) the registered one instead.
+      if (this.feeds.get(runId) === feed) return feed;
     }
-    await feed.ready;
-    return feed;
   }
 }
 
@@ -251,7 +255,14 @@ class RunFeed {
     const stopped = () => done || this.closed;
     const iterator: AsyncIterableIterator<T> = {
       next: async () => {
-        const value = stopped() ? undefined : await step(finish, stopped);
+        let value: T | undefined;
+        try {
+          value = stopped() ? undefined : await step(finish, stopped);
+        } catch (error) {
+          // graphql-ws reports the error to the client but never calls return(): let go here.
+          finish();
+          throw error;
+        }
         if (value === undefined) {
           finish();
           return { done: true, value: undefined };
