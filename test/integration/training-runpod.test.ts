@@ -45,7 +45,14 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
 
   it('submits the job with signed round URLs, streams its lines and metrics with the RunPod key masked, and succeeds', async () => {
     fake.script({
-      outputs: [{ line: 'epoch 1 starting' }, { mp: 'metric', name: 'loss', step: 1, value: 0.5 }, { line: `leaked ${fake.apiKey} here` }, { mp: 'metric', name: 'loss', step: 2, value: 0.25 }],
+      outputs: [
+        { line: 'epoch 1 starting' },
+        { mp: 'metric', name: 'loss', step: 1, value: 0.5 },
+        { line: `leaked ${fake.apiKey} here` },
+        // A line cut at 16,384 characters right inside the key: no prefix of it may survive the cut.
+        { line: `${'x'.repeat(16_384 - Math.floor(fake.apiKey.length / 2))}${fake.apiKey} tail` },
+        { mp: 'metric', name: 'loss', step: 2, value: 0.25 },
+      ],
       intervalMs: 20,
     });
     const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100', hyperparameters: [{ name: 'epochs', value: 2 }] });
@@ -57,6 +64,9 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     assert.ok(lines.includes('epoch 1 starting'));
     assert.ok(!lines.join('\n').includes(fake.apiKey), 'RUNPOD_API_KEY never stored');
     assert.ok(lines.some((line) => line.includes('leaked [REDACTED] here')));
+    const cut = lines.find((line) => line.startsWith('xxxx'));
+    assert.ok(cut?.endsWith(' … [line truncated]'), 'the long line is cut');
+    assert.ok(!cut?.includes(fake.apiKey.slice(0, Math.floor(fake.apiKey.length / 2))), 'no prefix of the key survives the cut');
 
     const input = fake.jobs.get(run.providerJobId!)!.input as { runId: string; files: { name: string; url: string; sha256: string }[]; artifactUploadUrl: string };
     assert.equal(input.runId, id);

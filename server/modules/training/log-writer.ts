@@ -5,6 +5,7 @@ import { TRAINING_CHANNEL, encodeLogsEvent, encodeTrainingEvent } from './traini
 import type { LogLine } from './training.service';
 
 const MAX_LINE_CHARS = 16_384;
+const MASK_MARGIN_CHARS = 1_024;
 
 interface PendingLine {
   stream: string;
@@ -109,9 +110,12 @@ export class LogWriter {
   }
 
   private mask(line: string): string {
-    let masked = maskSecrets(line.length > MAX_LINE_CHARS ? `${truncate(line, MAX_LINE_CHARS)} … [line truncated]` : line);
+    // Masked before it is cut, so a secret across the cut is masked whole, not left as a prefix;
+    // the margin (longer than any key or token) keeps masking a huge line cheap.
+    const long = line.length > MAX_LINE_CHARS;
+    let masked = maskSecrets(long ? truncate(line, MAX_LINE_CHARS + MASK_MARGIN_CHARS) : line);
     for (const secret of this.secrets) if (secret) masked = masked.split(secret).join('[REDACTED]');
-    return masked;
+    return long ? `${truncate(masked, MAX_LINE_CHARS)} … [line truncated]` : masked;
   }
 
   private async store(): Promise<void> {
@@ -146,8 +150,10 @@ export class LogWriter {
     };
     if (lines.length > 0) {
       const rows = lines.map((entry) => `($1, ${param(entry.seq)}, ${param(entry.at)}, ${param(entry.stream)}, ${param(entry.line)})`);
-      steps.push(`stored_lines AS (INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')})`);
-      steps.push(`line_count AS (UPDATE training_runs SET log_line_count = ${param(lines[lines.length - 1].seq)} WHERE id = $1)`);
+      // Idempotent: a batch retried after a commit whose answer was lost (or written again by a
+      // worker that has just lost the run) neither fails on the primary key forever nor moves the count back.
+      steps.push(`stored_lines AS (INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')} ON CONFLICT (run_id, seq) DO NOTHING)`);
+      steps.push(`line_count AS (UPDATE training_runs SET log_line_count = GREATEST(log_line_count, ${param(lines[lines.length - 1].seq)}) WHERE id = $1)`);
       notify(encodeLogsEvent(this.runId, this.live?.origin ?? '', lines));
     }
     if (metrics.length > 0) {
