@@ -10,7 +10,18 @@ type SendOptions = { mask?: boolean; binary?: boolean; compress?: boolean; fin?:
  * drops. Never a real payload: an executed result always has data or errors.
  */
 export const ALREADY_SENT: FormattedExecutionResult = Object.freeze({ extensions: Object.freeze({ __mp_already_sent__: true }) });
-const ALREADY_SENT_TAIL = `,"payload":${JSON.stringify(ALREADY_SENT)}}`;
+const MARKER = '"__mp_already_sent__"';
+
+/** graphql-ws's `next` message carrying ALREADY_SENT, whatever the order of its keys. */
+export function isAlreadySent(data: string): boolean {
+  if (!data.includes(MARKER)) return false;
+  try {
+    const message = JSON.parse(data) as { type?: unknown; payload?: { extensions?: Record<string, unknown> } };
+    return message.type === 'next' && message.payload?.extensions?.__mp_already_sent__ === true && Object.keys(message.payload).length === 1;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A graphql-ws socket (pass as the WebSocketServer's `WebSocket` class) that sends a shared
@@ -37,7 +48,7 @@ export class GraphQLWsSocket extends WebSocket {
   override send(data: WebSocket.Data, options: SendOptions, cb?: SendCallback): void;
   override send(data: WebSocket.Data, optionsOrCallback?: SendOptions | SendCallback, cb?: SendCallback): void {
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : cb;
-    if (typeof data === 'string' && data.endsWith(ALREADY_SENT_TAIL)) {
+    if (typeof data === 'string' && isAlreadySent(data)) {
       // graphql-ws waits for the message it thinks it sent: it waits for the one sent in its place.
       void this.written.then((error) => callback?.(error));
       return;
