@@ -281,7 +281,7 @@ class RunFeed {
     return iterator;
   }
 
-  /** The same object for every subscriber at the same place. */
+  /** The same object for every subscriber at the same place: server/http/shared-subscribe.ts executes an event object once for all of them. */
   private eventAfter(lastSent: number): TrainingLogEvent {
     let event = this.events.get(lastSent);
     if (!event) {
