@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { LogWriter } from '../../server/modules/training/log-writer';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { parsePricesCsv } from '../../server/modules/datasets/round-builder';
 import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
@@ -205,6 +206,26 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     const lost = await runOf(lostId);
     assert.equal(lost.status, 'FAILED');
     assert.match(lost.failureReason ?? '', /worker lost/);
+  });
+
+  it('stores nothing more from a log writer whose process lost the run (its seqs now belong to the new owner)', async () => {
+    const { id } = (await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] })).data!.startTrainingRun;
+    await waitFinal(id);
+    const linesFrom = async (seq: number) =>
+      Number((await server.database.dataSource.query('SELECT count(*) AS n FROM training_log_lines WHERE run_id = $1 AND seq >= $2', [id, seq]))[0].n);
+    const errors: unknown[] = [];
+    const kept = new LogWriter(server.database.dataSource, id, 100_000, [], (error) => errors.push(error));
+    kept.write('stdout', 'stored');
+    await kept.flush();
+    assert.equal(await linesFrom(100_000), 1, 'a writer that still owns the run stores its line');
+
+    const abandoned = new LogWriter(server.database.dataSource, id, 200_000, [], (error) => errors.push(error));
+    abandoned.write('stdout', 'pending when the lease was lost');
+    abandoned.abandon();
+    abandoned.write('stdout', 'written after');
+    await abandoned.flush();
+    assert.equal(await linesFrom(200_000), 0);
+    assert.deepEqual(errors, []);
   });
 });
 

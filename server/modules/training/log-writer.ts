@@ -50,6 +50,7 @@ export class LogWriter {
   private lastBatchAt = -Infinity;
   private flushing: Promise<void> = Promise.resolve();
   private metrics: PendingMetric[] = [];
+  private abandoned = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,13 +62,26 @@ export class LogWriter {
   ) {}
 
   write(stream: string, line: string): void {
+    if (this.abandoned) return;
     this.pending.push({ stream, line: this.mask(line), at: new Date() });
     this.schedule();
   }
 
   metric(name: string, step: number, value: number): void {
+    if (this.abandoned) return;
     this.metrics.push({ name, step, value, at: new Date() });
     this.schedule();
+  }
+
+  /**
+   * Another process owns the run now (this one lost its lease) and writes its lines from the
+   * seq it found: drop what is not stored yet and store nothing more, so no line of ours takes
+   * a seq that process will use.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.pending = [];
+    this.metrics = [];
   }
 
   /**
@@ -119,7 +133,7 @@ export class LogWriter {
   }
 
   private async store(): Promise<void> {
-    while (this.pending.length > 0 || this.metrics.length > 0) {
+    while (!this.abandoned && (this.pending.length > 0 || this.metrics.length > 0)) {
       const wait = this.lastBatchAt + MIN_BATCH_INTERVAL_MS - performance.now();
       if (wait > 0 && this.pending.length < MAX_BATCH) await new Promise((resolve) => setTimeout(resolve, wait));
       this.lastBatchAt = performance.now();
@@ -129,6 +143,7 @@ export class LogWriter {
       try {
         await this.storeBatch(stored, metrics);
       } catch (error) {
+        if (this.abandoned) return;
         this.pending.unshift(...lines);
         this.metrics.unshift(...metrics);
         throw error;

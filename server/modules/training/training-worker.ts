@@ -148,6 +148,9 @@ export class TrainingWorker {
       (error) => this.log.error({ err: error, runId: run.id }, 'could not store training log lines'),
       this.options.liveLogs,
     );
+    controller.signal.addEventListener('abort', () => {
+      if (controller.signal.reason === ('LEASE_LOST' satisfies AbortReason)) logs.abandon();
+    });
     let runningSince: number | null = run.status === 'RUNNING' ? Date.now() : null;
     let markedRunning: Promise<void> = Promise.resolve();
     let outcome: JobOutcome | null = null;
