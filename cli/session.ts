@@ -4,6 +4,7 @@ import type { StoredConfig } from './config';
 import { notLoggedIn } from './errors';
 import type { GlobalArgs } from './global-options';
 import type { Io } from './io';
+import type { SubscriptionTarget } from './subscribe';
 
 export type ApiKeySource = 'MP_API_KEY' | 'config file';
 
@@ -35,6 +36,16 @@ export function resolveSession(args: Pick<GlobalArgs, 'apiUrl'>, env: NodeJS.Pro
 
 export type Auth = 'required' | 'none';
 
+/** With --verbose, one `* ...` line on stderr per request and connection event. */
+export function verboseLog(args: GlobalArgs, io: Io): ((line: string) => void) | undefined {
+  return args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined;
+}
+
+/** Where a subscription connects, with the session's key. */
+export function subscriptionTarget(session: Session, args: GlobalArgs, io: Io): SubscriptionTarget {
+  return { apiUrl: session.apiUrl, apiKey: session.apiKey, log: verboseLog(args, io) };
+}
+
 /** A client for the session; with auth 'required' and no key it fails with exit 3 before any request. */
 export function connect(session: Session, args: GlobalArgs, io: Io, auth: Auth): GraphQLClient {
   if (auth === 'required' && !session.apiKey) throw notLoggedIn();
@@ -43,6 +54,6 @@ export function connect(session: Session, args: GlobalArgs, io: Io, auth: Auth):
     apiKey: auth === 'required' ? session.apiKey : undefined,
     unauthenticatedHint:
       session.apiKeySource === 'MP_API_KEY' ? 'The key comes from MP_API_KEY: set a valid one or unset it.' : undefined,
-    log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
+    log: verboseLog(args, io),
   });
 }

@@ -29,7 +29,7 @@ function describeCaller(me: WhoamiQuery['me']): string {
 }
 
 export async function run(args: LoginArgs, io: Io): Promise<void> {
-  const { resolveSession } = require('../session') as typeof import('../session');
+  const { resolveSession, verboseLog } = require('../session') as typeof import('../session');
   const { GraphQLClient } = require('../client') as typeof import('../client');
   const { WhoamiDocument } = require('../../generated/cli-operations') as typeof import('../../generated/cli-operations');
   const { CliError, ExitCode } = require('../errors') as typeof import('../errors');
@@ -43,7 +43,7 @@ export async function run(args: LoginArgs, io: Io): Promise<void> {
   const client = new GraphQLClient({
     apiUrl: session.apiUrl,
     apiKey,
-    log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
+    log: verboseLog(args, io),
   });
 
   let me: WhoamiQuery['me'];

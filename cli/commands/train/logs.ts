@@ -34,7 +34,7 @@ export function startSeq(logLineCount: number, after: number | undefined, tail: 
 }
 
 export async function run(args: TrainLogsArgs, io: Io, options: TrainLogsOptions = {}): Promise<void> {
-  const { resolveSession, connect } = require('../../session') as typeof import('../../session');
+  const { resolveSession, connect, subscriptionTarget } = require('../../session') as typeof import('../../session');
   const operations = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { withRunHint, isActive } = require('./common') as typeof import('./common');
@@ -56,11 +56,7 @@ export async function run(args: TrainLogsArgs, io: Io, options: TrainLogsOptions
     await followToOutcome(client, {
       runId,
       afterSeq,
-      target: {
-        apiUrl: session.apiUrl,
-        apiKey: session.apiKey,
-        log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
-      },
+      target: subscriptionTarget(session, args, io),
       io,
       out,
       json: out.json,

@@ -66,7 +66,7 @@ export function describeRun(run: TrainingRunFieldsFragment, format: { duration: 
 export async function run(args: TrainStartArgs, io: Io, options: TrainStartOptions = {}): Promise<void> {
   const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
   const { setTimeout: sleep } = require('node:timers/promises') as typeof import('node:timers/promises');
-  const { resolveSession, connect } = require('../../session') as typeof import('../../session');
+  const { resolveSession, connect, subscriptionTarget } = require('../../session') as typeof import('../../session');
   const { TrainStartDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { CliError, ExitCode } = require('../../errors') as typeof import('../../errors');
@@ -110,11 +110,7 @@ export async function run(args: TrainStartArgs, io: Io, options: TrainStartOptio
   await followToOutcome(client, {
     runId: run.id,
     afterSeq: 0,
-    target: {
-      apiUrl: session.apiUrl,
-      apiKey: session.apiKey,
-      log: args.verbose ? (line) => io.stderr.write(`* ${line}\n`) : undefined,
-    },
+    target: subscriptionTarget(session, args, io),
     io,
     out,
     json: out.json,
