@@ -3,9 +3,8 @@ import type { Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 import { CliError, ExitCode, cliErrorFromNetwork } from './errors';
-import { httpRequest, type HttpResponse } from './http-request';
+import { streamedGet, type StreamedResponse } from './streamed-get';
 import { formatBytes, silentProgress } from './progress';
 import type { ProgressReporter } from './progress';
 
@@ -122,7 +121,7 @@ export function contentRangeStart(header: string | null): number | undefined {
 }
 
 /** The first line of a text/plain error body (our file route explains a 403 or 404 that way). */
-async function reasonOf(response: HttpResponse): Promise<string> {
+async function reasonOf(response: StreamedResponse): Promise<string> {
   try {
     const text = await response.text();
     const line = text.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
@@ -257,9 +256,9 @@ async function transfer(
     headers.range = `bytes=${offset}-`;
     headers['if-range'] = `"${expected}"`;
   }
-  let response: HttpResponse;
+  let response: StreamedResponse;
   try {
-    response = await httpRequest(spec.url, { headers, signal });
+    response = await streamedGet(spec.url, { headers, signal });
   } catch (error) {
     throwIfAborted(signal, partPath, offset, total);
     const failure = cliErrorFromNetwork(error, shownUrl(spec.url), 0);
@@ -317,7 +316,7 @@ async function transfer(
   let done = offset;
   const digest = hash;
   try {
-    await copyBody(response.body, partPath, offset > 0, (chunk) => {
+    await writeBody(response, partPath, offset > 0, (chunk) => {
       digest.update(chunk);
       done += chunk.length;
       progress.update(done);
@@ -348,88 +347,46 @@ class WriteFailure extends Error {
   }
 }
 
-/** Bytes handed to the file system per write: few system calls, bounded memory. */
-const WRITE_BATCH_BYTES = 1 << 20;
-
-async function writeAll(file: fsp.FileHandle, chunks: Uint8Array[]): Promise<void> {
-  let rest = chunks;
-  while (rest.length > 0) {
-    const { bytesWritten } = await file.writev(rest);
-    // A short write (rare on regular files): drop what was written and go again.
-    let skip = bytesWritten;
-    const next: Uint8Array[] = [];
-    for (const chunk of rest) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        next.push(skip > 0 ? chunk.subarray(skip) : chunk);
-        skip = 0;
-      }
-    }
-    if (bytesWritten === 0 && next.length > 0) throw Object.assign(new Error('the disk accepted no bytes'), { code: 'EIO' });
-    rest = next;
+/** Writes all of `chunk` at the file's end (a short write, rare on regular files, goes on with the rest). */
+function writeFully(fd: number, chunk: Uint8Array): void {
+  let written = 0;
+  while (written < chunk.length) {
+    const bytes = fs.writeSync(fd, chunk, written, chunk.length - written);
+    if (bytes === 0) throw Object.assign(new Error('the disk accepted no bytes'), { code: 'EIO' });
+    written += bytes;
   }
 }
 
 /**
- * Streams a response body into `file`, calling `onChunk` for every chunk as it arrives.
- * Chunks are gathered into ~1 MiB batches and written with one writev while the next batch
- * is read: at most one write is in flight (backpressure: reading waits for it), so memory
- * stays around 2 MiB whatever the file size. Large writes matter: the same 256 MiB written in
- * 16 KiB pieces took three times the system time. A pipeline into a WriteStream was slower.
- * Network errors reject as they are; file-system errors reject as WriteFailure. On any
- * failure the write in flight completes and the bytes already received are written before the
- * file is closed, so the file is always a prefix of the body, as long as possible.
+ * Streams a response body into `file`, calling `onChunk` after each chunk is written. Writes
+ * are synchronous, straight from the socket's read buffer: no copy, no queue, and the file is
+ * always a prefix of the body, even when the transfer or a write fails midway. Network errors
+ * reject as they are; file-system errors reject as WriteFailure.
  */
-export async function copyBody(
-  body: Readable | null,
+export async function writeBody(
+  response: StreamedResponse,
   file: string,
   append: boolean,
   onChunk: (chunk: Uint8Array) => void,
 ): Promise<void> {
-  let handle: fsp.FileHandle;
+  let fd: number;
   try {
-    handle = await fsp.open(file, append ? 'a' : 'w');
+    fd = fs.openSync(file, append ? 'a' : 'w');
   } catch (error) {
+    response.discard();
     throw new WriteFailure(error);
   }
-  let batch: Uint8Array[] = [];
-  let batched = 0;
-  let inFlight: Promise<void> | undefined;
-  let writeError: WriteFailure | undefined;
-  const settle = async () => {
-    if (inFlight) await inFlight;
-    inFlight = undefined;
-    if (writeError) throw writeError;
-  };
-  const startWrite = async () => {
-    await settle();
-    const chunks = batch;
-    batch = [];
-    batched = 0;
-    // Handled at once, so a failed write is never an unhandled rejection while we read.
-    inFlight = writeAll(handle, chunks).catch((error: unknown) => {
-      writeError = new WriteFailure(error);
-    });
-  };
   try {
-    for await (const value of body ?? []) {
-      const chunk = value as Buffer;
-      if (chunk.length === 0) continue;
+    await response.readBody((chunk) => {
+      try {
+        writeFully(fd, chunk);
+      } catch (error) {
+        throw new WriteFailure(error);
+      }
       onChunk(chunk);
-      batch.push(chunk);
-      batched += chunk.length;
-      if (batched >= WRITE_BATCH_BYTES) await startWrite();
-    }
-    if (batched > 0) await startWrite();
-    await settle();
-  } catch (error) {
-    body?.destroy();
-    await inFlight;
-    // What arrived before the failure is a valid prefix: keep it for the resume.
-    if (!writeError && !(error instanceof WriteFailure) && batched > 0) await writeAll(handle, batch).catch(() => undefined);
-    throw error;
+    });
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 
