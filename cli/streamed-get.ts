@@ -15,6 +15,8 @@ export interface StreamedGetOptions {
   signal?: AbortSignal;
   /** Size of the one read buffer (default 1 MiB). */
   bufferBytes?: number;
+  /** Fails with ETIMEDOUT when no byte arrives for this long (default 60 s). */
+  idleTimeoutMs?: number;
 }
 
 export interface StreamedResponse {
@@ -33,6 +35,7 @@ export interface StreamedResponse {
 }
 
 const DEFAULT_BUFFER_BYTES = 1 << 20;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -108,7 +111,7 @@ function framingOf(head: Head): Framing {
   if (head.status === 204 || head.status === 304) return { kind: 'length', remaining: 0 };
   const coding = head.headers['transfer-encoding'];
   if (coding !== undefined) {
-    if (!/(?:^|,)\s*chunked\s*$/i.test(coding)) throw networkError(`unsupported Transfer-Encoding ${JSON.stringify(coding)}`, 'EPROTO');
+    if (!/^\s*chunked\s*$/i.test(coding)) throw networkError(`unsupported Transfer-Encoding ${JSON.stringify(coding)}`, 'EPROTO');
     return { kind: 'chunked', decoder: new ChunkedDecoder() };
   }
   const length = head.headers['content-length'];
@@ -149,7 +152,7 @@ export class ChunkedDecoder {
       const line = this.line.replace(/\r$/, '');
       this.line = '';
       if (this.state === 'size') {
-        const size = /^([0-9a-fA-F]{1,12})(?:;.*)?$/.exec(line.trim());
+        const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line.trim());
         if (!size) throw networkError(`chunked body: bad chunk size line ${JSON.stringify(line.slice(0, 40))}`, 'EPROTO');
         this.remaining = parseInt(size[1], 16);
         this.state = this.remaining === 0 ? 'trailer' : 'data';
@@ -224,8 +227,11 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
       headLength += bytes.length;
       const all = Buffer.concat(headBytes, headLength);
       const end = all.indexOf('\r\n\r\n');
+      if ((end < 0 ? headLength : end) > MAX_HEAD_BYTES) {
+        fail(networkError(`the response head is larger than ${MAX_HEAD_BYTES / 1024} KiB`, 'EPROTO'));
+        return false;
+      }
       if (end < 0) {
-        if (headLength > MAX_HEAD_BYTES) fail(networkError(`the response head is larger than ${MAX_HEAD_BYTES / 1024} KiB`, 'EPROTO'));
         headBytes = [all];
         return true;
       }
@@ -258,6 +264,9 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
       },
     });
     socket.setNoDelay(true);
+    socket.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () =>
+      fail(networkError(`no data from the server for ${(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / 1000} s`, 'ETIMEDOUT')),
+    );
     socket.once('connect', () => socket.write(request));
     socket.on('error', fail);
     socket.on('end', () => {
@@ -285,6 +294,7 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
           settleBody = { resolve, reject };
           sink = onChunk;
           if (failure !== undefined) return reject(failure);
+          if (complete) return reject(new Error('readBody() after discard(): the body was dropped'));
           const first = early ?? Buffer.alloc(0);
           early = undefined;
           if (first.length > 0 && !deliver(first)) return;
