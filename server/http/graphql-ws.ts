@@ -15,7 +15,7 @@ import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
 import type { DataSource } from 'typeorm';
 import { sharedSubscribe } from './shared-subscribe';
-import { ALREADY_SENT, GraphQLWsSocket } from './shared-frames';
+import { GraphQLWsSocket } from './shared-frames';
 
 export interface GraphQLWsOptions {
   server: HttpServer;
@@ -66,13 +66,21 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
   const authenticate = async (token: string | undefined): Promise<Principal | null> =>
     token ? options.services.keys.authenticate(token) : null;
 
-  // Subscriptions with the same document, variables and caller share each event's result.
+  // Subscriptions with the same document, variables and caller share each event's result,
+  // and a result without errors is written to its socket directly (see shared-subscribe.ts).
   const shareKeys = new WeakMap<ExecutionArgs, string>();
+  const subscribers = new WeakMap<ExecutionArgs, { socket: GraphQLWsSocket; id: string }>();
 
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       schema: options.schema,
-      subscribe: sharedSubscribe((args) => shareKeys.get(args)),
+      subscribe: sharedSubscribe({
+        shareKey: (args) => shareKeys.get(args),
+        directSend: (args) => {
+          const subscriber = subscribers.get(args);
+          return subscriber && ((result) => subscriber.socket.sendResult(subscriber.id, result));
+        },
+      }),
       connectionInitWaitTimeout: 5_000,
       onConnect: async (ctx) => {
         ctx.extra.connectionId = randomUUID();
@@ -129,6 +137,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         };
         const caller = principal ? `${principal.role}:${principal.vendorId ?? ''}:${principal.apiKeyId}` : 'anonymous';
         shareKeys.set(args, JSON.stringify([caller, payload.operationName ?? null, payload.variables ?? null, payload.query]));
+        if (ctx.extra.socket instanceof GraphQLWsSocket) subscribers.set(args, { socket: ctx.extra.socket, id });
         return args;
       },
       onOperation: () => {
@@ -137,14 +146,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       onComplete: () => {
         options.metrics.subscriptions.dec();
       },
-      onNext: (ctx, id, _payload, args, result) => {
-        if (!result.errors) {
-          // A result shared by many subscribers is serialized once (see shared-frames.ts).
-          const socket = ctx.extra.socket;
-          if (!(socket instanceof GraphQLWsSocket) || socket.readyState !== socket.OPEN) return;
-          socket.sendResult(id, result);
-          return ALREADY_SENT;
-        }
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors) return;
         const scope = { requestId: (args.contextValue as GraphQLContext).requestId, log: options.log };
         return { ...result, errors: result.errors.map((error) => format(error.toJSON(), error, scope)) };
       },

@@ -1,18 +1,56 @@
 import assert from 'node:assert/strict';
-import { MessageType, stringifyMessage } from 'graphql-ws';
-import { ALREADY_SENT, isAlreadySent } from '../../server/http/shared-frames';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { MessageType, parseMessage } from 'graphql-ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import { GraphQLWsSocket } from '../../server/http/shared-frames';
 
-describe('shared frames: the message graphql-ws sends in place of one already sent', () => {
-  it('is recognised as graphql-ws (the installed version) writes it', () => {
-    assert.equal(isAlreadySent(stringifyMessage({ id: 'sub-1', type: MessageType.Next, payload: ALREADY_SENT })), true);
-    assert.equal(isAlreadySent(JSON.stringify({ payload: ALREADY_SENT, type: 'next', id: 'sub-1' })), true, 'in any key order');
+describe('shared frames: GraphQLWsSocket.sendResult over a real WebSocket', () => {
+  let server: WebSocketServer;
+  let url: string;
+
+  beforeEach(async () => {
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1', WebSocket: GraphQLWsSocket });
+    await once(server, 'listening');
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    for (const client of server.clients) client.terminate();
+    await new Promise((resolve) => server.close(resolve));
   });
 
-  it('is never confused with a real result, even one whose text carries the marker', () => {
-    const line = { seq: 1, line: 'a log line mentioning "__mp_already_sent__": true' };
-    assert.equal(isAlreadySent(stringifyMessage({ id: 'sub-1', type: MessageType.Next, payload: { data: { trainingLogs: { lines: [line] } } } })), false);
-    assert.equal(isAlreadySent(stringifyMessage({ id: 'sub-1', type: MessageType.Next, payload: { data: null, extensions: { __mp_already_sent__: true } } })), false);
-    assert.equal(isAlreadySent(stringifyMessage({ id: 'sub-1', type: MessageType.Complete })), false);
-    assert.equal(isAlreadySent('not json "__mp_already_sent__"'), false);
+  /** A connected client and the server's side of it. */
+  async function connect(): Promise<{ client: WebSocket; socket: GraphQLWsSocket; received: string[] }> {
+    const accepted = once(server, 'connection') as Promise<[GraphQLWsSocket]>;
+    const client = new WebSocket(url);
+    const received: string[] = [];
+    client.on('message', (data) => received.push(String(data)));
+    await once(client, 'open');
+    const [socket] = await accepted;
+    return { client, socket, received };
+  }
+
+  async function until(condition: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(condition(), 'timed out waiting');
+  }
+
+  it('writes a graphql-ws next message with the result, the same result to every socket', async () => {
+    const a = await connect();
+    const b = await connect();
+    const result = { data: { trainingLogs: { lines: [{ seq: 1, line: 'epoch 1 "quoted" \u2713' }], finalStatus: null } } };
+    assert.equal(await a.socket.sendResult('sub-1', result), true);
+    assert.equal(await b.socket.sendResult('0b7c-\u00e9"', result), true);
+    await until(() => a.received.length === 1 && b.received.length === 1);
+    assert.deepEqual(parseMessage(a.received[0]), { id: 'sub-1', type: MessageType.Next, payload: result });
+    assert.deepEqual(parseMessage(b.received[0]), { id: '0b7c-\u00e9"', type: MessageType.Next, payload: result });
+  });
+
+  it('resolves false and sends nothing once the socket is closing', async () => {
+    const { socket, received, client } = await connect();
+    socket.close(1000);
+    assert.equal(await socket.sendResult('sub-1', { data: { n: 1 } }), false);
+    await once(client, 'close');
+    assert.deepEqual(received, []);
   });
 });
