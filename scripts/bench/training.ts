@@ -362,6 +362,11 @@ interface LogLatency {
   runStatus: string;
   logLineCount: number;
   benchLoopDelayP99: number;
+  /** Per bench line, over its subscribers: the first arrival's latency (the pipeline up to the send) and last - first (the fan-out). */
+  firstArrival: Summary;
+  fanOut: Summary;
+  /** The lines whose first arrival was latest: index, when printed (ms after the first line), first and last latency. */
+  slowestLines: { index: number; printedAtMs: number; first: number; last: number }[];
   benchCpu: number;
   jobServer: { cpu?: number; probe: ProbeReport };
   subscriberServer?: { cpu?: number; probe: ProbeReport };
@@ -381,6 +386,9 @@ async function measureLogs(
   progress(`${label}: connecting ${subscribers} graphql-ws client(s) to ${subscriberServer.name}`);
   const clients = await connectClients(subscriberServer.url, apiKey, subscribers);
   const latencies = new Float64Array(subscribers * lines);
+  const lineFirst = new Float64Array(lines).fill(Number.POSITIVE_INFINITY);
+  const lineLast = new Float64Array(lines).fill(Number.NEGATIVE_INFINITY);
+  const lineStamp = new Float64Array(lines);
   let pairs = 0;
   const states: SubscriberState[] = clients.map(() => ({ lastSeq: 0, outOfOrder: 0, seen: new Uint16Array(lines), sawGate: false, finalStatus: null, completed: false, error: null }));
   let gateSeen = 0;
@@ -421,7 +429,13 @@ async function measureLogs(
                 const i = Number(text.slice(11, space));
                 const stamp = Number(text.slice(space + 1));
                 if (state.seen[i] < 65_535) state.seen[i] += 1;
-                if (pairs < latencies.length) latencies[pairs++] = arrived - stamp;
+                const latency = arrived - stamp;
+                if (pairs < latencies.length) latencies[pairs++] = latency;
+                if (i < lines) {
+                  lineStamp[i] = stamp;
+                  if (latency < lineFirst[i]) lineFirst[i] = latency;
+                  if (latency > lineLast[i]) lineLast[i] = latency;
+                }
               } else if (text === 'bench-waiting-for-gate' && !state.sawGate) {
                 state.sawGate = true;
                 gateSeen += 1;
@@ -482,6 +496,12 @@ async function measureLogs(
     const errors = states.filter((s) => s.error).map((s) => s.error);
     if (errors.length > 0) process.stderr.write(`warning: ${errors.length} subscriber(s) ended with an error, e.g. ${errors[0]}\n`);
     const wallSeconds = deliveryMs / 1000;
+    const received = Array.from({ length: lines }, (_, i) => i).filter((i) => Number.isFinite(lineFirst[i]));
+    const firstStamp = Math.min(...received.map((i) => lineStamp[i]));
+    const slowestLines = [...received]
+      .sort((x, y) => lineFirst[y] - lineFirst[x])
+      .slice(0, 3)
+      .map((i) => ({ index: i, printedAtMs: lineStamp[i] - firstStamp, first: lineFirst[i], last: lineLast[i] }));
     return {
       label,
       subscribers,
@@ -500,6 +520,9 @@ async function measureLogs(
       runStatus: state.status,
       logLineCount: state.logLineCount,
       benchLoopDelayP99: Math.max(0, loop.percentile(99) / 1e6 - 1),
+      firstArrival: summarize(Float64Array.from(received, (i) => lineFirst[i])),
+      fanOut: summarize(Float64Array.from(received, (i) => lineLast[i] - lineFirst[i])),
+      slowestLines,
       benchCpu: (benchCpu.user + benchCpu.system) / 1e6 / wallSeconds,
       jobServer: { cpu: jobCpuBefore !== undefined && jobCpuAfter !== undefined ? (jobCpuAfter - jobCpuBefore) / wallSeconds : undefined, probe: jobProbe },
       subscriberServer:
@@ -676,6 +699,23 @@ function report(options: Options, results: Results): void {
   console.log('all subscribed: from the subscribe calls until every subscriber had the program\'s first line (replay + follow in place).');
   console.log('delivery: from the gate opening (first line printed) until the last subscriber completed. CPU: share of one core over');
   console.log('that time (100% = one core). loop p99: event-loop delay p99 (1 ms timer). The bench process also parses every message.');
+  console.log('');
+  printTable(
+    ['scenario', 'first arrival p50', 'p99', 'max', 'fan-out p50', 'p99', 'max', 'slowest lines (printed at +ms: first / last arrival)'],
+    results.logs.map((log) => [
+      log.label,
+      ms(log.firstArrival.p50),
+      ms(log.firstArrival.p99),
+      ms(log.firstArrival.max),
+      ms(log.fanOut.p50),
+      ms(log.fanOut.p99),
+      ms(log.fanOut.max),
+      log.slowestLines.map((line) => `+${line.printedAtMs.toFixed(0)}: ${line.first.toFixed(0)} / ${line.last.toFixed(0)}`).join(', '),
+    ]),
+    [1, 2, 3, 4, 5, 6],
+  );
+  console.log('Per line, over its subscribers: first arrival = the earliest latency (the way from the program to the server\'s first');
+  console.log('send); fan-out = the last arrival - the first (sending to every subscriber and this process reading them).');
   for (const log of results.logs) {
     if (log.lostPairs || log.duplicatePairs) console.log(`${log.label}: ${log.lostPairs} (line, subscriber) pairs lost, ${log.duplicatePairs} duplicated.`);
     if (log.runStatus !== 'SUCCEEDED') console.log(`${log.label}: the run ended ${log.runStatus}.`);
