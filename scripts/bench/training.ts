@@ -362,6 +362,7 @@ interface LogLatency {
   runStatus: string;
   logLineCount: number;
   benchLoopDelayP99: number;
+  benchLoopDelayMax: number;
   /** Per bench line, over its subscribers: the first arrival's latency (the pipeline up to the send) and last - first (the fan-out). */
   firstArrival: Summary;
   fanOut: Summary;
@@ -520,6 +521,7 @@ async function measureLogs(
       runStatus: state.status,
       logLineCount: state.logLineCount,
       benchLoopDelayP99: Math.max(0, loop.percentile(99) / 1e6 - 1),
+      benchLoopDelayMax: Math.max(0, loop.max / 1e6 - 1),
       firstArrival: summarize(Float64Array.from(received, (i) => lineFirst[i])),
       fanOut: summarize(Float64Array.from(received, (i) => lineLast[i] - lineFirst[i])),
       slowestLines,
@@ -682,23 +684,23 @@ function report(options: Options, results: Results): void {
   console.log('run\'s logLineCount; end: subscribers that did not end with finalStatus SUCCEEDED (or got an error).');
   console.log('');
   printTable(
-    ['scenario', 'all subscribed', 'delivery', 'job server CPU', 'job loop p99', 'subscriber server CPU', 'its loop p99', 'bench CPU', 'bench loop p99'],
+    ['scenario', 'all subscribed', 'delivery', 'job server CPU', 'job loop p99 / max', 'subscriber server CPU', 'its loop p99 / max', 'bench CPU', 'bench loop p99 / max'],
     results.logs.map((log) => [
       log.label,
       ms(log.allSubscribedMs),
       ms(log.deliveryMs),
       percentages(log.jobServer.cpu),
-      ms(log.jobServer.probe.eventLoopDelay.p99),
+      `${ms(log.jobServer.probe.eventLoopDelay.p99)} / ${ms(log.jobServer.probe.eventLoopDelay.max)}`,
       log.subscriberServer ? percentages(log.subscriberServer.cpu) : '(same)',
-      log.subscriberServer ? ms(log.subscriberServer.probe.eventLoopDelay.p99) : '(same)',
+      log.subscriberServer ? `${ms(log.subscriberServer.probe.eventLoopDelay.p99)} / ${ms(log.subscriberServer.probe.eventLoopDelay.max)}` : '(same)',
       percentages(log.benchCpu),
-      ms(log.benchLoopDelayP99),
+      `${ms(log.benchLoopDelayP99)} / ${ms(log.benchLoopDelayMax)}`,
     ]),
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
   console.log('all subscribed: from the subscribe calls until every subscriber had the program\'s first line (replay + follow in place).');
   console.log('delivery: from the gate opening (first line printed) until the last subscriber completed. CPU: share of one core over');
-  console.log('that time (100% = one core). loop p99: event-loop delay p99 (1 ms timer). The bench process also parses every message.');
+  console.log('that time (100% = one core). loop p99 / max: event-loop delay (1 ms timer). The bench process also parses every message.');
   console.log('');
   printTable(
     ['scenario', 'first arrival p50', 'p99', 'max', 'fan-out p50', 'p99', 'max', 'slowest lines (printed at +ms: first / last arrival)'],
