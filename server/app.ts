@@ -171,6 +171,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
         publicBaseUrl: () => config.publicUrl ?? listenUrl,
         liveLogs: trainingLogs,
+        asyncLogCommit: database.kind === 'postgres',
       })
     : undefined;
 

@@ -227,6 +227,22 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.equal(await linesFrom(200_000), 0);
     assert.deepEqual(errors, []);
   });
+
+  it('commits a log batch asynchronously for that transaction only: the lines are stored and every connection stays synchronous', async () => {
+    const { id } = (await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] })).data!.startTrainingRun;
+    await waitFinal(id);
+    const errors: unknown[] = [];
+    const writer = new LogWriter(server.database.dataSource, id, 300_000, [], (error) => errors.push(error), undefined, true);
+    for (let i = 0; i < 10; i++) {
+      writer.write('stdout', `async ${i}`);
+      await writer.flush();
+    }
+    const stored = await server.database.dataSource.query('SELECT line FROM training_log_lines WHERE run_id = $1 AND seq >= 300000 ORDER BY seq', [id]);
+    assert.deepEqual(stored.map((row: { line: string }) => row.line), Array.from({ length: 10 }, (_, i) => `async ${i}`));
+    const settings = await Promise.all(Array.from({ length: 20 }, () => server.database.dataSource.query('SHOW synchronous_commit')));
+    assert.deepEqual(new Set(settings.map((rows: { synchronous_commit: string }[]) => rows[0].synchronous_commit)), new Set(['on']));
+    assert.deepEqual(errors, []);
+  });
 });
 
 describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {

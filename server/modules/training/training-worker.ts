@@ -29,6 +29,11 @@ export interface TrainingWorkerOptions {
   publicBaseUrl: () => string;
   /** This process's followers of live logs, handed each stored batch directly. */
   liveLogs?: LiveLogs;
+  /**
+   * Commit log batches without waiting for the WAL flush: only on a PostgreSQL server, which
+   * outlives this process. The embedded database dies with it, so there they stay synchronous.
+   */
+  asyncLogCommit?: boolean;
 }
 
 interface ActiveRun {
@@ -147,6 +152,7 @@ export class TrainingWorker {
       this.options.secrets,
       (error) => this.log.error({ err: error, runId: run.id }, 'could not store training log lines'),
       this.options.liveLogs,
+      this.options.asyncLogCommit,
     );
     controller.signal.addEventListener('abort', () => {
       if (controller.signal.reason === ('LEASE_LOST' satisfies AbortReason)) logs.abandon();
