@@ -51,7 +51,8 @@ if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !existsSync(join(benchDir, `${name}.ts
   process.exit(2);
 }
 
-const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(benchDir, `${name}.ts`), ...rest], { cwd: root, stdio: 'inherit' });
+// --expose-gc: a benchmark may collect its own garbage before a measured window (global.gc).
+const child = spawn(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', join(benchDir, `${name}.ts`), ...rest], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   // The benchmark cleans up its own child processes; make sure it hears the signal too.
   process.on(signal, () => child.kill(signal));
