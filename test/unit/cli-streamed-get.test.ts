@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamedGet } from '../../cli/streamed-get';
 import type { StreamedResponse } from '../../cli/streamed-get';
@@ -81,12 +84,16 @@ async function rawServer(respond: (connection: RawConnection) => void | Promise<
 }
 
 /** A node:http server, for the ordinary cases (node writes the framing). */
-async function httpServer(listener: http.RequestListener) {
-  const server = http.createServer(listener);
+function httpServer(listener: http.RequestListener) {
+  return listening(http.createServer(listener), 'http://127.0.0.1');
+}
+
+/** `server` listening on 127.0.0.1, port 0; closed after the test. */
+async function listening(server: http.Server | https.Server, origin: string) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   const handle = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${origin}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -687,5 +694,51 @@ describe('streamedGet (cli/streamed-get.ts) against real local servers', functio
       await assert.rejects(response.readBody(() => undefined), /already called/);
       await assert.rejects(response.text(), /already called/);
     });
+  });
+
+  describe('https', () => {
+    // A self-signed certificate for localhost and 127.0.0.1, made for these tests only.
+    const tlsDir = path.join(__dirname, '..', 'fixtures', 'tls');
+    const cert = readFileSync(path.join(tlsDir, 'localhost-cert.pem'));
+    const key = readFileSync(path.join(tlsDir, 'localhost-key.pem'));
+
+    const httpsServer = (listener: http.RequestListener) => listening(https.createServer({ key, cert }, listener), 'https://localhost');
+
+    it('keeps the bytes TLS decrypts while the response waits for readBody (Content-Length and close-delimited)', async () => {
+      const body = randomBytes(3 * 1024 * 1024 + 7);
+      const withLength = await httpsServer((_req, res) => {
+        res.setHeader('content-length', body.length);
+        res.end(body);
+      });
+      const response = await streamedGet(`${withLength.url}/file`, { ca: cert });
+      assert.equal(response.status, 200);
+      await sleep(50);
+      assert.equal(sha(await readAll(response)), sha(body));
+
+      const untilClose = await httpsServer((_req, res) => {
+        res.useChunkedEncodingByDefault = false; // no length, no chunks: the body ends with the connection
+        res.setHeader('connection', 'close');
+        res.end(body);
+      });
+      const closing = await streamedGet(`${untilClose.url}/file`, { ca: cert });
+      assert.equal(closing.headers['content-length'], undefined);
+      assert.equal(closing.headers['transfer-encoding'], undefined);
+      await sleep(50);
+      assert.equal(sha(await readAll(closing)), sha(body));
+    });
+
+    it('refuses a certificate it does not trust', async () => {
+      const server = await httpsServer((_req, res) => res.end('x'));
+      await assert.rejects(streamedGet(server.url), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    });
+  });
+
+  it('discard() while readBody is running rejects it', async () => {
+    const server = await rawServer(({ socket }) => {
+      socket.write(`${head('200 OK', 'Content-Length: 100000')}some bytes`);
+    });
+    const response = await streamedGet(server.url);
+    const reading = startReading(response, () => response.discard());
+    await assert.rejects(reading.done, /discarded while being read/);
   });
 });
