@@ -67,6 +67,7 @@ function mapEvents(
           const item = await source.next();
           if (item.done || closed) return { done: true, value: undefined };
           const result = await map(item.value);
+          if (closed) return { done: true, value: undefined };
           if (!directSend || result.errors || !(await directSend(result))) return { done: false, value: result };
         }
       } catch (error) {

@@ -37,7 +37,8 @@ export interface LiveLogs {
 /**
  * Stores a run's output lines in order (run id, seq), masked, in batches: the INSERT, the
  * run's line count and the NOTIFY of a batch are one statement, so a line a subscriber is
- * told about is always readable, and a line acknowledged survives a crash. An idle writer
+ * told about is always readable, and a line acknowledged survives a crash of this process
+ * (on PostgreSQL, not of PostgreSQL itself: see storeBatch). An idle writer
  * stores at once (the lines of one output chunk together); lines written while a batch is
  * being stored, or sooner than MIN_BATCH_INTERVAL_MS after it started, form the next batch,
  * so a busy run sends fewer, larger batches. Each committed batch is handed to this
