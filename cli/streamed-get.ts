@@ -182,7 +182,7 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
     let headLength = 0;
     let head: Head | undefined;
     let framing: Framing | undefined;
-    /** Body bytes that came with the head, copied, until readBody() asks for them. */
+    /** Body bytes that came before readBody() asked for them (with the head, or from TLS), copied. */
     let early: Buffer | undefined;
     let sink: ((chunk: Buffer) => void) | undefined;
     let settleBody: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -278,15 +278,12 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
     );
     socket.once('connect', () => socket.write(request));
     socket.on('error', fail);
-    socket.on('end', () => {
-      if (head && framing?.kind === 'close' && sink) finish();
-    });
     socket.on('close', () => {
       if (complete || failure !== undefined) return;
       if (!head) return fail(networkError('the server closed the connection before answering', 'ECONNRESET'));
       if (framing?.kind === 'close' && sink) return finish();
+      // Without a sink yet, readBody() sees the closed socket.
       if (sink) fail(networkError('the server closed the connection before the end of the body', 'ECONNRESET'));
-      else early = early ?? Buffer.alloc(0); // readBody() will see the closed socket
     });
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -329,7 +326,6 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
       discard() {
         if (settleBody) fail(new Error('the body was discarded while being read'));
         else finish();
-        socket.destroy();
       },
     };
   });

@@ -14,7 +14,7 @@ import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
 import type { DataSource } from 'typeorm';
-import { sharedSubscribe } from './shared-subscribe';
+import { sharedSubscribe, type DirectSend } from './shared-subscribe';
 import { GraphQLWsSocket } from './shared-frames';
 
 export interface GraphQLWsOptions {
@@ -68,18 +68,14 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
 
   // Subscriptions with the same document, variables and caller share each event's result,
   // and a result without errors is written to its socket directly (see shared-subscribe.ts).
-  const shareKeys = new WeakMap<ExecutionArgs, string>();
-  const subscribers = new WeakMap<ExecutionArgs, { socket: GraphQLWsSocket; id: string }>();
+  const operations = new WeakMap<ExecutionArgs, { shareKey: string; send?: DirectSend }>();
 
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       schema: options.schema,
       subscribe: sharedSubscribe({
-        shareKey: (args) => shareKeys.get(args),
-        directSend: (args) => {
-          const subscriber = subscribers.get(args);
-          return subscriber && ((result) => subscriber.socket.sendResult(subscriber.id, result));
-        },
+        shareKey: (args) => operations.get(args)?.shareKey,
+        directSend: (args) => operations.get(args)?.send,
       }),
       connectionInitWaitTimeout: 5_000,
       onConnect: async (ctx) => {
@@ -136,8 +132,11 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
           contextValue,
         };
         const caller = principal ? `${principal.role}:${principal.vendorId ?? ''}:${principal.apiKeyId}` : 'anonymous';
-        shareKeys.set(args, JSON.stringify([caller, payload.operationName ?? null, payload.variables ?? null, payload.query]));
-        if (ctx.extra.socket instanceof GraphQLWsSocket) subscribers.set(args, { socket: ctx.extra.socket, id });
+        const socket = ctx.extra.socket;
+        operations.set(args, {
+          shareKey: JSON.stringify([caller, payload.operationName ?? null, payload.variables ?? null, payload.query]),
+          send: socket instanceof GraphQLWsSocket ? (result) => socket.sendResult(id, result) : undefined,
+        });
         return args;
       },
       onOperation: () => {
