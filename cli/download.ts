@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { CliError, ExitCode, cliErrorFromNetwork } from './errors';
+import { makeDirectory } from './make-directory';
 import { streamedGet, type StreamedResponse } from './streamed-get';
 import { formatBytes, silentProgress } from './progress';
 import type { ProgressReporter } from './progress';
@@ -70,7 +71,7 @@ function cannotWrite(dir: string, error: unknown): CliError {
  */
 export async function ensureWritableDir(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    makeDirectory(dir);
     const probe = path.join(dir, `.mp-write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fsp.writeFile(probe, '');
     await fsp.rm(probe, { force: true });

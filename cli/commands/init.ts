@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { execute } from '../execute';
 import type { GlobalArgs } from '../global-options';
 import type { Io } from '../io';
+import { makeDirectory } from '../make-directory';
 
 export interface InitArgs extends GlobalArgs {
   /** Where to create the project; default ./<template>. */
@@ -168,7 +169,7 @@ export async function run(args: InitArgs, io: Io): Promise<void> {
   try {
     for (const file of files) {
       const destination = path.join(target, file.to);
-      fs.mkdirSync(path.dirname(destination), { recursive: true });
+      makeDirectory(path.dirname(destination));
       fs.copyFileSync(path.join(template.dir, file.from), destination);
     }
     const packageName = packageNameFor(target);

@@ -285,6 +285,12 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
     assert.equal(server.seen.length, 0);
   });
 
+  it('fails with exit 5 for a directory the file system refuses to create (under /proc), instead of hanging', async function () {
+    if (!fs.existsSync('/proc/self')) this.skip();
+    const error = await expectCliError(ensureWritableDir('/proc/mp-no-such-dir/data'), ExitCode.INVALID);
+    assert.equal(error.message, 'cannot write to /proc/mp-no-such-dir/data: no such file or directory');
+  });
+
   it('fails with exit 5 for a read-only directory', async function () {
     if (process.getuid?.() === 0) this.skip(); // root writes anywhere
     fs.chmodSync(dir, 0o555);
