@@ -20,7 +20,7 @@ import { TrainingWorker } from './modules/training/training-worker';
 import { TrainingLogHub } from './modules/training/log-hub';
 import { createProviders } from './providers/registry';
 import { useExtraTemplates } from './modules/training/templates';
-import { DomainError } from './errors';
+import { DomainError } from './domain-error';
 import { bearerToken, requestIdFrom } from './http/request-headers';
 import { packageVersion } from './paths';
 import { applyCors } from './http/cors';

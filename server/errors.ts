@@ -1,42 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-
-/** The error codes a client can see in `extensions.code`. */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'PRECONDITION_FAILED'
-  | 'INTERNAL';
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-export interface ErrorDetails {
-  fields?: FieldProblem[];
-  retryAfter?: number;
-}
-
-/** What services throw. `server/errors.ts` is the only place that turns it into a GraphQL error. */
-export class DomainError extends Error {
-  constructor(
-    readonly code: Exclude<ErrorCode, 'INTERNAL'>,
-    message: string,
-    readonly details: ErrorDetails = {},
-  ) {
-    super(message);
-    this.name = 'DomainError';
-  }
-}
-
-export function badInput(field: string, message: string): DomainError {
-  return new DomainError('BAD_USER_INPUT', `${field}: ${message}`, { fields: [{ field, message }] });
-}
+import { DomainError, type ErrorCode } from './domain-error';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,

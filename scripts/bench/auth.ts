@@ -9,7 +9,7 @@
  * PostgreSQL one instead (as in the tests), and the header says so.
  */
 import { createLogger } from '../../server/logger';
-import { DomainError } from '../../server/errors';
+import { DomainError } from '../../server/domain-error';
 import { KeyValidator } from '../../server/modules/identity/key-validator';
 import { parseApiKey } from '../../server/modules/identity/api-key-token';
 import { verifySecret } from '../../server/modules/identity/password-hash';

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../logger';
 import { PendingMigrationsError } from '../bootstrap';
 import { DatabaseUnreachableError } from '../db/database';
 import { DataDirLockedError } from '../db/data-dir-lock';
-import { DomainError } from '../errors';
+import { DomainError } from '../domain-error';
 import { RoundInputError } from '../modules/datasets/round-builder';
 
 /** Operator commands print results on stdout; their logs go to stderr so `--json` output stays clean. */

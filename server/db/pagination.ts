@@ -1,4 +1,4 @@
-import { badInput } from '../errors';
+import { badInput } from '../domain-error';
 
 /** Relay-style connections: `first` is 1..100, cursors are opaque base64url JSON. */
 export const MAX_PAGE_SIZE = 100;

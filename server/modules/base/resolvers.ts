@@ -1,6 +1,6 @@
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers, ServerTick } from '../../../generated/server-types';
-import { badInput } from '../../errors';
+import { badInput } from '../../domain-error';
 import { idKindOf } from '../../db/ids';
 
 export const baseResolvers: Resolvers = {

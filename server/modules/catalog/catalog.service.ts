@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import type { Notifications } from '../../db/notifications';
-import { DomainError, badInput } from '../../errors';
+import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import { CatalogModelEntity, type ModelTask } from './catalog-model.entity';
 

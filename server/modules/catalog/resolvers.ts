@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../../generated/server-types';
-import { DomainError } from '../../errors';
+import { DomainError } from '../../domain-error';
 
 export const catalogResolvers: Resolvers = {
   Query: {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { DomainError, badInput } from '../../errors';
+import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import type { BlobStore } from '../../blob-store';
 import type { UrlSigner } from '../../http/signed-url';

@@ -1,4 +1,4 @@
-import { DomainError } from '../../errors';
+import { DomainError } from '../../domain-error';
 import type { DatasetRoundEntity, DatasetRoundStatus } from './dataset-round.entity';
 
 /** The one state machine of a round: UPCOMING -> OPEN -> CLOSED -> RESOLVED. */

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
-import { DomainError, badInput, type FieldProblem } from '../../errors';
+import { DomainError, badInput, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import { ApiKeyEntity } from './api-key.entity';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { DataSource } from 'typeorm';
-import { DomainError } from '../../errors';
+import { DomainError } from '../../domain-error';
 import type { Logger } from '../../logger';
 import type { Notifications } from '../../db/notifications';
 import { parseApiKey } from './api-key-token';

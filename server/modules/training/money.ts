@@ -1,4 +1,4 @@
-import { badInput } from '../../errors';
+import { badInput } from '../../domain-error';
 
 /** USD amounts travel as decimal strings and are computed in integer micro-dollars, never floats. */
 const MICROS = 1_000_000;

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { DomainError } from '../../errors';
+import { DomainError } from '../../domain-error';
 import { updateReturning } from '../../db/returning';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { DomainError, type FieldProblem } from '../../errors';
+import { DomainError, type FieldProblem } from '../../domain-error';
 import { packageRoot } from '../../paths';
 import type { HyperparameterValue } from './training-run.entity';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { DomainError, badInput, type FieldProblem } from '../../errors';
+import { DomainError, badInput, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import type { Notifications } from '../../db/notifications';
