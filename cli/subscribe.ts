@@ -133,6 +133,7 @@ export function subscribeOnce<TResult, TVariables>(
     class TimedWebSocket extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {
         super(address, protocols, { handshakeTimeout: timeoutMs });
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the socket graphql-ws makes is the one we must be able to close
         socket = this;
       }
     }

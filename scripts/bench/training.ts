@@ -68,7 +68,6 @@ import {
   nowMs,
   postgresReachable,
   serverCommand,
-  sleep,
   sp500Csv,
   startServer,
 } from './_servers';
@@ -216,15 +215,6 @@ async function runState(url: string, apiKey: string, id: string): Promise<RunSta
   return (await graphql<{ trainingRun: RunState }>(url, RUN_STATE, { id }, apiKey)).trainingRun;
 }
 
-async function waitForFinal(url: string, apiKey: string, id: string, timeoutMs: number): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await runState(url, apiKey, id);
-    if (!['QUEUED', 'STARTING', 'RUNNING'].includes(state.status)) return state;
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${state.status} after ${timeoutMs / 1000} s`);
-    await sleep(50);
-  }
-}
 
 /** graphql-ws clients that never retry; resolves once every one is connected (acknowledged). */
 async function connectClients(graphqlUrl: string, apiKey: string, count: number): Promise<Client[]> {

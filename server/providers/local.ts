@@ -74,7 +74,7 @@ const PIPE_DRAIN_MS = 2000;
 const STDERR_TAIL_LINES = 5;
 const MAX_REASON_CHARS = 500;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const ENTRY = /(?:^|\s)((?:[\w@.\-]+\/)*[\w@.\-]+\.(?:[cm]?ts|[cm]?js))(?=\s|$)/;
+const ENTRY = /(?:^|\s)((?:[\w@.-]+\/)*[\w@.-]+\.(?:[cm]?ts|[cm]?js))(?=\s|$)/;
 
 /** CPU (what this machine really has) plus cloud GPU ids simulated on the CPU, so specs written for RunPod run locally too. */
 export function defaultLocalGpuTypes(): GpuType[] {

@@ -137,6 +137,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
     const pull = await run(['data', 'pull', '--round', 'current', '--dir', dir]);
     assert.equal(pull.code, 0, pull.stderr);
     assertNoStack(pull);
+    // eslint-disable-next-line no-control-regex -- looking for escape codes
     assert.doesNotMatch(pull.stderr, /\x1b\[/, 'no bar or colors when stderr is a pipe');
     assert.match(pull.stderr, /train\.csv [\d.]+ [kM]?B \/ [\d.]+ [kM]?B \(100%\)/);
 

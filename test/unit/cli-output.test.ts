@@ -39,6 +39,7 @@ describe('cli output', () => {
   it('colors cells without breaking the alignment', () => {
     const text = renderTable(columns, [{ slug: 'a', task: 'signal' }], painter(true));
     assert.ok(text.includes('\u001b['), 'expected ANSI escapes');
+    // eslint-disable-next-line no-control-regex -- stripping color codes
     const stripped = text.replace(/\u001b\[\d+m/g, '');
     assert.equal(stripped, 'SLUG  TASK\na     signal\n');
   });

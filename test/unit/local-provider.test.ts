@@ -359,6 +359,7 @@ describe('LocalProvider', function () {
     const out = rec.lines('stdout');
     assert.equal(out[0], 'A\uFFFD\uFFFD[31mB\tC\uFFFD(');
     for (const line of out) {
+      // eslint-disable-next-line no-control-regex -- looking for control characters
       assert.doesNotMatch(line, /[\u0000-\u0008\u000A-\u001F\u007F]/);
       assert.equal(Buffer.from(line, 'utf8').toString('utf8'), line, 'well-formed UTF-16');
     }

@@ -43,7 +43,7 @@ export function buildRound(prices: PriceRow[], options: BuildRoundOptions): Buil
   const calendar = [...new Set(allRows.map((row) => row.date))];
   const longestSeries = Math.max(...[...seriesBySymbol.values()].map((series) => series.length));
   const splits = splitCalendar(calendar, { embargoDays, liveDays, validationFraction }, longestSeries);
-  const [train, validation, live] = splits;
+  const [, validation, live] = splits;
   const splitOf = new Map<string, RoundSplitKind>();
   for (const split of splits) for (const date of split.dates) splitOf.set(date, split.kind);
 
