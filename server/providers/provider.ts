@@ -1,26 +1,24 @@
+import type { ComputeProviderName, DatasetFileKind, ModelTask, TrainingRunStatus } from '../../generated/schema-types';
+import type { GpuType as SchemaGpuType, Scalars } from '../../generated/server-types';
+
 /**
  * What a compute provider does for a training run, whatever runs it (a child process
  * here, a RunPod serverless job there). The training worker claims a run, calls
  * `run()`, and owns everything around it: persistence, log masking, timeouts and
  * budgets (it aborts `signal` with a reason), and the final status.
  */
-export type ProviderName = 'LOCAL' | 'RUNPOD';
+export type ProviderName = ComputeProviderName;
 
-export interface GpuType {
-  /** Our id, used in specs and `--gpu`: e.g. "A100", "RTX4090", "CPU". */
-  id: string;
-  /** The provider's own id, e.g. RunPod's "NVIDIA A100 80GB PCIe". */
-  providerGpuId: string;
-  displayName: string;
-  memoryGb: number;
-  /** USD per hour as a decimal string ("1.64"); never a float in storage. */
-  pricePerHourUsd: string;
-  provider: ProviderName;
-}
+/**
+ * A GpuType of the schema (our `id`, used in specs and `--gpu`: "A100", "RTX4090", "CPU";
+ * `pricePerHourUsd` a decimal string, never a float) plus the provider's own id for it, e.g.
+ * RunPod's "NVIDIA A100 80GB PCIe". The resolvers' model of GpuType (codegen.yml mappers).
+ */
+export type GpuType = Omit<SchemaGpuType, '__typename'> & { providerGpuId: string };
 
 export interface TrainingFile {
   name: string; // train.csv
-  kind: 'TRAIN' | 'VALIDATION' | 'LIVE' | 'RESOLUTION';
+  kind: DatasetFileKind;
   sha256: string;
   sizeBytes: number;
   /** A signed download URL (valid for the run's timeout plus a margin). */
@@ -29,10 +27,10 @@ export interface TrainingFile {
 
 export interface TrainingJob {
   runId: string;
-  task: 'SIGNAL' | 'CONSENSUS' | 'OPTIMIZER';
+  task: ModelTask;
   roundNumber: number;
   files: TrainingFile[];
-  hyperparameters: Record<string, string | number | boolean>;
+  hyperparameters: Record<string, Scalars['HyperparameterValue']['input']>;
   gpuType: GpuType;
   timeoutSeconds: number;
   /** Local provider: the template directory whose `npm start`/entry point trains. */
@@ -64,11 +62,11 @@ export interface JobEvents {
 }
 
 /** Why the worker stops a job; LEASE_LOST: another process took the run over, so this one lets go. */
-export type AbortReason = 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED' | 'SHUTDOWN' | 'LEASE_LOST';
+export type AbortReason = Extract<TrainingRunStatus, 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED'> | 'SHUTDOWN' | 'LEASE_LOST';
 
 export interface JobOutcome {
   /** SUCCEEDED when the program finished with exit code 0; FAILED otherwise; the worker maps aborts. */
-  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+  status: Extract<TrainingRunStatus, 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT'> | 'ABORTED';
   exitCode: number | null;
   failureReason: string | null;
   /** Seconds the job really executed (what it costs). */
@@ -95,7 +93,7 @@ export function parseMetricLine(line: string): { name: string; step: number; val
   if (!line.startsWith('{') || !line.includes('"mp"')) return null;
   try {
     const parsed = JSON.parse(line) as { mp?: unknown; name?: unknown; step?: unknown; value?: unknown };
-    if (parsed.mp !== 'metric' || typeof parsed.name !== 'string' || !/^[A-Za-z0-9_.\/-]{1,64}$/.test(parsed.name)) return null;
+    if (parsed.mp !== 'metric' || typeof parsed.name !== 'string' || !/^[A-Za-z0-9_./-]{1,64}$/.test(parsed.name)) return null;
     if (typeof parsed.value !== 'number' || !Number.isFinite(parsed.value)) return null;
     const step = typeof parsed.step === 'number' && Number.isInteger(parsed.step) && parsed.step >= 0 ? parsed.step : 0;
     return { name: parsed.name, step, value: parsed.value };

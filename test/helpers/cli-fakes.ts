@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { makeExecutableSchema, type IExecutableSchemaDefinition } from '@graphql-tools/schema';
+import type { GraphQLSchema } from 'graphql';
 import { CliError } from '../../cli/errors';
 import type { Io, TextInput, TextOutput } from '../../cli/io';
 
@@ -78,4 +82,15 @@ export async function fakeGraphqlApi(respond: GraphqlResponder): Promise<{ url: 
   const server = http.createServer(graphqlListener(seen, respond));
   const url = `${await listenLocally(server)}/graphql`;
   return { url, seen, close: () => closeServer(server) };
+}
+
+/** The marketplace's whole SDL as codegen merged it (generated/schema.graphql): what every stand-in API serves. */
+export const SCHEMA_SDL = readFileSync(path.join(__dirname, '..', '..', 'generated', 'schema.graphql'), 'utf8');
+
+/**
+ * An executable copy of the real schema for a stand-in API, with the given resolvers (e.g. a
+ * Subscription.trainingLogs that yields canned events); fields without one resolve by default.
+ */
+export function fakeSchema(resolvers: IExecutableSchemaDefinition['resolvers'] = {}): GraphQLSchema {
+  return makeExecutableSchema({ typeDefs: SCHEMA_SDL, resolvers });
 }

@@ -249,6 +249,7 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       assert.match(lines[4], /^Round 1 in .*data \(3 downloaded and verified\); manifest .*round\.json$/);
       assert.match(stderr.text, /^Pulling 3 files \([\d.]+ kB\) of Round 1: S&P 500 daily 2000-2020 into /);
       assert.match(stderr.text, /train\.csv [\d.]+ kB \/ [\d.]+ kB \(100%\) .*done in/);
+      // eslint-disable-next-line no-control-regex -- looking for escape codes
       assert.doesNotMatch(stderr.text, /\x1b\[/, 'no bar or color codes when stderr is not a terminal');
     });
 

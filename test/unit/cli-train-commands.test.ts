@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
-import { makeExecutableSchema } from '@graphql-tools/schema';
 import { useServer } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { run as trainLogs } from '../../cli/commands/train/logs';
@@ -23,12 +22,11 @@ import type { Io, TextOutput } from '../../cli/io';
 import { formatUsd } from '../../cli/money';
 import { renderTable, painter } from '../../cli/output';
 import { websocketUrl } from '../../cli/subscribe';
-import { BufferedOutput, closeServer, expectCliError, graphqlListener, inProcessIo, listenLocally, type GraphqlResponder, type SeenGraphqlRequest } from '../helpers/cli-fakes';
+import type { TrainLogsFollowSubscription } from '../../generated/cli-operations';
+import { BufferedOutput, closeServer, expectCliError, fakeSchema, graphqlListener, inProcessIo, listenLocally, type GraphqlResponder, type SeenGraphqlRequest } from '../helpers/cli-fakes';
 
-interface LogEvent {
-  lines: { seq: number; at: string; stream: string; line: string }[];
-  finalStatus: string | null;
-}
+/** One event of the trainingLogs subscription, as the CLI selects it. */
+type LogEvent = TrainLogsFollowSubscription['trainingLogs'];
 
 interface SubscribeCall {
   runId: string;
@@ -40,13 +38,6 @@ interface SubscribeCall {
 }
 type Subscriber = (call: SubscribeCall) => AsyncIterable<LogEvent>;
 
-const FOLLOW_SDL = /* GraphQL */ `
-  type Query { ok: Boolean }
-  type TrainingLogLine { seq: Int! at: String! stream: String! line: String! }
-  type TrainingLogEvent { lines: [TrainingLogLine!]! finalStatus: String }
-  type Subscription { trainingLogs(runId: ID!, afterSeq: Int = 0): TrainingLogEvent! }
-`;
-
 /**
  * A stand-in marketplace API on port 0: HTTP POST /graphql answered by `respond`, and
  * graphql-ws on the same path whose trainingLogs subscription is `subscribe`.
@@ -56,18 +47,15 @@ async function fakeApi(respond: GraphqlResponder, subscribe?: Subscriber, onConn
   const calls: Array<{ runId: string; afterSeq: number; authorization: unknown }> = [];
   const server = http.createServer(graphqlListener(seen, respond));
   const sockets = new WebSocketServer({ server, path: '/graphql' });
-  const schema = makeExecutableSchema({
-    typeDefs: FOLLOW_SDL,
-    resolvers: {
-      Subscription: {
-        trainingLogs: {
-          subscribe: (_parent: unknown, args: { runId: string; afterSeq: number }, context: { socket: WebSocket; authorization: unknown }) => {
-            calls.push({ runId: args.runId, afterSeq: args.afterSeq, authorization: context.authorization });
-            if (!subscribe) throw new GraphQLError('no subscriptions here');
-            return subscribe({ ...args, authorization: context.authorization, socket: context.socket, index: calls.length });
-          },
-          resolve: (event: LogEvent) => event,
+  const schema = fakeSchema({
+    Subscription: {
+      trainingLogs: {
+        subscribe: (_parent: unknown, args: { runId: string; afterSeq: number }, context: { socket: WebSocket; authorization: unknown }) => {
+          calls.push({ runId: args.runId, afterSeq: args.afterSeq, authorization: context.authorization });
+          if (!subscribe) throw new GraphQLError('no subscriptions here');
+          return subscribe({ ...args, authorization: context.authorization, socket: context.socket, index: calls.length });
         },
+        resolve: (event: LogEvent) => event,
       },
     },
   });

@@ -1,29 +1,40 @@
 import type { CommandModule } from 'yargs';
-import type { CatalogListQuery, CatalogSort, ModelTask } from '../../../generated/cli-operations';
+import type { CatalogListQuery } from '../../../generated/cli-operations';
+import { CatalogSort, ModelTask } from '../../../generated/schema-types';
+import { enumChoices, toEnum } from '../../enum-choices';
 import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
 
-export const TASKS = ['signal', 'consensus', 'optimizer'] as const;
-export const SORTS = ['published', 'created', 'name'] as const;
+export const TASKS = enumChoices(ModelTask);
+
+/** The --sort word of each CatalogSort (a new value in the schema fails to compile until it has one). */
+const SORT_WORDS = {
+  [CatalogSort.PublishedDesc]: 'published',
+  [CatalogSort.CreatedDesc]: 'created',
+  [CatalogSort.NameAsc]: 'name',
+} as const satisfies Record<CatalogSort, string>;
+type SortWord = (typeof SORT_WORDS)[CatalogSort];
+/** The --sort choices, the default first. */
+export const SORTS = Object.values(SORT_WORDS);
 export const MAX_LIMIT = 100;
 
 export interface CatalogListArgs extends GlobalArgs {
-  task?: (typeof TASKS)[number];
+  task?: Lowercase<ModelTask>;
   search?: string;
   vendor?: string;
   limit: number;
-  sort: (typeof SORTS)[number];
+  sort: SortWord;
 }
 
 type CatalogRow = CatalogListQuery['catalog']['nodes'][number];
 
-const SORT_ENUM: Record<CatalogListArgs['sort'], CatalogSort> = {
-  published: 'PUBLISHED_DESC',
-  created: 'CREATED_DESC',
-  name: 'NAME_ASC',
-};
+function sortEnum(word: SortWord): CatalogSort {
+  const sort = Object.values(CatalogSort).find((candidate) => SORT_WORDS[candidate] === word);
+  if (!sort) throw new Error(`unknown --sort "${word}"`);
+  return sort;
+}
 
 export function parseLimit(value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
@@ -41,7 +52,7 @@ export async function run(args: CatalogListArgs, io: Io): Promise<void> {
   const client = connect(resolveSession(args, io.env), args, io, 'none');
 
   const filter = {
-    task: args.task ? (args.task.toUpperCase() as ModelTask) : undefined,
+    task: args.task ? toEnum(ModelTask, args.task) : undefined,
     search: args.search,
     vendor: args.vendor,
   };
@@ -52,7 +63,7 @@ export async function run(args: CatalogListArgs, io: Io): Promise<void> {
   while (models.length < args.limit) {
     const { catalog }: CatalogListQuery = await client.request(CatalogListDocument, {
       filter,
-      sort: SORT_ENUM[args.sort],
+      sort: sortEnum(args.sort),
       first: args.limit - models.length,
       after,
     });
@@ -100,7 +111,7 @@ const catalogListCommand: CommandModule<GlobalArgs, CatalogListArgs> = {
         describe: `How many models to show (1 to ${MAX_LIMIT})`,
         coerce: parseLimit,
       })
-      .option('sort', { choices: SORTS, default: 'published' as const, describe: 'Order: newest published, newest created, or by name' })
+      .option('sort', { choices: SORTS, default: SORT_WORDS[CatalogSort.PublishedDesc], describe: 'Order: newest published, newest created, or by name' })
       .example('$0 catalog list', 'The 20 most recently published models')
       .example('$0 catalog list --task signal --search momentum --limit 50', 'Filtered')
       .example('$0 catalog list --vendor demo --json', 'One vendor, as JSON'),

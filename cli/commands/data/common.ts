@@ -1,6 +1,7 @@
 // Shared by `mp data info` and `mp data pull` (not a command itself): the --round flag and
 // the words used for rounds, kinds and missing rounds.
-import type { DatasetFileKind } from '../../../generated/cli-operations';
+import { DatasetFileKind } from '../../../generated/schema-types';
+import { enumChoice, enumChoices, toEnum } from '../../enum-choices';
 import { CliError, ExitCode } from '../../errors';
 
 /** `--round 3` or `--round current` (the newest OPEN round). */
@@ -30,9 +31,10 @@ export function noOpenRound(): CliError {
   });
 }
 
-export const KINDS = ['train', 'validation', 'live', 'resolution'] as const;
-export type KindName = (typeof KINDS)[number];
-export const DEFAULT_KINDS: readonly KindName[] = ['train', 'validation', 'live'];
+export const KINDS = enumChoices(DatasetFileKind);
+export type KindName = Lowercase<DatasetFileKind>;
+/** What a pull fetches by default, in download order: all but the resolution (realized targets, there once the round resolves). */
+export const DEFAULT_KINDS: readonly KindName[] = [DatasetFileKind.Train, DatasetFileKind.Validation, DatasetFileKind.Live].map(enumChoice);
 
 /** `--kind train,live` (also repeatable: `--kind train --kind live`). */
 export function parseKinds(value: unknown): KindName[] {
@@ -41,16 +43,17 @@ export function parseKinds(value: unknown): KindName[] {
     .map((word) => word.trim().toLowerCase())
     .filter((word) => word.length > 0);
   if (words.length === 0) throw new Error(`--kind needs at least one of ${KINDS.join(', ')}`);
+  const kinds: KindName[] = [];
   for (const word of words) {
-    if (!(KINDS as readonly string[]).includes(word)) {
-      throw new Error(`invalid --kind "${word}": choose from ${KINDS.join(', ')} (comma-separated)`);
-    }
+    const kind = KINDS.find((candidate) => candidate === word);
+    if (!kind) throw new Error(`invalid --kind "${word}": choose from ${KINDS.join(', ')} (comma-separated)`);
+    kinds.push(kind);
   }
-  return [...new Set(words as KindName[])];
+  return [...new Set(kinds)];
 }
 
 export function kindEnum(kind: KindName): DatasetFileKind {
-  return kind.toUpperCase() as DatasetFileKind;
+  return toEnum(DatasetFileKind, kind);
 }
 
 export function kindLabel(kind: DatasetFileKind): string {

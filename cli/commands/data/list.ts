@@ -1,14 +1,16 @@
 import type { CommandModule } from 'yargs';
-import type { DataRoundsQuery, DatasetRoundStatus } from '../../../generated/cli-operations';
+import type { DataRoundsQuery } from '../../../generated/cli-operations';
+import { DatasetRoundStatus } from '../../../generated/schema-types';
+import { enumChoices, toEnum } from '../../enum-choices';
 import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column, Style } from '../../output';
 
-export const STATUSES = ['upcoming', 'open', 'closed', 'resolved'] as const;
+export const STATUSES = enumChoices(DatasetRoundStatus);
 
 export interface DataListArgs extends GlobalArgs {
-  status?: (typeof STATUSES)[number];
+  status?: Lowercase<DatasetRoundStatus>;
 }
 
 type RoundRow = DataRoundsQuery['rounds']['nodes'][number];
@@ -35,7 +37,7 @@ export async function run(args: DataListArgs, io: Io): Promise<void> {
   let after: string | null = null;
   for (;;) {
     const { rounds: page }: DataRoundsQuery = await client.request(DataRoundsDocument, {
-      status: args.status ? (args.status.toUpperCase() as DatasetRoundStatus) : null,
+      status: args.status ? toEnum(DatasetRoundStatus, args.status) : null,
       first: 100,
       after,
     });

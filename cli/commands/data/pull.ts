@@ -5,7 +5,7 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
-import { DEFAULT_KINDS, parseKinds, roundOption } from './common';
+import { DEFAULT_KINDS, KINDS, parseKinds, roundOption } from './common';
 import type { KindName, RoundRef } from './common';
 
 export interface DataPullArgs extends GlobalArgs {
@@ -31,12 +31,12 @@ export const MANIFEST = 'round.json';
 export interface RoundManifest {
   round: number;
   name: string;
-  status: string;
+  status: Round['status'];
   horizonDays: number;
   symbols: string[];
   featureNames: string[];
-  splits: { kind: string; firstDate: string; lastDate: string }[];
-  files: { name: string; kind: string; sha256: string; size: number; rows: number; columns: string[] }[];
+  splits: Round['splits'];
+  files: { name: string; kind: RoundFile['kind']; sha256: string; size: number; rows: number; columns: string[] }[];
   pulledAt: string;
   apiUrl: string;
 }
@@ -252,7 +252,7 @@ const dataPullCommand: CommandModule<GlobalArgs, DataPullArgs> = {
         type: 'string',
         default: DEFAULT_KINDS.join(','),
         requiresArg: true,
-        describe: 'Which files: train, validation, live, resolution (comma-separated)',
+        describe: `Which files: ${KINDS.join(', ')} (comma-separated)`,
         coerce: parseKinds,
       })
       .option('force', { type: 'boolean', default: false, describe: 'Download again even when a file is present and correct' })

@@ -1,32 +1,21 @@
 // Shared by the `mp train` commands (not a command itself): flag parsers and the words and
 // layouts used for training runs. Only types are imported at the top: builders use the
 // parsers, and `mp --version` must not load more than that.
-import type {
-  ComputeProviderName,
-  ModelTask,
-  TrainingRunFieldsFragment,
-  TrainingRunStatus,
-  TrainRunQuery,
-} from '../../../generated/cli-operations';
+// The enums' runtime lists come from generated/schema-types.ts (small, no server code).
+import type { TrainingRunFieldsFragment, TrainRunQuery } from '../../../generated/cli-operations';
+import { ComputeProviderName, ModelTask, TrainingRunStatus } from '../../../generated/schema-types';
+import { enumChoices, enumValue, toEnum } from '../../enum-choices';
 import { CliError, ExitCode } from '../../errors';
 import type { Column, Style } from '../../output';
 
-export const TASKS = ['signal', 'consensus', 'optimizer'] as const;
-export type TaskName = (typeof TASKS)[number];
-export const PROVIDERS = ['local', 'runpod'] as const;
-export type ProviderFlag = (typeof PROVIDERS)[number];
+export const TASKS = enumChoices(ModelTask);
+export type TaskName = Lowercase<ModelTask>;
+export const PROVIDERS = enumChoices(ComputeProviderName);
+export type ProviderFlag = Lowercase<ComputeProviderName>;
 
-export const STATUSES: readonly TrainingRunStatus[] = [
-  'QUEUED',
-  'STARTING',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'TIMED_OUT',
-  'BUDGET_EXCEEDED',
-];
-export const ACTIVE_STATUSES: readonly TrainingRunStatus[] = ['QUEUED', 'STARTING', 'RUNNING'];
+/** Every status, in the generated (alphabetical) order. */
+export const STATUSES: readonly TrainingRunStatus[] = Object.values(TrainingRunStatus);
+export const ACTIVE_STATUSES: readonly TrainingRunStatus[] = [TrainingRunStatus.Queued, TrainingRunStatus.Starting, TrainingRunStatus.Running];
 
 export function isActive(status: TrainingRunStatus): boolean {
   return ACTIVE_STATUSES.includes(status);
@@ -68,16 +57,18 @@ export function parseStatuses(value: unknown): TrainingRunStatus[] {
   if (words.length === 0) throw new Error(`--status needs at least one of ${statusChoices()}`);
   const statuses: TrainingRunStatus[] = [];
   for (const word of words) {
+    const status = enumValue(TrainingRunStatus, word);
     if (word === 'ACTIVE') statuses.push(...ACTIVE_STATUSES);
-    else if (word === 'FINISHED') statuses.push(...STATUSES.filter((status) => !isActive(status)));
-    else if ((STATUSES as readonly string[]).includes(word)) statuses.push(word as TrainingRunStatus);
+    else if (word === 'FINISHED') statuses.push(...STATUSES.filter((candidate) => !isActive(candidate)));
+    else if (status) statuses.push(status);
     else throw new Error(`invalid --status "${word.toLowerCase()}": choose from ${statusChoices()} (comma-separated)`);
   }
   return [...new Set(statuses)];
 }
 
-function statusChoices(): string {
-  return [...STATUSES.map((status) => status.toLowerCase()), 'active', 'finished'].join(', ');
+/** The words --status takes: every status in lower case, then `active` and `finished`. */
+export function statusChoices(): string {
+  return [...enumChoices(TrainingRunStatus), 'active', 'finished'].join(', ');
 }
 
 export const MAX_LIMIT = 100;
@@ -103,11 +94,11 @@ export function parseCount(flag: string, min: number): (value: unknown) => numbe
 }
 
 export function taskEnum(task: TaskName): ModelTask {
-  return task.toUpperCase() as ModelTask;
+  return toEnum(ModelTask, task);
 }
 
 export function providerEnum(provider: ProviderFlag): ComputeProviderName {
-  return provider.toUpperCase() as ComputeProviderName;
+  return toEnum(ComputeProviderName, provider);
 }
 
 /** The words for a status in tables and messages: `running`, `timed out`. */
@@ -224,10 +215,12 @@ function defaultReason(status: TrainingRunStatus): string {
  * retitle the window or hide text.
  */
 export function sanitizeForTerminal(line: string): string {
+  /* eslint-disable no-control-regex -- these patterns match terminal control sequences on purpose */
   return line
     .replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '')
     .replace(/\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g, '')
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+  /* eslint-enable no-control-regex */
 }
 
 /** A NOT_FOUND about a run gets a next step; every other error passes unchanged. */

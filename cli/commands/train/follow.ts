@@ -10,12 +10,8 @@ import { describeEnd, isFatalCloseCode, subscribeOnce } from '../../subscribe';
 import type { SubscriptionEnd, SubscriptionTarget } from '../../subscribe';
 import { failureMessage, sanitizeForTerminal } from './common';
 
-export interface LogLine {
-  seq: number;
-  at: string;
-  stream: string;
-  line: string;
-}
+/** A TrainingLogLine as the CLI selects it (the stored pages and the live events select the same fields). */
+export type LogLine = TrainLogsFollowSubscription['trainingLogs']['lines'][number];
 
 /** One stored or live line on stdout: the text, or with --json one JSON object per line. */
 export function formatLogLine(line: LogLine, json: boolean, terminal: boolean): string {

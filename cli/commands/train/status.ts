@@ -4,7 +4,7 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Output } from '../../output';
-import { MAX_LIMIT, TASKS, parseLimit, parseStatuses } from './common';
+import { MAX_LIMIT, TASKS, parseLimit, parseStatuses, statusChoices } from './common';
 import type { TaskName, TrainingRunDetail } from './common';
 
 export interface TrainStatusArgs extends GlobalArgs {
@@ -154,7 +154,7 @@ const trainStatusCommand: CommandModule<GlobalArgs, TrainStatusArgs> = {
       .option('status', {
         type: 'string',
         requiresArg: true,
-        describe: 'Only runs in these states, comma-separated: queued, starting, running, succeeded, failed, cancelled, timed_out, budget_exceeded, or active / finished',
+        describe: `Only runs in these states, comma-separated: ${statusChoices()}`,
         coerce: parseStatuses,
       })
       .option('task', { choices: TASKS, describe: 'Only runs for this task' })

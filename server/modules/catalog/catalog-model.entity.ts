@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { CatalogModelStatus, type ModelTask } from '../../../generated/schema-types';
 
-export type ModelTask = 'SIGNAL' | 'CONSENSUS' | 'OPTIMIZER';
-export type CatalogModelStatus = 'DRAFT' | 'PUBLISHED' | 'DEPRECATED';
+export type { CatalogModelStatus, ModelTask };
 
 @Entity({ name: 'catalog_models' })
 export class CatalogModelEntity {
@@ -24,7 +24,7 @@ export class CatalogModelEntity {
   @Column({ type: 'text' })
   task!: ModelTask;
 
-  @Column({ type: 'text', default: 'DRAFT' })
+  @Column({ type: 'text', default: CatalogModelStatus.Draft })
   status!: CatalogModelStatus;
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })

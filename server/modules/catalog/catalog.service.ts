@@ -3,16 +3,11 @@ import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import type { Notifications } from '../../db/notifications';
 import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
-import { CatalogModelEntity, type ModelTask } from './catalog-model.entity';
+import { CatalogSort } from '../../../generated/schema-types';
+import type { CatalogFilter } from '../../../generated/server-types';
+import { CatalogModelEntity } from './catalog-model.entity';
 
-export type CatalogSort = 'PUBLISHED_DESC' | 'CREATED_DESC' | 'NAME_ASC';
-
-export interface CatalogFilter {
-  task?: ModelTask | null;
-  vendor?: string | null;
-  search?: string | null;
-  tags?: string[] | null;
-}
+export type { CatalogFilter, CatalogSort };
 
 /** How each sort orders rows and what its cursor holds (the sort value, then the id as tie-breaker). */
 const SORTS: Record<CatalogSort, { column: string; direction: 'ASC' | 'DESC'; cursorOf: (model: CatalogModelEntity) => unknown[] }> = {
@@ -58,7 +53,7 @@ export class CatalogService {
 
   private async load(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
     const size = pageSize(args.first);
-    const sort = SORTS[args.sort ?? 'PUBLISHED_DESC'];
+    const sort = SORTS[args.sort ?? CatalogSort.PublishedDesc];
     const after = decodeCursor(args.after, 2);
     const query = this.listed();
     applyFilter(query, args.filter ?? {});

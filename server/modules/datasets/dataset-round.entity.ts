@@ -1,13 +1,11 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { DatasetFileKind, DatasetRoundStatus } from '../../../generated/schema-types';
+import type { DatasetSplit as SchemaDatasetSplit } from '../../../generated/server-types';
 
-export type DatasetRoundStatus = 'UPCOMING' | 'OPEN' | 'CLOSED' | 'RESOLVED';
-export type DatasetFileKind = 'TRAIN' | 'VALIDATION' | 'LIVE' | 'RESOLUTION';
+export type { DatasetFileKind, DatasetRoundStatus };
 
-export interface DatasetSplit {
-  kind: DatasetFileKind;
-  firstDate: string;
-  lastDate: string;
-}
+/** A DatasetSplit of the schema, as stored in the round's jsonb `splits`. */
+export type DatasetSplit = Omit<SchemaDatasetSplit, '__typename'>;
 
 /** One recorded status change: when, from what, and who asked. */
 export interface StatusChange {

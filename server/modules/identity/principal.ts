@@ -1,4 +1,6 @@
-export type Role = 'VENDOR' | 'ADMIN';
+import type { Role } from '../../../generated/schema-types';
+
+export type { Role };
 
 /** Who a request acts for, resolved from its API key. Cached for at most a minute. */
 export interface Principal {

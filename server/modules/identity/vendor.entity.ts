@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { VendorStatus } from '../../../generated/schema-types';
 
-export type VendorStatus = 'ACTIVE' | 'SUSPENDED';
+export type { VendorStatus };
 
 @Entity({ name: 'vendors' })
 export class VendorEntity {
@@ -16,7 +17,7 @@ export class VendorEntity {
   @Column({ type: 'text' })
   email!: string;
 
-  @Column({ type: 'text', default: 'ACTIVE' })
+  @Column({ type: 'text', default: VendorStatus.Active })
   status!: VendorStatus;
 
   @Column({ name: 'suspended_reason', type: 'text', nullable: true })
