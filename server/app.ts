@@ -3,24 +3,17 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config';
 import type { Database } from './db/database';
 import type { Logger } from './logger';
-import { createLoaders, type GraphQLContext, type Services } from './context';
+import { buildContext, type ContextFactory, type Loaders, type Services } from './context';
 import { buildSchema } from './schema';
 import { createProtections } from './protections';
 import { Metrics } from './metrics';
-import { KeyValidator, REVOCATION_CHANNEL } from './modules/identity/key-validator';
-import { IdentityService } from './modules/identity/identity.service';
-import { CATALOG_CHANNEL, CatalogService } from './modules/catalog/catalog.service';
-import { DatasetsService } from './modules/datasets/datasets.service';
-import { LocalBlobStore } from './blob-store';
-import { UrlSigner, loadSigningSecret } from './http/signed-url';
+import { openStorage } from './storage';
 import { serveSignedFile } from './http/files';
 import { serveUpload } from './http/uploads';
-import { TrainingService } from './modules/training/training.service';
-import { TrainingWorker } from './modules/training/training-worker';
-import { TrainingLogHub } from './modules/training/log-hub';
 import { createProviders } from './providers/registry';
-import { useExtraTemplates } from './modules/training/templates';
+import { modules, type ModuleRuntime, type Platform } from './modules';
 import { DomainError } from './domain-error';
+import { DatabaseKind } from '../generated/schema-types';
 import { bearerToken, requestIdFrom } from './http/request-headers';
 import { packageVersion } from './paths';
 import { applyCors } from './http/cors';
@@ -32,8 +25,6 @@ export interface App {
   server: Server;
   services: Services;
   metrics: Metrics;
-  /** Runs queued training runs (absent with MP_TRAINING_WORKER=false). */
-  worker: TrainingWorker | undefined;
   /** Listen on config.host:config.port (0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001. */
@@ -43,31 +34,53 @@ export interface App {
 export async function createApp(config: ServerConfig, database: Database, log: Logger): Promise<App> {
   const schema = buildSchema();
   const metrics = new Metrics(() => database.poolStats());
-  const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs);
-  await keys.start();
-  const blobs = new LocalBlobStore(config.blobDir);
-  const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
-  const catalog = new CatalogService(database.dataSource, database.notifications);
-  await catalog.start();
-  useExtraTemplates(config.training.templatesDir);
-  const providers = createProviders(config, log);
-  const training = new TrainingService(database.dataSource, database.notifications, providers, signer);
-  const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, training);
-  await trainingLogs.start();
-  const services: Services = {
-    keys,
-    identity: new IdentityService(database.dataSource, keys),
-    catalog,
-    datasets: new DatasetsService(database.dataSource, blobs, signer),
-    training,
-    trainingLogs,
-    server: { version: packageVersion(), database: database.kind === 'embedded' ? 'EMBEDDED' : 'POSTGRES' },
+  const storage = await openStorage(config);
+  let listenUrl = '';
+  const platform: Platform = {
+    config,
+    database,
+    storage,
+    providers: createProviders(config, log),
+    log,
+    publicBaseUrl: () => config.publicUrl ?? listenUrl,
   };
+  // Filled in by the modules below, each adding its own services.
+  const services = { server: { version: packageVersion(), database: database.kind === 'embedded' ? DatabaseKind.Embedded : DatabaseKind.Postgres } } as Services;
+  const runtimes: ModuleRuntime[] = [];
+  for (const module of modules) {
+    const runtime = await module.create(platform, services);
+    Object.assign(services, runtime.services);
+    runtimes.push(runtime);
+  }
+  for (const runtime of runtimes) await runtime.start?.();
+
+  const contexts: ContextFactory = {
+    services,
+    log,
+    linksAt: (baseUrl) => storage.links.at(baseUrl),
+    publicUrl: config.publicUrl,
+    listenUrl: () => listenUrl,
+    createLoaders: () => Object.assign({}, ...runtimes.map((runtime) => runtime.loaders?.() ?? {})) as Loaders,
+  };
+  const storedFile = async (blobKey: string) => {
+    for (const runtime of runtimes) {
+      const file = await runtime.storedFile?.(blobKey);
+      if (file) return file;
+    }
+    return null;
+  };
+  const acceptsUpload = async (scope: string) => {
+    for (const runtime of runtimes) if (await runtime.acceptsUpload?.(scope)) return true;
+    return false;
+  };
+
   const protections = createProtections(config);
   const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics });
   await graphql.start();
-  // The cached public answers read catalog rows and vendors (names, suspensions).
-  const stopClearingResponses = await graphql.responseCache.clearOn(database.notifications, [CATALOG_CHANNEL, REVOCATION_CHANNEL]);
+  const stopClearingResponses = await graphql.responseCache.clearOn(
+    database.notifications,
+    runtimes.flatMap((runtime) => runtime.publicCacheChannels ?? []),
+  );
 
   let draining = false;
   let inFlight = 0;
@@ -100,12 +113,13 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           return;
         }
         return handleGraphQL(req, res, url, requestId);
-      default:
-        const uploads = { signer, blobs, acceptsUploads: (runId: string) => services.training.acceptsUploads(runId), log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed') };
+      default: {
+        const uploads = { links: storage.links, blobs: storage.blobs, acceptsUploads: (runId: string) => acceptsUpload(`runs/${runId}`), log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed') };
         if (await serveUpload(req, res, uploads)) return;
-        if (await serveSignedFile(req, res, { signer, blobs, lookup: async (path) => (await services.datasets.lookupFile(path)) ?? services.training.lookupArtifact(path) })) return;
+        if (await serveSignedFile(req, res, { links: storage.links, blobs: storage.blobs, lookup: storedFile })) return;
         if (await serveGraphiql(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
+      }
     }
   };
 
@@ -128,10 +142,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return sendError(res, 401, error.message);
       }
     }
-    const baseUrl = config.publicUrl ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
-    const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : undefined;
-    const context: GraphQLContext = { requestId, principal, baseUrl, idempotencyKey, services, loaders: createLoaders(services), log };
-    await graphql.handle(req, res, url, context);
+    await graphql.handle(req, res, url, buildContext(contexts, { requestId, principal, headers: req.headers }));
   };
 
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
@@ -152,34 +163,19 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const ws = attachGraphQLWs({
     server,
     schema,
-    services,
-    dataSource: database.dataSource,
+    contexts,
+    authenticate: (token) => services.keys.authenticate(token),
     protections,
     metrics,
     log,
     corsOrigins: config.corsOrigins,
     maxPayloadBytes: config.bodyLimitBytes,
-    publicUrl: config.publicUrl,
   });
-
-  let listenUrl = '';
-  const worker = config.training.worker
-    ? new TrainingWorker(database.dataSource, database.notifications, providers, blobs, signer, log, {
-        concurrency: config.training.concurrency,
-        perVendorConcurrency: config.training.perVendorConcurrency,
-        leaseSeconds: config.training.leaseSeconds,
-        secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
-        publicBaseUrl: () => config.publicUrl ?? listenUrl,
-        liveLogs: trainingLogs,
-        asyncLogCommit: database.kind === 'postgres',
-      })
-    : undefined;
 
   return {
     server,
     services,
     metrics,
-    worker,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -188,15 +184,13 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           listenUrl = `http://${host}:${address.port}`;
-          // The worker starts once the files it hands to providers can be fetched.
-          worker?.start().catch((error: unknown) => log.error({ err: error }, 'the training worker could not start; runs stay queued'));
-          resolve(listenUrl);
+          Promise.all(runtimes.map((runtime) => runtime.startWorkers?.())).then(() => resolve(listenUrl), reject);
         });
       });
     },
     async close() {
       draining = true;
-      await worker?.stop();
+      for (const runtime of [...runtimes].reverse()) await runtime.stopWorkers?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();
@@ -206,9 +200,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       await closed;
       await graphql.stop();
       await stopClearingResponses();
-      await trainingLogs.stop();
-      await catalog.stop();
-      await keys.stop();
+      for (const runtime of [...runtimes].reverse()) await runtime.stop?.();
     },
   };
 }

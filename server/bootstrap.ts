@@ -1,8 +1,7 @@
 import type { ServerConfig } from './config';
 import { openDatabase, type Database } from './db/database';
 import { lockDataDir } from './db/data-dir-lock';
-import { seedDemoData } from './db/seed';
-import { seedDemoRound } from './modules/datasets/seed-round';
+import { entities, modules } from './modules';
 import type { Logger } from './logger';
 
 export class PendingMigrationsError extends Error {}
@@ -15,7 +14,7 @@ export async function openForServing(config: ServerConfig, log: Logger, options:
   const unlock = config.database.kind === 'embedded' ? await lockDataDir(config.dataDir) : undefined;
   let database: Database;
   try {
-    database = await openDatabase(config.database);
+    database = await openDatabase({ ...config.database, entities });
   } catch (error) {
     await unlock?.();
     throw error;
@@ -36,16 +35,18 @@ export async function openForServing(config: ServerConfig, log: Logger, options:
       const ran = await database.migrate();
       log.info({ migrations: ran }, `applied ${ran.length} migration(s) to the embedded database`);
     }
-    if (config.seedDemo && (await seedDemoData(database.dataSource))) {
-      log.info('seeded demo vendors and catalog models into the empty database');
-    }
-    if (config.seedDemo) {
-      const round = await seedDemoRound(database.dataSource, config);
-      if (round) log.info({ round }, 'built and opened dataset round 1 from the S&P 500 history');
-    }
+    if (config.seedDemo) await seedModules(database, config, log);
     return database;
   } catch (error) {
     await database.close();
     throw error;
+  }
+}
+
+/** Each module's demo data, on a database that has none yet. */
+export async function seedModules(database: Database, config: ServerConfig, log?: Logger): Promise<void> {
+  for (const module of modules) {
+    const added = await module.seed?.(database, config);
+    if (added) log?.info({ module: module.name }, `seeded ${added}`);
   }
 }

@@ -1,40 +1,27 @@
-import DataLoader from 'dataloader';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from './logger';
+import type { Links } from './storage';
 import type { Principal } from './modules/identity/principal';
-import type { IdentityService } from './modules/identity/identity.service';
-import type { KeyValidator } from './modules/identity/key-validator';
-import type { CatalogService } from './modules/catalog/catalog.service';
-import type { DatasetsService } from './modules/datasets/datasets.service';
-import type { DatasetFileEntity } from './modules/datasets/dataset-file.entity';
-import type { TrainingService, MetricSummary } from './modules/training/training.service';
-import type { TrainingLogHub } from './modules/training/log-hub';
-import type { TrainingArtifactEntity } from './modules/training/training-artifact.entity';
-import type { VendorEntity } from './modules/identity/vendor.entity';
+import type { DatabaseKind } from '../generated/server-types';
 
-/** Long-lived, shared by every request of a process. */
+/**
+ * Long-lived, shared by every request of a process. Each module adds its own services to this
+ * interface from its index.ts (`declare module '../../context'`), so adding a domain edits
+ * nothing here.
+ */
 export interface Services {
-  identity: IdentityService;
-  catalog: CatalogService;
-  datasets: DatasetsService;
-  training: TrainingService;
-  trainingLogs: TrainingLogHub;
-  keys: KeyValidator;
-  server: { version: string; database: 'EMBEDDED' | 'POSTGRES' };
+  server: { version: string; database: DatabaseKind };
 }
 
-/** Per-request batching, so a page of models costs one vendor query, not one per row. */
-export interface Loaders {
-  vendorById: DataLoader<string, VendorEntity | null>;
-  filesByRound: DataLoader<number, DatasetFileEntity[]>;
-  metricsByRun: DataLoader<string, MetricSummary[]>;
-  artifactsByRun: DataLoader<string, TrainingArtifactEntity[]>;
-}
+/** Per-request batching (one query for a page of rows, not one per row); modules add theirs like services. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by the modules (declaration merging)
+export interface Loaders {}
 
 export interface GraphQLContext {
   requestId: string;
   principal: Principal | null;
-  /** Where this client reaches us (MP_PUBLIC_URL, else the request's Host), for links such as download URLs. */
-  baseUrl: string;
+  /** Signed links as this client reaches us (MP_PUBLIC_URL, else the request's Host). */
+  links: Links;
   /** The Idempotency-Key header, for create-type mutations. */
   idempotencyKey?: string;
   services: Services;
@@ -42,11 +29,31 @@ export interface GraphQLContext {
   log: Logger;
 }
 
-export function createLoaders(services: Pick<Services, 'datasets' | 'training' | 'identity'>): Loaders {
+/** What every request's context is made from, whichever transport it came on. */
+export interface ContextFactory {
+  services: Services;
+  log: Logger;
+  /** Links for a base URL. */
+  linksAt(baseUrl: string): Links;
+  /** MP_PUBLIC_URL, when set: links then never depend on the request. */
+  publicUrl: string | undefined;
+  /** Where this process listens, for a request without a Host header. */
+  listenUrl(): string;
+  createLoaders(): Loaders;
+}
+
+/** One builder for GraphQL over HTTP and over WebSocket (whose headers are the upgrade request's). */
+export function buildContext(factory: ContextFactory, request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders }): GraphQLContext {
+  const host = request.headers.host;
+  const baseUrl = factory.publicUrl ?? (host ? `http://${host}` : factory.listenUrl());
+  const idempotencyKey = request.headers['idempotency-key'];
   return {
-    metricsByRun: new DataLoader((ids: readonly string[]) => services.training.metricSummaries(ids)),
-    artifactsByRun: new DataLoader((ids: readonly string[]) => services.training.artifactsOf(ids)),
-    filesByRound: new DataLoader((numbers: readonly number[]) => services.datasets.filesOf(numbers)),
-    vendorById: new DataLoader((ids: readonly string[]) => services.identity.vendorsByIds(ids)),
+    requestId: request.requestId,
+    principal: request.principal,
+    links: factory.linksAt(baseUrl),
+    idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+    services: factory.services,
+    loaders: factory.createLoaders(),
+    log: factory.log,
   };
 }

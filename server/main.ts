@@ -9,10 +9,11 @@ import { openDatabase } from './db/database';
 import { lockDataDir } from './db/data-dir-lock';
 import { createApp } from './app';
 import { roundsCommand } from './commands/rounds';
-import { withConfig } from './commands/common';
+import { withConfig } from './commands/with-config';
 import { IdentityService } from './modules/identity/identity.service';
 import { KeyValidator } from './modules/identity/key-validator';
 import { packageVersion } from './paths';
+import { entities } from './modules';
 
 /** `mp-server`: the operator's command. `start` serves; the others work on the database directly. */
 async function main(): Promise<void> {
@@ -91,7 +92,7 @@ async function start(config: ServerConfig, log: Logger): Promise<void> {
 
 async function migrate(config: ServerConfig, log: Logger): Promise<void> {
   const unlock = config.database.kind === 'embedded' ? await lockDataDir(config.dataDir) : undefined;
-  const database = await openDatabase(config.database);
+  const database = await openDatabase({ ...config.database, entities });
   try {
     const ran = await database.migrate();
     log.info({ migrations: ran }, 'migrations applied');

@@ -11,8 +11,8 @@
 import { createLogger } from '../../server/logger';
 import { DomainError } from '../../server/domain-error';
 import { KeyValidator } from '../../server/modules/identity/key-validator';
-import { parseApiKey } from '../../server/modules/identity/api-key-token';
-import { verifySecret } from '../../server/modules/identity/password-hash';
+import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
+import { verifySecret } from '../../server/tokens/secret-hash';
 import { startTestServer, usingPostgres } from '../../test/helpers/server';
 import { below, info, ms, count, printHeader, printTable, progress, runMain, summarize, verdict, type Summary, type Target } from './_common';
 
@@ -25,11 +25,11 @@ function elapsedMs(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-/** A token whose last (checksum) character is changed: rejected by parseApiKey before any lookup. */
+/** A token whose last (checksum) character is changed: rejected by apiKeyFormat.parse before any lookup. */
 function withBadChecksum(token: string): string {
   const last = token.at(-1);
   const bad = token.slice(0, -1) + (last === 'A' ? 'B' : 'A');
-  const parsed = parseApiKey(bad);
+  const parsed = apiKeyFormat.parse(bad);
   if (parsed.ok || !parsed.reason.includes('checksum')) throw new Error(`expected a checksum failure, got ${JSON.stringify(parsed)}`);
   return bad;
 }
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     const silent = createLogger('silent');
     const vendor = await server.createVendor('Bench Vendor');
     const token = vendor.apiKey;
-    const parsed = parseApiKey(token);
+    const parsed = apiKeyFormat.parse(token);
     if (!parsed.ok) throw new Error(`createVendor returned a key that does not parse: ${parsed.reason}`);
     const [{ secret_hash: secretHash }] = (await dataSource.query('SELECT secret_hash FROM api_keys WHERE lookup = $1', [parsed.lookup])) as { secret_hash: string }[];
     const garbage = withBadChecksum(token);

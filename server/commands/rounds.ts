@@ -3,12 +3,11 @@ import type { Argv } from 'yargs';
 import type { ServerConfig } from '../config';
 import type { Logger } from '../logger';
 import { openForServing } from '../bootstrap';
-import { LocalBlobStore } from '../blob-store';
-import { UrlSigner, loadSigningSecret } from '../http/signed-url';
+import { LocalBlobStore } from '../storage/blob-store';
 import { DatasetsService } from '../modules/datasets/datasets.service';
 import type { DatasetRoundEntity } from '../modules/datasets/dataset-round.entity';
 import { parsePricesCsv, RoundInputError } from '../modules/datasets/round-builder';
-import { withConfig } from './common';
+import { withConfig } from './with-config';
 
 /** `mp-server rounds create|resolve|open|close|list`: the operator's side of dataset rounds. */
 export function roundsCommand(yargs: Argv): Argv {
@@ -91,8 +90,7 @@ export function roundsCommand(yargs: Argv): Argv {
 async function withDatasets(config: ServerConfig, log: Logger, work: (datasets: DatasetsService) => Promise<void>): Promise<void> {
   const database = await openForServing(config, log);
   try {
-    const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
-    await work(new DatasetsService(database.dataSource, new LocalBlobStore(config.blobDir), signer));
+    await work(new DatasetsService(database.dataSource, new LocalBlobStore(config.blobDir)));
   } finally {
     await database.close();
   }

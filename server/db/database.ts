@@ -28,6 +28,8 @@ export interface Database {
 }
 
 export type OpenDatabaseOptions = DatabaseConfig & {
+  /** The TypeORM entities: every module's (`entities` from server/modules). */
+  entities: readonly (new () => object)[];
   /** Embedded only: start from this PGlite data directory dump (tests copy a migrated one). */
   loadDataDir?: Blob;
 };
@@ -35,16 +37,16 @@ export type OpenDatabaseOptions = DatabaseConfig & {
 export class DatabaseUnreachableError extends Error {}
 
 export async function openDatabase(config: OpenDatabaseOptions): Promise<Database> {
-  if (config.kind === 'embedded') return openEmbedded(config.dataDir, config.loadDataDir);
-  return openPostgres(config.url, config.poolSize);
+  if (config.kind === 'embedded') return openEmbedded(config.dataDir, config.entities, config.loadDataDir);
+  return openPostgres(config.url, config.poolSize, config.entities);
 }
 
-async function openEmbedded(dataDir: string, loadDataDir?: Blob): Promise<Database> {
+async function openEmbedded(dataDir: string, entities: OpenDatabaseOptions['entities'], loadDataDir?: Blob): Promise<Database> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, loadDataDir, parsers: PG_COMPATIBLE_PARSERS });
   const pool = new PglitePool(pglite);
   const counter = new QueryCounter();
-  const dataSource = new DataSource(dataSourceOptions({ driver: pgDriverFor(pool), logger: counter }));
+  const dataSource = new DataSource(dataSourceOptions({ driver: pgDriverFor(pool), logger: counter, entities }));
   await dataSource.initialize();
   const notifications = createNotifications({ kind: 'embedded', pool });
   return assemble('embedded', dataSource, counter, notifications, async () => {
@@ -53,9 +55,9 @@ async function openEmbedded(dataDir: string, loadDataDir?: Blob): Promise<Databa
   });
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, entities: OpenDatabaseOptions['entities']): Promise<Database> {
   const counter = new QueryCounter();
-  const dataSource = new DataSource(dataSourceOptions({ url, poolSize, logger: counter }));
+  const dataSource = new DataSource(dataSourceOptions({ url, poolSize, logger: counter, entities }));
   try {
     await dataSource.initialize();
   } catch (error) {

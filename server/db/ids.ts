@@ -24,15 +24,13 @@ export function encodeBase62(value: number, width: number): string {
   return result;
 }
 
-/** The prefixes of our object ids; the prefix tells `node(id)` which type it is. */
-export const ID_PREFIXES = { vendor: 'ven', apiKey: 'key', catalogModel: 'mdl', trainingRun: 'run' } as const;
-export type IdKind = keyof typeof ID_PREFIXES;
-
-export function newId(kind: IdKind): string {
-  return `${ID_PREFIXES[kind]}_${randomBase62(16)}`;
+/** A new object id: `<prefix>_<16 base62>`. Each module owns its prefixes (see its index.ts), which tell `node(id)` the type. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBase62(16)}`;
 }
 
-export function idKindOf(id: string): IdKind | undefined {
-  const prefix = id.split('_', 1)[0];
-  return (Object.keys(ID_PREFIXES) as IdKind[]).find((kind) => ID_PREFIXES[kind] === prefix);
+/** The prefix of an id (`ven` for `ven_...`), or undefined for text without one. */
+export function idPrefixOf(id: string): string | undefined {
+  const at = id.indexOf('_');
+  return at > 0 ? id.slice(0, at) : undefined;
 }

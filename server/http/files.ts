@@ -2,25 +2,13 @@
 // single byte ranges (RFC 9110). Bytes stream from the blob store; a file never sits in memory.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore } from '../blob-store';
-import type { UrlSigner } from './signed-url';
-
-export interface SignedFile {
-  blobKey: string;
-  /** Lowercase hex; served as the ETag. */
-  sha256: string;
-  sizeBytes: number;
-  /** Download file name (Content-Disposition). */
-  name: string;
-}
-
-export const FILES_PREFIX = '/files/';
+import { FILES_PREFIX, type BlobStore, type SignedLinks, type StoredFile } from '../storage';
 
 export interface FileDeps {
-  signer: UrlSigner;
+  links: SignedLinks;
   blobs: BlobStore;
-  /** The file a signed path stands for (the decoded pathname, as signed), or null. */
-  lookup(path: string): Promise<SignedFile | null>;
+  /** The file stored under a blob key, or null (the modules that own blobs answer). */
+  lookup(blobKey: string): Promise<StoredFile | null>;
 }
 
 type RangeAnswer = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
@@ -50,12 +38,12 @@ export async function serveSignedFile(req: IncomingMessage, res: ServerResponse,
     return true;
   }
   const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
-  const verdict = deps.signer.verify(pathname, query);
+  const verdict = deps.links.resolveDownload(pathname, query);
   if (!verdict.ok) {
     sendText(res, 403, verdict.reason);
     return true;
   }
-  const file = await deps.lookup(pathname);
+  const file = await deps.lookup(verdict.blobKey);
   if (!file) {
     sendText(res, 404, 'no such file');
     return true;

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { CloseCode } from 'graphql-ws';
-import { createLoaders, type GraphQLContext, type Services } from '../context';
+import { buildContext, type ContextFactory, type GraphQLContext } from '../context';
 import type { Protections } from '../protections';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../logger';
@@ -14,21 +13,20 @@ import { toGraphQLError } from '../errors';
 import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
-import type { DataSource } from 'typeorm';
-import { sharedSubscribe, type DirectSend } from './shared-subscribe';
-import { GraphQLWsSocket } from './shared-frames';
+import { sharedSubscribe, type DirectSend } from '../live/shared-subscribe';
+import { GraphQLWsSocket } from '../live/shared-frames';
 
 export interface GraphQLWsOptions {
   server: HttpServer;
   schema: GraphQLSchema;
-  services: Services;
-  dataSource: DataSource;
+  contexts: ContextFactory;
+  /** The principal of an API key (throws a DomainError for a refused one). */
+  authenticate(token: string): Promise<Principal>;
   protections: Protections;
   metrics: Metrics;
   log: Logger;
   corsOrigins: string[];
   maxPayloadBytes: number;
-  publicUrl: string | undefined;
 }
 
 /** What a connection remembers from connection_init. */
@@ -65,7 +63,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
   });
 
   const authenticate = async (token: string | undefined): Promise<Principal | null> =>
-    token ? options.services.keys.authenticate(token) : null;
+    token ? options.authenticate(token) : null;
 
   // Subscriptions with the same document, variables and caller share each event's result,
   // and a result without errors is written to its socket directly (see shared-subscribe.ts).
@@ -117,14 +115,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         }
         const errors = validate(options.schema, document, rules);
         if (errors.length > 0) return fail(errors);
-        const contextValue: GraphQLContext = {
-          requestId: scope.requestId,
-          principal,
-          baseUrl: options.publicUrl ?? `http://${ctx.extra.request.headers.host ?? 'localhost'}`,
-          services: options.services,
-          loaders: createLoaders(options.services),
-          log: options.log,
-        };
+        const contextValue = buildContext(options.contexts, { requestId: scope.requestId, principal, headers: ctx.extra.request.headers });
         const args: ExecutionArgs = {
           schema: options.schema,
           document,

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BlobStore } from '../blob-store';
-import type { UrlSigner } from './signed-url';
+import { UPLOADS_PREFIX, type BlobStore, type SignedLinks } from '../storage';
 
 /**
  * Artifact uploads from remote training jobs (RunPod): `PUT <uploadUrl>/<file name>`, where
@@ -8,19 +7,13 @@ import type { UrlSigner } from './signed-url';
  * so the job can append a file name) covers `/uploads/runs/<runId>` and the expiry; the file
  * goes to the blob store under `runs/<runId>/<name>`, streamed, never buffered whole.
  */
-export const UPLOADS_PREFIX = '/uploads/';
 const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
 const UPLOAD_PATH = /^\/uploads\/([0-9]{1,12})\/([A-Za-z0-9_-]{43})\/runs\/(run_[A-Za-z0-9]{1,40})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
-
-export function uploadUrl(signer: UrlSigner, base: string, runId: string, expiresAt: Date): string {
-  const query = new URLSearchParams(signer.sign(`/uploads/runs/${runId}`, expiresAt));
-  return `${base.replace(/\/+$/, '')}/uploads/${query.get('expires')}/${query.get('signature')}/runs/${runId}`;
-}
 
 export async function serveUpload(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { signer: UrlSigner; blobs: BlobStore; acceptsUploads(runId: string): Promise<boolean>; log?(error: unknown): void },
+  deps: { links: SignedLinks; blobs: BlobStore; acceptsUploads(runId: string): Promise<boolean>; log?(error: unknown): void },
 ): Promise<boolean> {
   const path = (req.url ?? '').split('?')[0];
   if (!path.startsWith(UPLOADS_PREFIX)) return false;
@@ -36,7 +29,7 @@ export async function serveUpload(
     return true;
   }
   const [, expires, signature, runId, name] = match;
-  const verdict = deps.signer.verify(`/uploads/runs/${runId}`, new URLSearchParams({ expires, signature }));
+  const verdict = deps.links.verifyUpload(`runs/${runId}`, expires, signature);
   if (!verdict.ok) {
     reply(403, verdict.reason);
     return true;

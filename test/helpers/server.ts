@@ -7,8 +7,8 @@ import { Client } from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { loadConfig, type ServerConfig } from '../../server/config';
 import { openDatabase, type Database } from '../../server/db/database';
-import { seedDemoData } from '../../server/db/seed';
-import { seedDemoRound } from '../../server/modules/datasets/seed-round';
+import { seedModules } from '../../server/bootstrap';
+import { entities } from '../../server/modules';
 import { createLogger } from '../../server/logger';
 import { createApp, type App } from '../../server/app';
 
@@ -48,8 +48,7 @@ export const TEST_DATA_DIR = path.join(tmpdir(), `mp-test-${process.pid}`);
 process.once('exit', () => rmSync(TEST_DATA_DIR, { recursive: true, force: true }));
 
 async function seed(database: Database): Promise<void> {
-  await seedDemoData(database.dataSource);
-  await seedDemoRound(database.dataSource, { dataDir: TEST_DATA_DIR, blobDir: path.join(TEST_DATA_DIR, 'blobs'), signingSecret: undefined });
+  await seedModules(database, loadConfig({ NODE_ENV: 'test', MP_DATA_DIR: TEST_DATA_DIR }));
 }
 
 let embeddedTemplate: Promise<Blob> | undefined;
@@ -57,7 +56,7 @@ let embeddedTemplate: Promise<Blob> | undefined;
 /** Migrate and seed one in-memory PGlite, then dump it: every test server loads a copy (about 0.5 s instead of 3.5 s). */
 function embeddedTemplateDump(): Promise<Blob> {
   embeddedTemplate ??= (async () => {
-    const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://' });
+    const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://', entities });
     await database.migrate();
     await seed(database);
     const pglite = (database.dataSource.driver as unknown as { master: { db: PGlite } }).master.db;
@@ -93,12 +92,12 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
 export async function openTestDatabase(): Promise<{ database: Database; url?: string; drop: () => Promise<void> }> {
   if (usingPostgres) {
     const created = await createPostgresDatabase();
-    const database = await openDatabase({ kind: 'postgres', url: created.url, poolSize: 10 });
+    const database = await openDatabase({ kind: 'postgres', url: created.url, poolSize: 10, entities });
     await database.migrate();
     await seed(database);
     return { database, url: created.url, drop: created.drop };
   }
-  const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://', loadDataDir: await embeddedTemplateDump() });
+  const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://', loadDataDir: await embeddedTemplateDump(), entities });
   return { database, drop: async () => undefined };
 }
 
@@ -110,7 +109,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 /** Another server process, as far as the database can tell, on the same PostgreSQL database as `peer`. */
 export async function startPeerServer(peer: TestServer, env: Record<string, string> = {}): Promise<TestServer> {
   if (!peer.databaseUrl) throw new Error('a peer server needs PostgreSQL (DATABASE_URL)');
-  const database = await openDatabase({ kind: 'postgres', url: peer.databaseUrl, poolSize: 10 });
+  const database = await openDatabase({ kind: 'postgres', url: peer.databaseUrl, poolSize: 10, entities });
   return serve(database, peer.databaseUrl, env, async () => undefined);
 }
 

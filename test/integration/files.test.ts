@@ -6,9 +6,10 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalBlobStore, type BlobStore } from '../../server/blob-store';
-import { FILES_PREFIX, serveSignedFile, type SignedFile } from '../../server/http/files';
-import { UrlSigner } from '../../server/http/signed-url';
+import { LocalBlobStore, type BlobStore } from '../../server/storage/blob-store';
+import { serveSignedFile } from '../../server/http/files';
+import { FILES_PREFIX, SignedLinks, type StoredFile } from '../../server/storage/signed-links';
+import { UrlSigner } from '../../server/storage/url-signer';
 
 interface Reply {
   status: number;
@@ -24,7 +25,7 @@ describe('signed file downloads', function () {
   let server: Server;
   let port: number;
   const signer = new UrlSigner(randomBytes(32));
-  const files = new Map<string, SignedFile>();
+  const files = new Map<string, StoredFile>();
   const handlerErrors: unknown[] = [];
   /** Every stream the server opened, to check they are all closed. */
   const opened: NodeJS.ReadableStream[] = [];
@@ -58,7 +59,7 @@ describe('signed file downloads', function () {
     return createHash('sha256').update(data).digest('hex');
   }
 
-  async function publish(path: string, key: string, name: string, data: Buffer): Promise<SignedFile> {
+  async function publish(path: string, key: string, name: string, data: Buffer): Promise<StoredFile> {
     const info = await blobs.put(key, data);
     const file = { blobKey: key, sha256: info.sha256, sizeBytes: info.sizeBytes, name };
     files.set(path, file);
@@ -89,7 +90,7 @@ describe('signed file downloads', function () {
       },
     };
     server = createServer((req, res) => {
-      serveSignedFile(req, res, { signer, blobs: recording, lookup: async (path) => files.get(path) ?? null }).then(
+      serveSignedFile(req, res, { links: new SignedLinks(signer), blobs: recording, lookup: async (blobKey) => files.get(`${FILES_PREFIX}${blobKey}`) ?? null }).then(
         (handled) => {
           if (handled) return;
           res.statusCode = 404;

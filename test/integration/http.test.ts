@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { graphiqlAssetsDir } from '../../server/http/graphiql';
-import { generateApiKey } from '../../server/modules/identity/api-key-token';
+import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 
 /** What the server answered, with the body both as text (for "never contains") and parsed. */
 interface Reply {
@@ -250,7 +250,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('refuses a well-formed key that does not exist with 401 UNAUTHENTICATED, without echoing the key', async function () {
-      const { token } = generateApiKey();
+      const { token } = apiKeyFormat.generate();
       const reply = await post(server, { query: '{ me { role } }' }, { authorization: `Bearer ${token}` });
       assertRefused(reply, 401, 'UNAUTHENTICATED', /invalid API key: it does not exist/);
       assert.ok(!reply.text.includes(token), 'the body contains the presented key');

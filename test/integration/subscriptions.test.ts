@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client, type ClientOptions, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { generateApiKey } from '../../server/modules/identity/api-key-token';
+import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 
 interface FormattedError {
   message: string;
@@ -263,7 +263,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
     });
 
     it('closes the socket with 4403 and a reason saying the key does not exist for an unknown key', async function () {
-      const { token } = generateApiKey();
+      const { token } = apiKeyFormat.generate();
       const outcome = await run(connect({ key: token }), '{ serverInfo { version } }');
       assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
       assert.match(outcome.closed.reason, /does not exist/);

@@ -202,7 +202,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
        SELECT $1, vendor_id, task, round_number, template, hyperparameters, gpu_type, provider, timeout_seconds, max_budget_usd, 'RUNNING', 'x', 'dead-worker', now() - interval '1 minute', '[]' FROM training_runs WHERE id = $2`,
       [lostId, id],
     );
-    await server.app.worker!.reapLostRuns();
+    await server.app.services.trainingWorker!.reapLostRuns();
     const lost = await runOf(lostId);
     assert.equal(lost.status, 'FAILED');
     assert.match(lost.failureReason ?? '', /worker lost/);

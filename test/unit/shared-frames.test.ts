@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { MessageType, parseMessage } from 'graphql-ws';
 import WebSocket, { WebSocketServer } from 'ws';
-import { GraphQLWsSocket } from '../../server/http/shared-frames';
+import { GraphQLWsSocket } from '../../server/live/shared-frames';
 
 describe('shared frames: GraphQLWsSocket.sendResult over a real WebSocket', () => {
   let server: WebSocketServer;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { GraphQLError, GraphQLInt, GraphQLObjectType, GraphQLSchema, parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { sharedSubscribe } from '../../server/http/shared-subscribe';
+import { sharedSubscribe } from '../../server/live/shared-subscribe';
 
 describe('sharedSubscribe', () => {
   // Every subscription sees the same two event objects; `resolved` counts executions of the field.

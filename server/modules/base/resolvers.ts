@@ -1,40 +1,13 @@
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers, ServerTick } from '../../../generated/server-types';
 import { badInput } from '../../domain-error';
-import { idKindOf } from '../../db/ids';
 
 export const baseResolvers: Resolvers = {
   DateTime: DateTimeResolver,
   EmailAddress: EmailAddressResolver,
 
-  Node: {
-    __resolveType: (node) => {
-      if ('lookup' in node) return 'ApiKey';
-      if ('slug' in node) return 'CatalogModel';
-      if ('specHash' in node) return 'TrainingRun';
-      return 'Vendor';
-    },
-  },
-
   Query: {
     serverInfo: (_parent, _args, { services }) => ({ version: services.server.version, time: new Date(), database: services.server.database }),
-    node: async (_parent, { id }, { services, principal, loaders }) => {
-      switch (idKindOf(id)) {
-        case 'catalogModel':
-          return services.catalog.byId(id);
-        case 'vendor':
-          return principal?.role === 'ADMIN' || principal?.vendorId === id ? loaders.vendorById.load(id) : null;
-        case 'trainingRun':
-          return principal?.vendorId ? services.training.get(principal, id).catch(() => null) : null;
-        case 'apiKey': {
-          if (!principal) return null;
-          const key = await services.identity.apiKeyOf({ ...principal, apiKeyId: id }).catch(() => null);
-          return key && key.vendorId === principal.vendorId ? key : null;
-        }
-        default:
-          return null;
-      }
-    },
   },
 
   Subscription: {

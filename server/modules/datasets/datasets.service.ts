@@ -1,11 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
-import type { BlobStore } from '../../blob-store';
-import type { UrlSigner } from '../../http/signed-url';
-import { FILES_PREFIX, type SignedFile } from '../../http/files';
+import type { BlobStore, Links, StoredFile } from '../../storage';
 import type { Principal } from '../identity/principal';
-import { DatasetRoundEntity, type DatasetRoundStatus } from './dataset-round.entity';
+import { DatasetFileKind, DatasetRoundStatus } from '../../../generated/schema-types';
+import { DatasetRoundEntity } from './dataset-round.entity';
 import { DatasetFileEntity } from './dataset-file.entity';
 import { transitionRound } from './round-status';
 import { RoundInputError, buildResolution, buildRound, parsePricesCsv, type PriceRow } from './round-builder';
@@ -27,7 +26,6 @@ export class DatasetsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly blobs: BlobStore,
-    private readonly signer: UrlSigner,
   ) {}
 
   async list(principal: Principal | null, args: { status?: DatasetRoundStatus | null; first?: number | null; after?: string | null }): Promise<Connection<DatasetRoundEntity>> {
@@ -60,25 +58,24 @@ export class DatasetsService {
       .createQueryBuilder('file')
       .where('file.round_number = ANY(:numbers)', { numbers: [...roundNumbers] })
       .getMany();
-    const order = ['TRAIN', 'VALIDATION', 'LIVE', 'RESOLUTION'];
+    const order: readonly DatasetFileKind[] = [DatasetFileKind.Train, DatasetFileKind.Validation, DatasetFileKind.Live, DatasetFileKind.Resolution];
     return roundNumbers.map((number) =>
       files.filter((file) => file.roundNumber === number).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind)),
     );
   }
 
   /** A short-lived URL bound to the file's path; the file route checks it. */
-  downloadUrl(principal: Principal | null, file: DatasetFileEntity, expiresInSeconds: number, baseUrl: string): string {
+  downloadUrl(principal: Principal | null, file: DatasetFileEntity, expiresInSeconds: number, links: Links): string {
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'downloading round files needs an API key: run `mp login` (or send Authorization: Bearer vk_...)');
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < MIN_URL_SECONDS || expiresInSeconds > MAX_URL_SECONDS) {
       throw badInput('expiresInSeconds', `must be between ${MIN_URL_SECONDS} and ${MAX_URL_SECONDS}`);
     }
-    return this.signer.signedUrl(baseUrl, `${FILES_PREFIX}${file.blobKey}`, new Date(Date.now() + expiresInSeconds * 1000));
+    return links.downloadUrl(file.blobKey, new Date(Date.now() + expiresInSeconds * 1000));
   }
 
-  /** What the file route serves for a signed path. */
-  async lookupFile(path: string): Promise<SignedFile | null> {
-    if (!path.startsWith(FILES_PREFIX)) return null;
-    const file = await this.dataSource.getRepository(DatasetFileEntity).findOneBy({ blobKey: path.slice(FILES_PREFIX.length) });
+  /** What the file route serves for a round file's blob. */
+  async storedFile(blobKey: string): Promise<StoredFile | null> {
+    const file = await this.dataSource.getRepository(DatasetFileEntity).findOneBy({ blobKey });
     return file ? { blobKey: file.blobKey, sha256: file.sha256, sizeBytes: file.sizeBytes, name: file.name } : null;
   }
 
@@ -130,7 +127,7 @@ export class DatasetsService {
     const round = Object.assign(new DatasetRoundEntity(), {
       number,
       name: input.name?.trim() || `Round ${number}`,
-      status: 'UPCOMING' as DatasetRoundStatus,
+      status: DatasetRoundStatus.Upcoming,
       description: input.description ?? '',
       opensAt: null,
       closesAt: null,
@@ -141,7 +138,7 @@ export class DatasetsService {
       featureNames: built.featureNames,
       splits: built.splits,
       targetThresholds: built.targetThresholds,
-      statusHistory: [{ from: null, to: 'UPCOMING' as DatasetRoundStatus, at: new Date().toISOString(), by: input.by }],
+      statusHistory: [{ from: null, to: DatasetRoundStatus.Upcoming, at: new Date().toISOString(), by: input.by }],
     });
     if (input.open) transitionRound(round, 'OPEN', input.by);
 
@@ -191,7 +188,7 @@ export class DatasetsService {
       transitionRound(locked, 'RESOLVED', by);
       await manager.getRepository(DatasetFileEntity).insert(Object.assign(new DatasetFileEntity(), {
         roundNumber: number,
-        kind: 'RESOLUTION' as const,
+        kind: DatasetFileKind.Resolution,
         name: resolution.name,
         format: 'csv',
         sizeBytes: blob.sizeBytes,

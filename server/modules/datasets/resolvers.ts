@@ -18,7 +18,7 @@ export const datasetsResolvers: Resolvers = {
   },
 
   DatasetFile: {
-    downloadUrl: (file, { expiresInSeconds }, { principal, services, baseUrl }) =>
-      services.datasets.downloadUrl(principal, file, expiresInSeconds, baseUrl),
+    downloadUrl: (file, { expiresInSeconds }, { principal, services, links }) =>
+      services.datasets.downloadUrl(principal, file, expiresInSeconds, links),
   },
 };

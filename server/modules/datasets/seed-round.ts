@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
 import type { ServerConfig } from '../../config';
-import { LocalBlobStore } from '../../blob-store';
-import { UrlSigner, loadSigningSecret } from '../../http/signed-url';
+import { LocalBlobStore } from '../../storage/blob-store';
 import { DatasetRoundEntity } from './dataset-round.entity';
 import { DatasetsService } from './datasets.service';
 import { parsePricesCsv } from './round-builder';
@@ -16,11 +15,10 @@ export const DEMO_ROUND = {
 };
 
 /** On a database without rounds, build round 1 from real S&P 500 data and open it. Returns its number, or null when rounds exist. */
-export async function seedDemoRound(dataSource: DataSource, config: Pick<ServerConfig, 'blobDir' | 'dataDir' | 'signingSecret'>): Promise<number | null> {
+export async function seedDemoRound(dataSource: DataSource, config: Pick<ServerConfig, 'blobDir'>): Promise<number | null> {
   if ((await dataSource.getRepository(DatasetRoundEntity).count()) > 0) return null;
   const prices = parsePricesCsv(await readFile(sp500CsvPath(), 'utf8'), { symbol: DEMO_ROUND.symbol });
-  const signer = new UrlSigner(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir }));
-  const datasets = new DatasetsService(dataSource, new LocalBlobStore(config.blobDir), signer);
+  const datasets = new DatasetsService(dataSource, new LocalBlobStore(config.blobDir));
   const round = await datasets.createRound({
     prices,
     horizonDays: DEMO_ROUND.horizonDays,

@@ -2,13 +2,15 @@ import { LRUCache } from 'lru-cache';
 import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { DomainError, badInput, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
+import { API_KEY_ID_PREFIX, VENDOR_ID_PREFIX } from './ids';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import { ApiKeyEntity } from './api-key.entity';
 import { VendorEntity } from './vendor.entity';
-import { generateApiKey } from './api-key-token';
-import { hashSecret } from './password-hash';
+import { apiKeyFormat } from './api-key-token';
+import { hashSecret } from '../../tokens/secret-hash';
 import type { KeyValidator } from './key-validator';
 import type { Principal, Role } from './principal';
+import type { VendorStatus } from './vendor.entity';
 
 export interface CreatedKey {
   apiKey: ApiKeyEntity;
@@ -145,7 +147,7 @@ export class IdentityService {
       if (await repository.existsBy({ handle })) {
         throw new DomainError('CONFLICT', `the handle ${handle} is taken: pass another one`, { fields: [{ field: 'handle', message: 'is taken' }] });
       }
-      const vendor = repository.create({ id: newId('vendor'), handle, displayName, email: input.email.trim().toLowerCase(), status: 'ACTIVE', suspendedReason: null, createdAt: new Date() });
+      const vendor = repository.create({ id: newId(VENDOR_ID_PREFIX), handle, displayName, email: input.email.trim().toLowerCase(), status: 'ACTIVE', suspendedReason: null, createdAt: new Date() });
       await repository.insert(vendor);
       const key = await insertKey(manager, { vendorId: vendor.id, role: 'VENDOR', name: 'first key', expiresAt: null });
       return { vendor, ...key };
@@ -158,7 +160,7 @@ export class IdentityService {
     return this.dataSource.transaction((manager) => insertKey(manager, { vendorId: null, role: 'ADMIN', name: validName, expiresAt: null }));
   }
 
-  async setVendorStatus(principal: Principal | null, id: string, status: 'ACTIVE' | 'SUSPENDED', reason?: string | null): Promise<VendorEntity> {
+  async setVendorStatus(principal: Principal | null, id: string, status: VendorStatus, reason?: string | null): Promise<VendorEntity> {
     this.requireAdmin(principal);
     let announcement = '';
     const vendor = await this.dataSource.transaction(async (manager) => {
@@ -178,10 +180,10 @@ export class IdentityService {
 }
 
 async function insertKey(manager: EntityManager, fields: { vendorId: string | null; role: Role; name: string; expiresAt: Date | null }): Promise<CreatedKey> {
-  const { lookup, token } = generateApiKey();
+  const { lookup, token } = apiKeyFormat.generate();
   const repository = manager.getRepository(ApiKeyEntity);
   const apiKey = repository.create({
-    id: `key_${lookup}`,
+    id: `${API_KEY_ID_PREFIX}_${lookup}`,
     lookup,
     vendorId: fields.vendorId,
     role: fields.role,

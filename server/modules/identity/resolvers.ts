@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../../generated/server-types';
 import type { ApiKeyEntity } from './api-key.entity';
-import { displayPrefix } from './api-key-token';
+import { apiKeyFormat } from './api-key-token';
 
 export const identityResolvers: Resolvers = {
   Query: {
@@ -32,7 +32,7 @@ export const identityResolvers: Resolvers = {
   },
 
   ApiKey: {
-    prefix: (key) => displayPrefix(key.lookup),
+    prefix: (key) => apiKeyFormat.displayPrefix(key.lookup),
     status: (key: ApiKeyEntity) => {
       if (key.revokedAt) return 'REVOKED';
       if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return 'EXPIRED';

@@ -6,11 +6,10 @@ import { isFinal } from './run-status';
 import { TRAINING_CHANNEL, decodeTrainingEvent, inlineLines } from './training-events';
 import type { LiveLogs } from './log-writer';
 import type { LogLine, TrainingService } from './training.service';
+import type { TrainingLogEvent as GeneratedTrainingLogEvent } from '../../../generated/server-types';
 
-export interface TrainingLogEvent {
-  lines: LogLine[];
-  finalStatus: TrainingRunStatus | null;
-}
+/** The SDL's TrainingLogEvent as the hub builds it: every field set, lines without __typename. */
+export type TrainingLogEvent = Required<Omit<GeneratedTrainingLogEvent, '__typename' | 'lines'>> & { lines: LogLine[] };
 
 const SHARED_BUFFER_LINES = 10_000;
 const REPLAY_PAGE = 500;
@@ -281,7 +280,7 @@ class RunFeed {
     return iterator;
   }
 
-  /** The same object for every subscriber at the same place: server/http/shared-subscribe.ts executes an event object once for all of them. */
+  /** The same object for every subscriber at the same place: server/live/shared-subscribe.ts executes an event object once for all of them. */
   private eventAfter(lastSent: number): TrainingLogEvent {
     let event = this.events.get(lastSent);
     if (!event) {

@@ -57,6 +57,6 @@ export const trainingResolvers: Resolvers = {
   },
 
   TrainingArtifact: {
-    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, baseUrl }) => services.training.artifactUrl(principal, artifact, expiresInSeconds, baseUrl),
+    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, links }) => services.training.artifactUrl(principal, artifact, expiresInSeconds, links),
   },
 };

@@ -1,16 +1,13 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ModelTask } from '../catalog/catalog-model.entity';
-import type { ProviderName } from '../../providers/provider';
+import type { ComputeProviderName, ModelTask, TrainingRunStatus } from '../../../generated/schema-types';
+import type { Hyperparameter, Scalars, TrainingStatusChange as SchemaTrainingStatusChange } from '../../../generated/server-types';
 
-export type TrainingRunStatus = 'QUEUED' | 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED';
-export type HyperparameterValue = string | number | boolean;
+export type { TrainingRunStatus };
+/** What the HyperparameterValue scalar holds (codegen.yml maps it). */
+export type HyperparameterValue = Scalars['HyperparameterValue']['output'];
 
-export interface TrainingStatusChange {
-  from: TrainingRunStatus | null;
-  to: TrainingRunStatus;
-  at: string;
-  reason: string | null;
-}
+/** A TrainingStatusChange of the schema as stored in the run's jsonb `history`: `at` is an ISO string there. */
+export type TrainingStatusChange = Omit<SchemaTrainingStatusChange, '__typename' | 'at'> & { at: string };
 
 @Entity({ name: 'training_runs' })
 export class TrainingRunEntity {
@@ -33,13 +30,13 @@ export class TrainingRunEntity {
   image!: string | null;
 
   @Column({ type: 'jsonb' })
-  hyperparameters!: { name: string; value: HyperparameterValue }[];
+  hyperparameters!: Omit<Hyperparameter, '__typename'>[];
 
   @Column({ name: 'gpu_type', type: 'text' })
   gpuType!: string;
 
   @Column({ type: 'text' })
-  provider!: ProviderName;
+  provider!: ComputeProviderName;
 
   @Column({ name: 'timeout_seconds', type: 'integer' })
   timeoutSeconds!: number;
@@ -78,10 +75,7 @@ export class TrainingRunEntity {
   @Column({ type: 'jsonb' })
   history!: TrainingStatusChange[];
 
-  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
-  idempotencyKey!: string | null;
-
-  /** SHA-256 of the normalized spec: the same key with another spec is a CONFLICT. */
+  /** SHA-256 of the normalized spec (what an idempotency key's request hash is). */
   @Column({ name: 'spec_hash', type: 'text' })
   specHash!: string;
 

@@ -4,11 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../../logger';
 import type { Notifications } from '../../db/notifications';
-import type { BlobStore } from '../../blob-store';
-import type { UrlSigner } from '../../http/signed-url';
-import { FILES_PREFIX } from '../../http/files';
+import type { BlobStore, SignedLinks } from '../../storage';
 import { updateReturning } from '../../db/returning';
-import { uploadUrl } from '../../http/uploads';
 import type { AbortReason, ComputeProvider, JobEvents, JobOutcome, ProviderName, TrainingJob } from '../../providers/provider';
 import { DatasetFileEntity } from '../datasets/dataset-file.entity';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
@@ -61,7 +58,7 @@ export class TrainingWorker {
     private readonly notifications: Notifications,
     private readonly providers: Map<ProviderName, ComputeProvider>,
     private readonly blobs: BlobStore,
-    private readonly signer: UrlSigner,
+    private readonly links: SignedLinks,
     private readonly log: Logger,
     private readonly options: TrainingWorkerOptions,
   ) {}
@@ -247,6 +244,7 @@ export class TrainingWorker {
     const files = await this.dataSource.getRepository(DatasetFileEntity).findBy({ roundNumber: run.roundNumber });
     // The provider fetches the files itself; the URLs outlive the run's timeout.
     const expiresAt = new Date(Date.now() + (run.timeoutSeconds + 3600) * 1000);
+    const links = this.links.at(this.options.publicBaseUrl());
     return {
       runId: run.id,
       task: run.task,
@@ -258,14 +256,14 @@ export class TrainingWorker {
           kind: file.kind,
           sha256: file.sha256,
           sizeBytes: file.sizeBytes,
-          url: this.signer.signedUrl(this.options.publicBaseUrl(), `${FILES_PREFIX}${file.blobKey}`, expiresAt),
+          url: links.downloadUrl(file.blobKey, expiresAt),
         })),
       hyperparameters: Object.fromEntries(run.hyperparameters.map(({ name, value }) => [name, value])),
       gpuType,
       timeoutSeconds: run.timeoutSeconds,
       templateDir: run.template ? templateDir(run.template) : '',
       image: run.image ?? undefined,
-      artifactUploadUrl: run.provider === 'RUNPOD' ? uploadUrl(this.signer, this.options.publicBaseUrl(), run.id, expiresAt) : undefined,
+      artifactUploadUrl: run.provider === 'RUNPOD' ? links.uploadUrl(`runs/${run.id}`, expiresAt) : undefined,
     };
   }
 

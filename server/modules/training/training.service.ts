@@ -2,43 +2,30 @@ import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { DomainError, badInput, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
+import { TRAINING_RUN_ID_PREFIX } from './ids';
+import { createOnce, normalizeIdempotencyKey } from '../../idempotency';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import type { Notifications } from '../../db/notifications';
-import type { UrlSigner } from '../../http/signed-url';
-import { FILES_PREFIX, type SignedFile } from '../../http/files';
+import type { Links, StoredFile } from '../../storage';
 import type { ComputeProvider, GpuType, ProviderName } from '../../providers/provider';
 import type { Principal } from '../identity/principal';
 import { DatasetRoundEntity } from '../datasets/dataset-round.entity';
-import { TrainingRunEntity, type HyperparameterValue, type TrainingRunStatus } from './training-run.entity';
+import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
 import { TrainingArtifactEntity } from './training-artifact.entity';
 import { isFinal, transitionRun } from './run-status';
 import { DEFAULT_TEMPLATE, templateDir, validateHyperparameters } from './templates';
 import { formatUsd, parseUsd } from './money';
 import { TRAINING_CHANNEL, encodeTrainingEvent } from './training-events';
+import { ComputeProviderName } from '../../../generated/schema-types';
+import type { MetricSummary as GeneratedMetricSummary, TrainingLogLine, TrainingSpecInput as GeneratedSpecInput } from '../../../generated/server-types';
 
-export interface TrainingSpecInput {
-  task: 'SIGNAL' | 'CONSENSUS' | 'OPTIMIZER';
-  round?: number | null;
-  template?: string | null;
-  image?: string | null;
-  hyperparameters?: { name: string; value: HyperparameterValue }[] | null;
-  gpuType?: string | null;
-  provider?: ProviderName | null;
-  timeoutSeconds?: number | null;
-  maxBudgetUsd?: string | null;
-}
+/** The SDL's TrainingSpecInput; callers that skip GraphQL may leave out (or null) what has a default. */
+export type TrainingSpecInput = { [K in keyof GeneratedSpecInput]?: GeneratedSpecInput[K] | null } & Pick<GeneratedSpecInput, 'task'>;
 
 /** The same defaults as TrainingSpecInput in schema/training.graphql, for callers that skip GraphQL. */
-const SPEC_DEFAULTS = { gpuType: 'CPU', provider: 'LOCAL' as ProviderName, timeoutSeconds: 7200, maxBudgetUsd: '5' };
+const SPEC_DEFAULTS = { gpuType: 'CPU', provider: ComputeProviderName.Local, timeoutSeconds: 7200, maxBudgetUsd: '5' };
 
-export interface MetricSummary {
-  name: string;
-  last: number;
-  step: number;
-  min: number;
-  max: number;
-  count: number;
-}
+export type MetricSummary = Omit<GeneratedMetricSummary, '__typename'>;
 
 const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const MAX_BUDGET_USD = 10_000;
@@ -49,7 +36,6 @@ export class TrainingService {
     private readonly dataSource: DataSource,
     private readonly notifications: Notifications,
     private readonly providers: Map<ProviderName, ComputeProvider>,
-    private readonly signer: UrlSigner,
   ) {}
 
   async gpuTypes(provider?: ProviderName | null): Promise<GpuType[]> {
@@ -62,11 +48,8 @@ export class TrainingService {
     const vendorId = requireVendor(principal);
     const normalized = await this.validate(spec);
     const specHash = createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
-    const key = idempotencyKey?.trim() || null;
-    if (key && (key.length > 200 || !/^[\x21-\x7e]+$/.test(key))) throw badInput('idempotencyKey', 'must be 1 to 200 visible ASCII characters');
-
     const run = Object.assign(new TrainingRunEntity(), {
-      id: newId('trainingRun'),
+      id: newId(TRAINING_RUN_ID_PREFIX),
       vendorId,
       ...normalized,
       status: 'QUEUED' as TrainingRunStatus,
@@ -79,32 +62,17 @@ export class TrainingService {
       costUsd: '0',
       logLineCount: 0,
       history: [{ from: null, to: 'QUEUED' as TrainingRunStatus, at: new Date().toISOString(), reason: null }],
-      idempotencyKey: key,
       specHash,
       workerId: null,
       leaseExpiresAt: null,
     });
-
-    const inserted = await this.dataSource.transaction(async (manager) => {
-      // ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit, so exactly one run is made.
-      const result = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(TrainingRunEntity)
-        .values(run)
-        .orIgnore()
-        .returning(['id'])
-        .execute();
-      if (result.raw.length > 0) await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'queued' }));
-      return result.raw.length > 0;
+    const request = { scope: vendorId, operation: 'startTrainingRun', key: normalizeIdempotencyKey(idempotencyKey), requestHash: specHash, describe: (id: string) => `run ${id}` };
+    const { id } = await createOnce(this.dataSource, request, async (manager) => {
+      await manager.getRepository(TrainingRunEntity).insert(run);
+      await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'queued' }));
+      return run.id;
     });
-    if (inserted) return this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: run.id });
-
-    const existing = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ vendorId, idempotencyKey: key ?? '' });
-    if (existing.specHash !== specHash) {
-      throw new DomainError('CONFLICT', `idempotency key ${key} was already used for run ${existing.id} with a different spec: use a new key`);
-    }
-    return existing;
+    return this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id });
   }
 
   async stop(principal: Principal | null, id: string): Promise<TrainingRunEntity> {
@@ -191,10 +159,10 @@ export class TrainingService {
     return runIds.map((id) => rows.filter((row) => row.runId === id));
   }
 
-  artifactUrl(principal: Principal | null, artifact: TrainingArtifactEntity, expiresInSeconds: number, baseUrl: string): string {
+  artifactUrl(principal: Principal | null, artifact: TrainingArtifactEntity, expiresInSeconds: number, links: Links): string {
     requireVendor(principal);
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 10 || expiresInSeconds > 86_400) throw badInput('expiresInSeconds', 'must be between 10 and 86400');
-    return this.signer.signedUrl(baseUrl, `${FILES_PREFIX}${artifact.blobKey}`, new Date(Date.now() + expiresInSeconds * 1000));
+    return links.downloadUrl(artifact.blobKey, new Date(Date.now() + expiresInSeconds * 1000));
   }
 
   /** Remote jobs upload artifacts only while their run is active. */
@@ -203,9 +171,9 @@ export class TrainingService {
     return rows.length > 0 && (rows[0].status === 'STARTING' || rows[0].status === 'RUNNING');
   }
 
-  async lookupArtifact(path: string): Promise<SignedFile | null> {
-    if (!path.startsWith(FILES_PREFIX)) return null;
-    const artifact = await this.dataSource.getRepository(TrainingArtifactEntity).findOneBy({ blobKey: path.slice(FILES_PREFIX.length) });
+  /** What the file route serves for an artifact's blob. */
+  async storedFile(blobKey: string): Promise<StoredFile | null> {
+    const artifact = await this.dataSource.getRepository(TrainingArtifactEntity).findOneBy({ blobKey });
     return artifact ? { blobKey: artifact.blobKey, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, name: artifact.name.split('/').pop() ?? artifact.name } : null;
   }
 
@@ -231,7 +199,7 @@ export class TrainingService {
     }
   }
 
-  private async validate(input: TrainingSpecInput): Promise<Omit<TrainingRunEntity, 'id' | 'vendorId' | 'status' | 'providerJobId' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'exitCode' | 'failureReason' | 'costUsd' | 'logLineCount' | 'history' | 'idempotencyKey' | 'specHash' | 'workerId' | 'leaseExpiresAt'>> {
+  private async validate(input: TrainingSpecInput): Promise<Omit<TrainingRunEntity, 'id' | 'vendorId' | 'status' | 'providerJobId' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'exitCode' | 'failureReason' | 'costUsd' | 'logLineCount' | 'history' | 'specHash' | 'workerId' | 'leaseExpiresAt'>> {
     const spec = {
       ...input,
       gpuType: input.gpuType ?? SPEC_DEFAULTS.gpuType,
@@ -300,12 +268,7 @@ export class TrainingService {
   }
 }
 
-export interface LogLine {
-  seq: number;
-  at: Date;
-  stream: string;
-  line: string;
-}
+export type LogLine = Omit<TrainingLogLine, '__typename'>;
 
 function requireVendor(principal: Principal | null): string {
   if (!principal) throw new DomainError('UNAUTHENTICATED', 'training needs an API key: run `mp login` (or send Authorization: Bearer vk_...)');

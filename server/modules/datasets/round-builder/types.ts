@@ -1,3 +1,6 @@
+import type { DatasetFileKind } from '../../../../generated/schema-types';
+import type { DatasetSplit } from '../../../../generated/server-types';
+
 /** One day of one symbol's prices. */
 export interface PriceRow {
   symbol: string;
@@ -10,7 +13,8 @@ export interface PriceRow {
   volume: number;
 }
 
-export type RoundSplitKind = 'TRAIN' | 'VALIDATION' | 'LIVE';
+/** The files a round is split into (the resolution file comes later, with the round's outcome). */
+export type RoundSplitKind = Exclude<DatasetFileKind, 'RESOLUTION'>;
 
 export interface RoundFile {
   kind: RoundSplitKind;
@@ -22,11 +26,7 @@ export interface RoundFile {
   content: string;
 }
 
-export interface RoundSplit {
-  kind: RoundSplitKind;
-  firstDate: string;
-  lastDate: string;
-}
+export type RoundSplit = Omit<DatasetSplit, '__typename' | 'kind'> & { kind: RoundSplitKind };
 
 export interface LiveRow {
   symbol: string;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadSigningSecret, UrlSigner } from '../../server/http/signed-url';
+import { loadSigningSecret, UrlSigner } from '../../server/storage/url-signer';
 
 const SECRET = Buffer.from('a-test-secret-that-is-long-enough-for-hmac');
 const NOW = new Date('2026-11-25T17:00:00.000Z');
@@ -134,7 +134,7 @@ describe('loadSigningSecret', function () {
   it('gives processes that start together on one data directory the same secret', async function () {
     this.timeout(60_000);
     const script =
-      "require('./server/http/signed-url').loadSigningSecret({ dataDir: process.argv[1] })" +
+      "require('./server/storage/url-signer').loadSigningSecret({ dataDir: process.argv[1] })" +
       '.then((s) => process.stdout.write(s.toString()))';
     const runs = Array.from({ length: 4 }, () =>
       promisify(execFile)(process.execPath, ['-r', 'tsx/cjs', '-e', script, dataDir], { cwd: join(__dirname, '..', '..') }),

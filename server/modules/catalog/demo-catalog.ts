@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
-import { newId } from './ids';
-import { VendorEntity } from '../modules/identity/vendor.entity';
-import { CatalogModelEntity, type ModelTask } from '../modules/catalog/catalog-model.entity';
+import { newId } from '../../db/ids';
+import { VendorEntity } from '../identity/vendor.entity';
+import { VENDOR_ID_PREFIX } from '../identity/ids';
+import { CatalogModelEntity, type CatalogModelStatus, type ModelTask } from './catalog-model.entity';
+import { CATALOG_MODEL_ID_PREFIX } from './ids';
 
 interface SeedModel {
   name: string;
@@ -9,7 +11,7 @@ interface SeedModel {
   task: ModelTask;
   tags: string[];
   description: string;
-  status?: 'DRAFT' | 'PUBLISHED' | 'DEPRECATED';
+  status?: CatalogModelStatus;
   publishedDaysAgo: number;
 }
 
@@ -38,17 +40,17 @@ const DEMO_VENDORS: { handle: string; displayName: string; email: string; models
 ];
 
 /** On an empty database, add demo vendors and catalog models so GraphiQL shows real rows. Returns false when data exists. */
-export async function seedDemoData(dataSource: DataSource): Promise<boolean> {
+export async function seedDemoCatalog(dataSource: DataSource): Promise<boolean> {
   return dataSource.transaction(async (manager) => {
     if ((await manager.getRepository(VendorEntity).count()) > 0) return false;
     const day = 24 * 3600 * 1000;
     for (const seed of DEMO_VENDORS) {
-      const vendor: VendorEntity = { id: newId('vendor'), handle: seed.handle, displayName: seed.displayName, email: seed.email, status: 'ACTIVE', suspendedReason: null, createdAt: new Date(Date.now() - 30 * day) };
+      const vendor: VendorEntity = { id: newId(VENDOR_ID_PREFIX), handle: seed.handle, displayName: seed.displayName, email: seed.email, status: 'ACTIVE', suspendedReason: null, createdAt: new Date(Date.now() - 30 * day) };
       await manager.getRepository(VendorEntity).insert(vendor);
       for (const model of seed.models) {
         const status = model.status ?? 'PUBLISHED';
         const entity: CatalogModelEntity = {
-          id: newId('catalogModel'),
+          id: newId(CATALOG_MODEL_ID_PREFIX),
           vendorId: vendor.id,
           name: model.name,
           slug: `${seed.handle}/${model.slug}`,

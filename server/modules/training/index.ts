@@ -1,0 +1,76 @@
+/**
+ * Training: managed training runs on a compute provider (a local child process, or RunPod),
+ * with live logs and metrics, budgets and timeouts, and artifacts kept in the blob store.
+ */
+import DataLoader from 'dataloader';
+import type { MarketplaceModule } from '../module';
+import { trainingResolvers } from './resolvers';
+import { TrainingService, type MetricSummary } from './training.service';
+import { TrainingWorker } from './training-worker';
+import { TrainingLogHub } from './log-hub';
+import { TrainingRunEntity } from './training-run.entity';
+import { TrainingArtifactEntity } from './training-artifact.entity';
+import { TRAINING_RUN_ID_PREFIX } from './ids';
+import { useExtraTemplates } from './templates';
+
+declare module '../../context' {
+  interface Services {
+    training: TrainingService;
+    trainingLogs: TrainingLogHub;
+    /** Runs queued training runs (absent with MP_TRAINING_WORKER=false). */
+    trainingWorker: TrainingWorker | undefined;
+  }
+  interface Loaders {
+    metricsByRun: DataLoader<string, MetricSummary[]>;
+    artifactsByRun: DataLoader<string, TrainingArtifactEntity[]>;
+  }
+}
+
+const UPLOAD_SCOPE = /^runs\/(run_[A-Za-z0-9]+)$/;
+
+export const trainingModule: MarketplaceModule = {
+  name: 'training',
+  resolvers: trainingResolvers,
+  entities: [TrainingRunEntity, TrainingArtifactEntity],
+  nodes: {
+    [TRAINING_RUN_ID_PREFIX]: {
+      typename: 'TrainingRun',
+      load: (id, { principal, services }) => (principal?.vendorId ? services.training.get(principal, id).catch(() => null) : null),
+    },
+  },
+  create({ config, database, storage, providers, log, publicBaseUrl }) {
+    useExtraTemplates(config.training.templatesDir);
+    const training = new TrainingService(database.dataSource, database.notifications, providers);
+    const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, training);
+    const worker = config.training.worker
+      ? new TrainingWorker(database.dataSource, database.notifications, providers, storage.blobs, storage.links, log, {
+          concurrency: config.training.concurrency,
+          perVendorConcurrency: config.training.perVendorConcurrency,
+          leaseSeconds: config.training.leaseSeconds,
+          secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
+          publicBaseUrl,
+          liveLogs: trainingLogs,
+          asyncLogCommit: database.kind === 'postgres',
+        })
+      : undefined;
+    return {
+      services: { training, trainingLogs, trainingWorker: worker },
+      loaders: () => ({
+        metricsByRun: new DataLoader((ids: readonly string[]) => training.metricSummaries(ids)),
+        artifactsByRun: new DataLoader((ids: readonly string[]) => training.artifactsOf(ids)),
+      }),
+      storedFile: (blobKey) => training.storedFile(blobKey),
+      acceptsUpload: async (scope) => {
+        const runId = UPLOAD_SCOPE.exec(scope)?.[1];
+        return runId ? training.acceptsUploads(runId) : false;
+      },
+      start: () => trainingLogs.start(),
+      // The worker starts once the files it hands to providers can be fetched.
+      startWorkers: async () => {
+        worker?.start().catch((error: unknown) => log.error({ err: error }, 'the training worker could not start; runs stay queued'));
+      },
+      stopWorkers: async () => worker?.stop(),
+      stop: () => trainingLogs.stop(),
+    };
+  },
+};

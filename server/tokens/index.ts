@@ -1,0 +1,13 @@
+/**
+ * Tokens: one construction for every prefixed secret we hand out (`vk_` API keys today,
+ * `sit_` deployment tokens next).
+ * - `token-format.ts`: `<prefix>_<lookup>_<secret><checksum>`, generated and parsed; garbage is
+ *   refused by its checksum before any database or hashing work.
+ * - `secret-hash.ts`: argon2id with the OWASP parameters; only hashes are stored.
+ * - `validation-cache.ts`: results by SHA-256 of the token, bounded by TTL and expiry, one
+ *   validation for concurrent requests, and revocation on every process at once (NOTIFY).
+ * The owner of a kind of token (identity for API keys) looks its rows up and decides its standing.
+ */
+export { TokenFormat, type GeneratedToken, type ParsedToken } from './token-format';
+export { hashSecret, verifySecret } from './secret-hash';
+export { ValidationCache, type Credential, type Revocation, type Validation, type ValidationCacheOptions } from './validation-cache';
