@@ -4,9 +4,10 @@ import { Catalog1764090001000 } from './server/db/migrations/1764090001000-Catal
 import { Datasets1764200000000 } from './server/db/migrations/1764200000000-Datasets';
 import { Training1764300000000 } from './server/db/migrations/1764300000000-Training';
 import { Idempotency1764400000000 } from './server/db/migrations/1764400000000-Idempotency';
+import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000-PeriodicTasks';
 
 /** In the order they run. A new migration is added at the end of this list. */
-export const migrations = [Identity1764090000000, Catalog1764090001000, Datasets1764200000000, Training1764300000000, Idempotency1764400000000];
+export const migrations = [Identity1764090000000, Catalog1764090001000, Datasets1764200000000, Training1764300000000, Idempotency1764400000000, PeriodicTasks1764500000000];
 
 /**
  * The TypeORM data source settings shared by the embedded database (PGlite) and

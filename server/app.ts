@@ -8,6 +8,8 @@ import { buildSchema } from './schema';
 import { createProtections } from './protections';
 import { Metrics } from './metrics';
 import { openStorage } from './storage';
+import { ClusterSchedule, newWorkerId } from './jobs';
+import { schedulePurge } from './idempotency';
 import { serveSignedFile } from './http/files';
 import { serveUpload } from './http/uploads';
 import { createProviders } from './providers/registry';
@@ -36,12 +38,15 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const metrics = new Metrics(() => database.poolStats());
   const storage = await openStorage(config);
   let listenUrl = '';
+  const schedule = new ClusterSchedule(database.dataSource, log, newWorkerId());
+  schedulePurge(schedule, database.dataSource);
   const platform: Platform = {
     config,
     database,
     storage,
     providers: createProviders(config, log),
     log,
+    schedule,
     publicBaseUrl: () => config.publicUrl ?? listenUrl,
   };
   // Filled in by the modules below, each adding its own services.
@@ -184,12 +189,16 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           listenUrl = `http://${host}:${address.port}`;
-          Promise.all(runtimes.map((runtime) => runtime.startWorkers?.())).then(() => resolve(listenUrl), reject);
+          Promise.all(runtimes.map((runtime) => runtime.startWorkers?.())).then(() => {
+            schedule.start();
+            resolve(listenUrl);
+          }, reject);
         });
       });
     },
     async close() {
       draining = true;
+      await schedule.stop();
       for (const runtime of [...runtimes].reverse()) await runtime.stopWorkers?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

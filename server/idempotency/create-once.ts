@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, badInput } from '../domain-error';
+import type { ClusterSchedule } from '../jobs';
 
 /** How long a key is remembered; the design asks for at least 24 hours. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -73,4 +74,9 @@ export async function purgeExpiredIdempotencyRecords(dataSource: DataSource): Pr
     `WITH purged AS (DELETE FROM idempotency_records WHERE expires_at <= now() RETURNING 1) SELECT count(*) AS purged FROM purged`,
   );
   return Number(row.purged);
+}
+
+/** Purges expired records once an hour, on one process of the cluster. */
+export function schedulePurge(schedule: ClusterSchedule, dataSource: DataSource): void {
+  schedule.every('idempotency-purge', 3600_000, () => purgeExpiredIdempotencyRecords(dataSource));
 }

@@ -5,6 +5,7 @@
  * - same key, other input: CONFLICT;
  * - two at once: the second waits for the first to commit, then gets its result (or, if the
  *   first rolled back, runs itself);
- * - records are kept for at least `IDEMPOTENCY_TTL_HOURS`, then the key may be used anew.
+ * - records are kept for at least `IDEMPOTENCY_TTL_HOURS`, then the key may be used anew, and
+ *   an hourly cluster-wide task deletes them.
  */
-export { createOnce, normalizeIdempotencyKey, purgeExpiredIdempotencyRecords, IDEMPOTENCY_TTL_HOURS, type IdempotentRequest } from './create-once';
+export { createOnce, normalizeIdempotencyKey, purgeExpiredIdempotencyRecords, schedulePurge, IDEMPOTENCY_TTL_HOURS, type IdempotentRequest } from './create-once';

@@ -4,6 +4,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { ComputeProvider, ProviderName } from '../providers/provider';
 import type { Storage, StoredFile } from '../storage';
+import type { ClusterSchedule } from '../jobs';
 import type { GraphQLContext, Loaders, Services } from '../context';
 
 /**
@@ -39,6 +40,8 @@ export interface Platform {
   storage: Storage;
   providers: Map<ProviderName, ComputeProvider>;
   log: Logger;
+  /** Register periodic work that must run once per period across all processes (while serving). */
+  schedule: ClusterSchedule;
   /** Where other machines reach this process: MP_PUBLIC_URL, else the listening URL (known once listening). */
   publicBaseUrl(): string;
 }
