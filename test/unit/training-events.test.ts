@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MAX_NOTIFY_PAYLOAD_BYTES } from '../../server/db/notifications';
 import { INLINE_LINES_MAX_BYTES, decodeTrainingEvent, encodeLogsEvent, inlineLines } from '../../server/modules/training/training-events';
-import type { LogLine } from '../../server/modules/training/training.service';
+import type { LogLine } from '../../server/modules/training/training-runs';
 
 const at = new Date('2026-01-02T03:04:05.678Z');
 const lines = (texts: string[], firstSeq = 1): LogLine[] => texts.map((line, index) => ({ seq: firstSeq + index, at, stream: 'stdout', line }));

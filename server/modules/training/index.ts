@@ -5,7 +5,8 @@
 import DataLoader from 'dataloader';
 import type { MarketplaceModule } from '../module';
 import { trainingResolvers } from './resolvers';
-import { TrainingService, type MetricSummary } from './training.service';
+import { TrainingRuns, type MetricSummary } from './training-runs';
+import { TrainingCommands } from './training-commands';
 import { TrainingWorker } from './training-worker';
 import { TrainingLogHub } from './log-hub';
 import { TrainingRunEntity } from './training-run.entity';
@@ -15,7 +16,10 @@ import { useExtraTemplates } from './templates';
 
 declare module '../../context' {
   interface Services {
-    training: TrainingService;
+    /** Starting and stopping runs. */
+    training: TrainingCommands;
+    /** Reading runs, logs, metrics and artifacts. */
+    trainingRuns: TrainingRuns;
     trainingLogs: TrainingLogHub;
     /** Runs queued training runs (absent with MP_TRAINING_WORKER=false). */
     trainingWorker: TrainingWorker | undefined;
@@ -35,13 +39,14 @@ export const trainingModule: MarketplaceModule = {
   nodes: {
     [TRAINING_RUN_ID_PREFIX]: {
       typename: 'TrainingRun',
-      load: (id, { principal, services }) => (principal?.vendorId ? services.training.get(principal, id).catch(() => null) : null),
+      load: (id, { principal, services }) => (principal?.vendorId ? services.trainingRuns.get(principal, id).catch(() => null) : null),
     },
   },
   create({ config, database, storage, providers, log, publicBaseUrl }) {
     useExtraTemplates(config.training.templatesDir);
-    const training = new TrainingService(database.dataSource, database.notifications, providers);
-    const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, training);
+    const trainingRuns = new TrainingRuns(database.dataSource, database.notifications, providers);
+    const training = new TrainingCommands(database.dataSource, database.notifications, providers, trainingRuns);
+    const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, trainingRuns);
     const worker = config.training.worker
       ? new TrainingWorker(database.dataSource, database.notifications, providers, storage.blobs, storage.links, log, {
           concurrency: config.training.concurrency,
@@ -54,15 +59,15 @@ export const trainingModule: MarketplaceModule = {
         })
       : undefined;
     return {
-      services: { training, trainingLogs, trainingWorker: worker },
+      services: { training, trainingRuns, trainingLogs, trainingWorker: worker },
       loaders: () => ({
-        metricsByRun: new DataLoader((ids: readonly string[]) => training.metricSummaries(ids)),
-        artifactsByRun: new DataLoader((ids: readonly string[]) => training.artifactsOf(ids)),
+        metricsByRun: new DataLoader((ids: readonly string[]) => trainingRuns.metricSummaries(ids)),
+        artifactsByRun: new DataLoader((ids: readonly string[]) => trainingRuns.artifactsOf(ids)),
       }),
-      storedFile: (blobKey) => training.storedFile(blobKey),
+      storedFile: (blobKey) => trainingRuns.storedFile(blobKey),
       acceptsUpload: async (scope) => {
         const runId = UPLOAD_SCOPE.exec(scope)?.[1];
-        return runId ? training.acceptsUploads(runId) : false;
+        return runId ? trainingRuns.acceptsUploads(runId) : false;
       },
       start: () => trainingLogs.start(),
       // The worker starts once the files it hands to providers can be fetched.

@@ -5,7 +5,7 @@ import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity
 import { isFinal } from './run-status';
 import { TRAINING_CHANNEL, decodeTrainingEvent, inlineLines } from './training-events';
 import type { LiveLogs } from './log-writer';
-import type { LogLine, TrainingService } from './training.service';
+import type { LogLine, TrainingRuns } from './training-runs';
 import type { TrainingLogEvent as GeneratedTrainingLogEvent } from '../../../generated/server-types';
 
 /** The SDL's TrainingLogEvent as the hub builds it: every field set, lines without __typename. */
@@ -37,7 +37,7 @@ export class TrainingLogHub implements LiveLogs {
   constructor(
     private readonly dataSource: DataSource,
     private readonly notifications: Notifications,
-    private readonly training: TrainingService,
+    private readonly training: TrainingRuns,
   ) {}
 
   async start(): Promise<void> {
@@ -123,7 +123,7 @@ class RunFeed {
   constructor(
     readonly runId: string,
     private readonly dataSource: DataSource,
-    private readonly training: TrainingService,
+    private readonly training: TrainingRuns,
     private readonly onIdle: () => void,
   ) {
     this.ready = this.init();

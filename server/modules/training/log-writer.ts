@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { assertNotification } from '../../db/notifications';
 import { maskSecrets } from '../../logger';
 import { TRAINING_CHANNEL, encodeLogsEvent, encodeTrainingEvent } from './training-events';
-import type { LogLine } from './training.service';
+import type { LogLine } from './training-runs';
 
 const MAX_LINE_CHARS = 16_384;
 const MASK_MARGIN_CHARS = 1_024;

@@ -7,11 +7,11 @@ export const trainingResolvers: Resolvers = {
   HyperparameterValue: HyperparameterValueScalar,
 
   Query: {
-    trainingRuns: (_parent, args, { principal, services }) => services.training.list(principal, args),
-    trainingRun: (_parent, { id }, { principal, services }) => services.training.get(principal, id),
-    trainingLogs: (_parent, { runId, after, first }, { principal, services }) => services.training.logs(principal, runId, after ?? 0, first ?? 500),
-    trainingMetrics: (_parent, { runId, name }, { principal, services }) => services.training.metricPoints(principal, runId, name),
-    gpuTypes: (_parent, { provider }, { services }) => services.training.gpuTypes(provider),
+    trainingRuns: (_parent, args, { principal, services }) => services.trainingRuns.list(principal, args),
+    trainingRun: (_parent, { id }, { principal, services }) => services.trainingRuns.get(principal, id),
+    trainingLogs: (_parent, { runId, after, first }, { principal, services }) => services.trainingRuns.logs(principal, runId, after ?? 0, first ?? 500),
+    trainingMetrics: (_parent, { runId, name }, { principal, services }) => services.trainingRuns.metricPoints(principal, runId, name),
+    gpuTypes: (_parent, { provider }, { services }) => services.trainingRuns.gpuTypes(provider),
   },
 
   Mutation: {
@@ -23,14 +23,14 @@ export const trainingResolvers: Resolvers = {
   Subscription: {
     trainingLogs: {
       subscribe: async (_parent, { runId, afterSeq }, { principal, services }) => {
-        await services.training.get(principal, runId); // NOT_FOUND for another vendor's run
+        await services.trainingRuns.get(principal, runId); // NOT_FOUND for another vendor's run
         return services.trainingLogs.follow(runId, afterSeq ?? 0);
       },
       resolve: (event: TrainingLogEvent) => event,
     },
     trainingRunUpdated: {
       subscribe: async (_parent, { runId }, { principal, services }) => {
-        await services.training.get(principal, runId);
+        await services.trainingRuns.get(principal, runId);
         return services.trainingLogs.updates(runId);
       },
       resolve: (run: TrainingRunEntity) => run,
@@ -57,6 +57,6 @@ export const trainingResolvers: Resolvers = {
   },
 
   TrainingArtifact: {
-    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, links }) => services.training.artifactUrl(principal, artifact, expiresInSeconds, links),
+    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, links }) => services.trainingRuns.artifactUrl(principal, artifact, expiresInSeconds, links),
   },
 };

@@ -1,4 +1,4 @@
-import type { LogLine } from './training.service';
+import type { LogLine } from './training-runs';
 
 /**
  * What processes tell each other about training runs, on one NOTIFY channel, far under
