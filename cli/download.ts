@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { CliError, ExitCode, cliErrorFromNetwork } from './errors';
 import { makeDirectory } from './make-directory';
 import { streamedGet, type StreamedResponse } from './streamed-get';
-import { formatBytes, silentProgress } from './progress';
+import { formatBytes } from './format';
+import { silentProgress } from './progress';
 import type { ProgressReporter } from './progress';
 
 /** One file to fetch: where from, and what it must hash to. */

@@ -5,7 +5,9 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { parseKinds, parseRoundArg, roundTitle } from '../../cli/commands/data/common';
+import { parseKinds } from '../../cli/commands/data/flags';
+import { parseRound } from '../../cli/flag-parsers';
+import { roundTitle } from '../../cli/commands/data/round-display';
 import { run as dataInfo } from '../../cli/commands/data/info';
 import { run as dataList } from '../../cli/commands/data/list';
 import { run as dataPull } from '../../cli/commands/data/pull';
@@ -362,12 +364,12 @@ describe('mp data commands (in-process, against a local stand-in API)', function
 
   describe('flags', () => {
     it('parses --round as a number or "current" and --kind as a comma-separated list', () => {
-      assert.equal(parseRoundArg('current'), 'current');
-      assert.equal(parseRoundArg('CURRENT'), 'current');
-      assert.equal(parseRoundArg('12'), 12);
-      assert.throws(() => parseRoundArg('0'), /invalid --round "0"/);
-      assert.throws(() => parseRoundArg('1.5'), /invalid --round/);
-      assert.throws(() => parseRoundArg('abc'), /invalid --round "abc"/);
+      assert.equal(parseRound('current'), 'current');
+      assert.equal(parseRound('CURRENT'), 'current');
+      assert.equal(parseRound('12'), 12);
+      assert.throws(() => parseRound('0'), /invalid --round "0"/);
+      assert.throws(() => parseRound('1.5'), /invalid --round/);
+      assert.throws(() => parseRound('abc'), /invalid --round "abc"/);
       assert.deepEqual(parseKinds('train,live'), ['train', 'live']);
       assert.deepEqual(parseKinds(['train', 'validation,train']), ['train', 'validation']);
       assert.throws(() => parseKinds('test'), /invalid --kind "test"/);

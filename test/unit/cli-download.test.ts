@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { contentRangeStart, downloadFile, ensureWritableDir, sha256File } from '../../cli/download';
 import type { DownloadOptions, DownloadSpec } from '../../cli/download';
 import { CliError, ExitCode } from '../../cli/errors';
-import { PlainProgress, formatBytes } from '../../cli/progress';
+import { PlainProgress } from '../../cli/progress';
+import { formatBytes } from '../../cli/format';
 import type { ProgressReporter } from '../../cli/progress';
 
 /** How the stand-in file route misbehaves, if at all. */

@@ -12,7 +12,7 @@ import { run as trainLogs } from '../../cli/commands/train/logs';
 import { run as trainStart } from '../../cli/commands/train/start';
 import { run as trainStatus } from '../../cli/commands/train/status';
 import { run as trainStop } from '../../cli/commands/train/stop';
-import { failureMessage, runColumns, sanitizeForTerminal } from '../../cli/commands/train/common';
+import { failureMessage, runColumns, sanitizeForTerminal } from '../../cli/commands/train/run-display';
 import { formatLogLine } from '../../cli/commands/train/follow';
 import type { RetryPolicy } from '../../cli/commands/train/follow';
 import { formatSeconds } from '../../cli/duration';

@@ -6,6 +6,7 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
+import { MAX_LIMIT, parseLimit } from '../../flag-parsers';
 
 export const TASKS = enumChoices(ModelTask);
 
@@ -18,7 +19,6 @@ const SORT_WORDS = {
 type SortWord = (typeof SORT_WORDS)[CatalogSort];
 /** The --sort choices, the default first. */
 export const SORTS = Object.values(SORT_WORDS);
-export const MAX_LIMIT = 100;
 
 export interface CatalogListArgs extends GlobalArgs {
   task?: Lowercase<ModelTask>;
@@ -34,13 +34,6 @@ function sortEnum(word: SortWord): CatalogSort {
   const sort = Object.values(CatalogSort).find((candidate) => SORT_WORDS[candidate] === word);
   if (!sort) throw new Error(`unknown --sort "${word}"`);
   return sort;
-}
-
-export function parseLimit(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
-    throw new Error(`--limit must be a whole number from 1 to ${MAX_LIMIT}`);
-  }
-  return value;
 }
 
 export async function run(args: CatalogListArgs, io: Io): Promise<void> {

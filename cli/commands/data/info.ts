@@ -4,8 +4,8 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
-import { roundOption } from './common';
-import type { RoundRef } from './common';
+import { roundOption } from './flags';
+import type { RoundRef } from '../../flag-parsers';
 
 export interface DataInfoArgs extends GlobalArgs {
   round: RoundRef;
@@ -27,9 +27,9 @@ export async function run(args: DataInfoArgs, io: Io): Promise<void> {
   const operations = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { formatDateTime } = require('../../format') as typeof import('../../format');
-  const { formatBytes } = require('../../progress') as typeof import('../../progress');
+  const { formatBytes } = require('../../format') as typeof import('../../format');
   const { STATUS_STYLE } = require('./list') as typeof import('./list');
-  const { noOpenRound, kindLabel, shortSha, roundTitle } = require('./common') as typeof import('./common');
+  const { noOpenRound, kindLabel, shortSha, roundTitle } = require('./round-display') as typeof import('./round-display');
   const out = new Output(io, args);
   const session = resolveSession(args, io.env);
   const client = connect(session, args, io, session.apiKey ? 'required' : 'none');

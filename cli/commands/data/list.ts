@@ -27,7 +27,7 @@ export async function run(args: DataListArgs, io: Io): Promise<void> {
   const { DataRoundsDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { formatDate } = require('../../format') as typeof import('../../format');
-  const { formatBytes } = require('../../progress') as typeof import('../../progress');
+  const { formatBytes } = require('../../format') as typeof import('../../format');
   const out = new Output(io, args);
   const session = resolveSession(args, io.env);
   // Rounds are public; a key is sent when there is one (admins also see UPCOMING rounds).

@@ -5,8 +5,9 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
-import { DEFAULT_KINDS, KINDS, parseKinds, roundOption } from './common';
-import type { KindName, RoundRef } from './common';
+import { DEFAULT_KINDS, KINDS, parseKinds, roundOption } from './flags';
+import type { KindName } from './flags';
+import type { RoundRef } from '../../flag-parsers';
 
 export interface DataPullArgs extends GlobalArgs {
   round: RoundRef;
@@ -72,8 +73,10 @@ export async function run(args: DataPullArgs, io: Io, options: DataPullOptions =
   const { Output } = require('../../output') as typeof import('../../output');
   const { CliError, ExitCode } = require('../../errors') as typeof import('../../errors');
   const { downloadFile, ensureWritableDir, describeFsError, assertSafeFileName } = require('../../download') as typeof import('../../download');
-  const { createProgress, formatBytes } = require('../../progress') as typeof import('../../progress');
-  const { noOpenRound, kindEnum, kindLabel, shortSha, roundTitle } = require('./common') as typeof import('./common');
+  const { createProgress } = require('../../progress') as typeof import('../../progress');
+  const { formatBytes } = require('../../format') as typeof import('../../format');
+  const { noOpenRound, kindLabel, shortSha, roundTitle } = require('./round-display') as typeof import('./round-display');
+const { kindEnum } = require('./flags') as typeof import('./flags');
   const out = new Output(io, args);
   const session = resolveSession(args, io.env);
   const client = connect(session, args, io, 'required');

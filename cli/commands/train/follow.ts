@@ -8,7 +8,7 @@ import type { Io } from '../../io';
 import type { Output } from '../../output';
 import { describeEnd, isFatalCloseCode, subscribeOnce } from '../../subscribe';
 import type { SubscriptionEnd, SubscriptionTarget } from '../../subscribe';
-import { failureMessage, sanitizeForTerminal } from './common';
+import { failureMessage, sanitizeForTerminal } from './run-display';
 
 /** A TrainingLogLine as the CLI selects it (the stored pages and the live events select the same fields). */
 export type LogLine = TrainLogsFollowSubscription['trainingLogs']['lines'][number];
@@ -247,20 +247,31 @@ export async function exitWithOutcome(client: GraphQLClient, runId: string, fina
   throw new CliError(failureMessage(run), ExitCode.JOB_FAILED);
 }
 
+/** What a command's caller (or a test) sets for following: a stand-in for Ctrl-C, reconnection, keep-alive. */
+export interface FollowOptions {
+  /** Aborts following as Ctrl-C does; by default the command listens for SIGINT itself. */
+  signal?: AbortSignal;
+  /** Reconnection policy (tests shorten it). */
+  retry?: RetryPolicy;
+  /** Keep-alive ping interval in ms (tests shorten it). */
+  keepAliveMs?: number;
+}
+
 /**
- * `-f` from start to finish, shared by `mp train logs -f` and `mp train start --follow`:
- * follow until the run ends (Ctrl-C stops following, not the run), then exit with its outcome.
- * A closed stdout (`| head`) ends quietly; the run goes on.
+ * `-f` from start to finish, the one way `mp train logs -f` and `mp train start --follow`
+ * follow: until the run ends (Ctrl-C stops following, not the run), then exit with its
+ * outcome. A closed stdout (`| head`) ends quietly; the run goes on.
  */
 export async function followToOutcome(
   client: GraphQLClient,
-  params: Omit<FollowParams, 'signal'> & { externalSignal?: AbortSignal },
+  from: { runId: string; afterSeq: number },
+  to: { target: SubscriptionTarget; io: Io; out: Output },
+  options: FollowOptions = {},
 ): Promise<void> {
-  const { externalSignal, ...follow } = params;
-  const interrupt = interruptSignal(externalSignal);
+  const interrupt = interruptSignal(options.signal);
   try {
-    const { finalStatus } = await followLogs({ ...follow, signal: interrupt.signal });
-    if (finalStatus) await exitWithOutcome(client, params.runId, finalStatus, params.out);
+    const { finalStatus } = await followLogs({ ...from, ...to, json: to.out.json, signal: interrupt.signal, retry: options.retry, keepAliveMs: options.keepAliveMs });
+    if (finalStatus) await exitWithOutcome(client, from.runId, finalStatus, to.out);
   } finally {
     interrupt.release();
   }

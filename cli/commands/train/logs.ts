@@ -3,8 +3,8 @@ import type { TrainLogsQuery } from '../../../generated/cli-operations';
 import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
-import { parseCount } from './common';
-import type { RetryPolicy } from './follow';
+import { parseCount } from '../../flag-parsers';
+import type { FollowOptions } from './follow';
 
 export interface TrainLogsArgs extends GlobalArgs {
   run_id: string;
@@ -15,14 +15,7 @@ export interface TrainLogsArgs extends GlobalArgs {
   tail?: number;
 }
 
-export interface TrainLogsOptions {
-  /** Aborts -f as Ctrl-C does; by default the command listens for SIGINT itself. */
-  signal?: AbortSignal;
-  /** Reconnection policy of -f (tests shorten it). */
-  retry?: RetryPolicy;
-  /** Keep-alive ping interval of -f in ms (tests shorten it). */
-  keepAliveMs?: number;
-}
+export type TrainLogsOptions = FollowOptions;
 
 /** Lines per trainingLogs page (the API allows 1 to 1000). */
 export const PAGE_SIZE = 500;
@@ -37,7 +30,8 @@ export async function run(args: TrainLogsArgs, io: Io, options: TrainLogsOptions
   const { resolveSession, connect, subscriptionTarget } = require('../../session') as typeof import('../../session');
   const operations = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
-  const { withRunHint, isActive } = require('./common') as typeof import('./common');
+  const { withRunHint } = require('./run-display') as typeof import('./run-display');
+  const { isActive } = require('./flags') as typeof import('./flags');
   const { formatLogLine, watchStdoutClosed } = require('./follow') as typeof import('./follow');
   const out = new Output(io, args);
   const session = resolveSession(args, io.env);
@@ -53,17 +47,7 @@ export async function run(args: TrainLogsArgs, io: Io, options: TrainLogsOptions
   if (args.follow) {
     const { followToOutcome } = require('./follow') as typeof import('./follow');
     if (!out.json) out.status(out.paintErr('dim', `Following run ${runId} (${brief.status}); Ctrl-C stops following, not the run.`));
-    await followToOutcome(client, {
-      runId,
-      afterSeq,
-      target: subscriptionTarget(session, args, io),
-      io,
-      out,
-      json: out.json,
-      externalSignal: options.signal,
-      retry: options.retry,
-      keepAliveMs: options.keepAliveMs,
-    });
+    await followToOutcome(client, { runId, afterSeq }, { target: subscriptionTarget(session, args, io), io, out }, options);
     return;
   }
 

@@ -6,9 +6,11 @@ import type { GlobalArgs } from '../../global-options';
 import { parseHyperparameters } from '../../hyperparameters';
 import type { Io } from '../../io';
 import { parseBudgetUsd } from '../../money';
-import { PROVIDERS, TASKS, parseRound, providerEnum, taskEnum } from './common';
-import type { ProviderFlag, RoundRef, TaskName } from './common';
-import type { RetryPolicy } from './follow';
+import { PROVIDERS, TASKS, providerEnum, taskEnum } from './flags';
+import { parseRound } from '../../flag-parsers';
+import type { ProviderFlag, TaskName } from './flags';
+import type { RoundRef } from '../../flag-parsers';
+import type { FollowOptions } from './follow';
 
 export interface TrainStartArgs extends GlobalArgs {
   task: TaskName;
@@ -27,11 +29,7 @@ export interface TrainStartArgs extends GlobalArgs {
   follow: boolean;
 }
 
-export interface TrainStartOptions {
-  /** Aborts --follow as Ctrl-C does; by default the command listens for SIGINT itself. */
-  signal?: AbortSignal;
-  /** Reconnection policy of --follow (tests shorten it). */
-  retry?: RetryPolicy;
+export interface TrainStartOptions extends FollowOptions {
   /** The wait before the one retry of the mutation after a network error (default 1 s). */
   retryDelayMs?: number;
 }
@@ -107,16 +105,7 @@ export async function run(args: TrainStartArgs, io: Io, options: TrainStartOptio
   out.status(`${out.paintErr('green', '✓')} Started training run ${out.paintErr('cyan', run.id)} (${run.status}): ${describeRun(run, format)}`);
   out.status(out.paintErr('dim', 'Following its log; Ctrl-C stops following, not the run.'));
   const { followToOutcome } = require('./follow') as typeof import('./follow');
-  await followToOutcome(client, {
-    runId: run.id,
-    afterSeq: 0,
-    target: subscriptionTarget(session, args, io),
-    io,
-    out,
-    json: out.json,
-    externalSignal: options.signal,
-    retry: options.retry,
-  });
+  await followToOutcome(client, { runId: run.id, afterSeq: 0 }, { target: subscriptionTarget(session, args, io), io, out }, options);
 }
 
 const trainStartCommand: CommandModule<GlobalArgs, TrainStartArgs> = {

@@ -4,8 +4,10 @@ import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Output } from '../../output';
-import { MAX_LIMIT, TASKS, parseLimit, parseStatuses, statusChoices } from './common';
-import type { TaskName, TrainingRunDetail } from './common';
+import { MAX_LIMIT, parseLimit } from '../../flag-parsers';
+import { TASKS, parseStatuses, statusChoices } from './flags';
+import type { TaskName } from './flags';
+import type { TrainingRunDetail } from './run-display';
 
 export interface TrainStatusArgs extends GlobalArgs {
   run_id?: string;
@@ -22,7 +24,7 @@ export function runDetailPairs(run: TrainingRunDetail, now: Date = new Date()): 
   const { formatSeconds } = require('../../duration') as typeof import('../../duration');
   const { formatUsd } = require('../../money') as typeof import('../../money');
   const { formatHyperparameters } = require('../../hyperparameters') as typeof import('../../hyperparameters');
-  const { runSeconds } = require('./common') as typeof import('./common');
+  const { runSeconds } = require('./run-display') as typeof import('./run-display');
   const spec = run.spec;
   const seconds = runSeconds(run, now);
   const pairs: Array<[string, string]> = [
@@ -47,7 +49,9 @@ export function runDetailPairs(run: TrainingRunDetail, now: Date = new Date()): 
 }
 
 function printRun(run: TrainingRunDetail, out: Output): void {
-  const { STATUS_STYLE, formatMetricValue, formatSize, isActive } = require('./common') as typeof import('./common');
+  const { STATUS_STYLE, formatMetricValue } = require('./run-display') as typeof import('./run-display');
+const { formatBytes } = require('../../format') as typeof import('../../format');
+const { isActive } = require('./flags') as typeof import('./flags');
   out.line(out.paint(['bold', 'cyan'], run.id));
   const pairs = runDetailPairs(run);
   pairs[0][1] = out.paint(STATUS_STYLE[run.status], pairs[0][1]);
@@ -73,7 +77,7 @@ function printRun(run: TrainingRunDetail, out: Output): void {
     out.table(
       [
         { header: 'name', value: (a) => a.name },
-        { header: 'size', value: (a) => formatSize(a.sizeBytes) },
+        { header: 'size', value: (a) => formatBytes(a.sizeBytes) },
         { header: 'sha256', value: (a) => a.sha256.slice(0, 12) },
       ],
       run.artifacts,
@@ -89,7 +93,7 @@ export async function run(args: TrainStatusArgs, io: Io): Promise<void> {
   const operations = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { usageError } = require('../../errors') as typeof import('../../errors');
-  const { withRunHint } = require('./common') as typeof import('./common');
+  const { withRunHint } = require('./run-display') as typeof import('./run-display');
   const out = new Output(io, args);
 
   if (args.run_id !== undefined) {
@@ -109,7 +113,8 @@ export async function run(args: TrainStatusArgs, io: Io): Promise<void> {
   const { formatDate } = require('../../format') as typeof import('../../format');
   const { formatSeconds } = require('../../duration') as typeof import('../../duration');
   const { formatUsd } = require('../../money') as typeof import('../../money');
-  const { runColumns, taskEnum } = require('./common') as typeof import('./common');
+  const { runColumns } = require('./run-display') as typeof import('./run-display');
+const { taskEnum } = require('./flags') as typeof import('./flags');
   const limit = args.limit ?? DEFAULT_LIMIT;
   const filter = { status: args.status, task: args.task ? taskEnum(args.task) : undefined };
   const runs: TrainingRunFieldsFragment[] = [];

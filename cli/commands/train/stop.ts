@@ -11,7 +11,8 @@ export async function run(args: TrainStopArgs, io: Io): Promise<void> {
   const { resolveSession, connect } = require('../../session') as typeof import('../../session');
   const { TrainStopDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
-  const { isActive, withRunHint } = require('./common') as typeof import('./common');
+  const { isActive } = require('./flags') as typeof import('./flags');
+const { withRunHint } = require('./run-display') as typeof import('./run-display');
   const { CliError, ExitCode } = require('../../errors') as typeof import('../../errors');
   const out = new Output(io, args);
   const client = connect(resolveSession(args, io.env), args, io, 'required');

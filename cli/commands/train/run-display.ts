@@ -1,25 +1,9 @@
-// Shared by the `mp train` commands (not a command itself): flag parsers and the words and
-// layouts used for training runs. Only types are imported at the top: builders use the
-// parsers, and `mp --version` must not load more than that.
-// The enums' runtime lists come from generated/schema-types.ts (small, no server code).
+// How training runs look in `mp train` output: status words and colors, table columns,
+// metric values, failure messages, terminal-safe log lines.
 import type { TrainingRunFieldsFragment, TrainRunQuery } from '../../../generated/cli-operations';
-import { ComputeProviderName, ModelTask, TrainingRunStatus } from '../../../generated/schema-types';
-import { enumChoices, enumValue, toEnum } from '../../enum-choices';
+import type { TrainingRunStatus } from '../../../generated/schema-types';
 import { CliError, ExitCode } from '../../errors';
 import type { Column, Style } from '../../output';
-
-export const TASKS = enumChoices(ModelTask);
-export type TaskName = Lowercase<ModelTask>;
-export const PROVIDERS = enumChoices(ComputeProviderName);
-export type ProviderFlag = Lowercase<ComputeProviderName>;
-
-/** Every status, in the generated (alphabetical) order. */
-export const STATUSES: readonly TrainingRunStatus[] = Object.values(TrainingRunStatus);
-export const ACTIVE_STATUSES: readonly TrainingRunStatus[] = [TrainingRunStatus.Queued, TrainingRunStatus.Starting, TrainingRunStatus.Running];
-
-export function isActive(status: TrainingRunStatus): boolean {
-  return ACTIVE_STATUSES.includes(status);
-}
 
 export const STATUS_STYLE: Record<TrainingRunStatus, Style> = {
   QUEUED: 'cyan',
@@ -31,75 +15,6 @@ export const STATUS_STYLE: Record<TrainingRunStatus, Style> = {
   TIMED_OUT: 'red',
   BUDGET_EXCEEDED: 'red',
 };
-
-/** `--round 3` or `--round current` (the newest OPEN round: `round` is left out of the spec). */
-export type RoundRef = number | 'current';
-
-export function parseRound(value: unknown): RoundRef {
-  const text = String(value ?? '').trim().toLowerCase();
-  if (text === 'current') return 'current';
-  if (/^\d+$/.test(text)) {
-    const number = Number(text);
-    if (Number.isSafeInteger(number) && number >= 1 && number <= 2_147_483_647) return number;
-  }
-  throw new Error(`invalid --round "${String(value)}": use a round number (1, 2, ...) or "current"`);
-}
-
-/**
- * `--status running,queued` (also repeatable, any case; `active` means queued, starting and
- * running; `finished` the other five). Throws naming the unknown word.
- */
-export function parseStatuses(value: unknown): TrainingRunStatus[] {
-  const words = (Array.isArray(value) ? value : [value])
-    .flatMap((item) => String(item ?? '').split(','))
-    .map((word) => word.trim().toUpperCase().replace(/-/g, '_'))
-    .filter((word) => word.length > 0);
-  if (words.length === 0) throw new Error(`--status needs at least one of ${statusChoices()}`);
-  const statuses: TrainingRunStatus[] = [];
-  for (const word of words) {
-    const status = enumValue(TrainingRunStatus, word);
-    if (word === 'ACTIVE') statuses.push(...ACTIVE_STATUSES);
-    else if (word === 'FINISHED') statuses.push(...STATUSES.filter((candidate) => !isActive(candidate)));
-    else if (status) statuses.push(status);
-    else throw new Error(`invalid --status "${word.toLowerCase()}": choose from ${statusChoices()} (comma-separated)`);
-  }
-  return [...new Set(statuses)];
-}
-
-/** The words --status takes: every status in lower case, then `active` and `finished`. */
-export function statusChoices(): string {
-  return [...enumChoices(TrainingRunStatus), 'active', 'finished'].join(', ');
-}
-
-export const MAX_LIMIT = 100;
-
-export function parseLimit(value: unknown): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > MAX_LIMIT) {
-    throw new Error(`--limit must be a whole number from 1 to ${MAX_LIMIT}`);
-  }
-  return number;
-}
-
-/** A whole number of at least `min`, for `--after` (0 and up) and `--tail` (1 and up). */
-export function parseCount(flag: string, min: number): (value: unknown) => number {
-  return (value: unknown) => {
-    const text = String(value ?? '').trim();
-    const number = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(number) || number < min) {
-      throw new Error(`invalid ${flag} "${text}": use a whole number${min > 0 ? ` of at least ${min}` : ''}`);
-    }
-    return number;
-  };
-}
-
-export function taskEnum(task: TaskName): ModelTask {
-  return toEnum(ModelTask, task);
-}
-
-export function providerEnum(provider: ProviderFlag): ComputeProviderName {
-  return toEnum(ComputeProviderName, provider);
-}
 
 /** The words for a status in tables and messages: `running`, `timed out`. */
 export function statusLabel(status: TrainingRunStatus): string {
@@ -114,19 +29,6 @@ export function runSeconds(
   if (!run.startedAt) return null;
   const end = run.finishedAt ? new Date(run.finishedAt) : now;
   return Math.max(0, (end.getTime() - new Date(run.startedAt).getTime()) / 1000);
-}
-
-/** "812 B", "12.3 kB", "40.1 MB": decimal units, as disk tools show them. */
-export function formatSize(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 1000) return `${Math.max(0, Math.round(bytes || 0))} B`;
-  let value = bytes;
-  let unit = 'B';
-  for (const next of ['kB', 'MB', 'GB', 'TB']) {
-    if (value < 1000) break;
-    value /= 1000;
-    unit = next;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
 }
 
 /** The last value of a metric, as shown in tables: 4 significant digits. */
