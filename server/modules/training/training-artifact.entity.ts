@@ -19,6 +19,6 @@ export class TrainingArtifactEntity {
   @Column({ name: 'blob_key', type: 'text' })
   blobKey!: string;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 }

@@ -29,7 +29,7 @@ export class TrainingRunEntity {
   @Column({ type: 'text', nullable: true })
   image!: string | null;
 
-  @Column({ type: 'jsonb' })
+  @Column({ type: 'jsonb', default: () => "'[]'" })
   hyperparameters!: Omit<Hyperparameter, '__typename'>[];
 
   @Column({ name: 'gpu_type', type: 'text' })
@@ -42,7 +42,7 @@ export class TrainingRunEntity {
   timeoutSeconds!: number;
 
   /** USD, numeric(12,4) in the database, a decimal string here. */
-  @Column({ name: 'max_budget_usd', type: 'numeric' })
+  @Column({ name: 'max_budget_usd', type: 'numeric', precision: 12, scale: 4 })
   maxBudgetUsd!: string;
 
   @Column({ type: 'text' })
@@ -51,7 +51,7 @@ export class TrainingRunEntity {
   @Column({ name: 'provider_job_id', type: 'text', nullable: true })
   providerJobId!: string | null;
 
-  @Column({ name: 'queued_at', type: 'timestamptz' })
+  @Column({ name: 'queued_at', type: 'timestamptz', default: () => 'now()' })
   queuedAt!: Date;
 
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
@@ -66,13 +66,13 @@ export class TrainingRunEntity {
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason!: string | null;
 
-  @Column({ name: 'cost_usd', type: 'numeric' })
+  @Column({ name: 'cost_usd', type: 'numeric', precision: 12, scale: 4, default: 0 })
   costUsd!: string;
 
-  @Column({ name: 'log_line_count', type: 'integer' })
+  @Column({ name: 'log_line_count', type: 'integer', default: 0 })
   logLineCount!: number;
 
-  @Column({ type: 'jsonb' })
+  @Column({ type: 'jsonb', default: () => "'[]'" })
   history!: TrainingStatusChange[];
 
   /** SHA-256 of the normalized spec (what an idempotency key's request hash is). */
