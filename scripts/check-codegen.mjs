@@ -15,6 +15,6 @@ execFileSync(process.execPath, [join(dir, '../node_modules/@graphql-codegen/cli/
 const after = snapshot();
 const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((name) => before[name] !== after[name]);
 if (changed.length > 0) {
-  console.error(`generated/ was stale (${changed.join(', ')}): it has been regenerated from schema/ and cli/operations/; commit it.`);
+  console.error(`generated/ was stale (${changed.join(', ')}): it has been regenerated from schema/, cli/operations/ and test/operations/; commit it.`);
   process.exit(1);
 }

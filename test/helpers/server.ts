@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { loadConfig, type ServerConfig } from '../../server/config';
 import { openDatabase, type Database } from '../../server/db/database';
 import { seedModules } from '../../server/bootstrap';
@@ -28,8 +29,24 @@ export interface TestServer {
   databaseUrl: string | undefined;
   config: ServerConfig;
   createVendor(displayName?: string): Promise<{ vendorId: string; handle: string; apiKey: string }>;
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
+  graphql: GraphQLCall;
   close(): Promise<void>;
+}
+
+/**
+ * A document codegen emitted in string mode (`TypedDocumentString` of generated/test-operations.ts
+ * or generated/cli-operations.ts): its text (toString) with its result and variables types.
+ */
+export type TypedDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> & { toString(): string };
+
+/**
+ * `server.graphql(document, variables, key)`: a typed document infers the result and variables
+ * types; a plain string (with a hand-given result type) is for the tests whose document itself
+ * is under test: malformed, over a limit, introspection and the like.
+ */
+export interface GraphQLCall {
+  <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
+  <TResult, TVariables>(document: TypedDocument<TResult, TVariables>, variables?: TVariables, key?: string): Promise<GraphQLResponse<TResult>>;
 }
 
 export interface GraphQLResponse<T> {
@@ -134,7 +151,7 @@ async function serve(database: Database, databaseUrl: string | undefined, env: R
       const created = await app.services.identity.createVendor({ displayName, email: 'vendor@example.com' });
       return { vendorId: created.vendor.id, handle: created.vendor.handle, apiKey: created.secret };
     },
-    graphql: (query, variables, key) => postGraphQL(graphqlUrl, query, variables, key),
+    graphql: ((query: string | TypedDocument<unknown, never>, variables?: unknown, key?: string) => send(graphqlUrl, query, variables, key)) as GraphQLCall,
     async close() {
       await app.close();
       await database.close();
@@ -143,11 +160,18 @@ async function serve(database: Database, databaseUrl: string | undefined, env: R
   };
 }
 
-export async function postGraphQL<T>(graphqlUrl: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>> {
+/** POST one operation to `graphqlUrl`: a typed document (result and variables inferred) or a string, as server.graphql. */
+export function postGraphQL<T>(graphqlUrl: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
+export function postGraphQL<TResult, TVariables>(graphqlUrl: string, document: TypedDocument<TResult, TVariables>, variables?: TVariables, key?: string): Promise<GraphQLResponse<TResult>>;
+export function postGraphQL(graphqlUrl: string, query: string | TypedDocument<unknown, never>, variables?: unknown, key?: string): Promise<GraphQLResponse<unknown>> {
+  return send(graphqlUrl, query, variables, key);
+}
+
+async function send<T>(graphqlUrl: string, query: string | TypedDocument<unknown, never>, variables: unknown, key: string | undefined): Promise<GraphQLResponse<T>> {
   const response = await fetch(graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: query.toString(), variables }),
   });
   const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
   return { status: response.status, ...body };

@@ -1,22 +1,7 @@
 import assert from 'node:assert/strict';
-import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { startTestServer, usingPostgres, type GraphQLResponse, type TestServer } from '../helpers/server';
 import { newId } from '../../server/db/ids';
-
-interface CatalogPage {
-  catalog: {
-    totalCount: number;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    nodes: { id: string; slug: string; name: string; task: string; status: string; tags: string[]; vendor: { handle: string; displayName: string } }[];
-  };
-}
-
-const CATALOG = `query Catalog($filter: CatalogFilter, $sort: CatalogSort, $first: Int, $after: String) {
-  catalog(filter: $filter, sort: $sort, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    nodes { id slug name task status tags vendor { handle displayName } }
-  }
-}`;
+import { TestCatalogDocument as CATALOG, TestCatalogModelDocument, type CatalogSort, type TestCatalogQuery } from '../../generated/test-operations';
 
 describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () => {
   let server: TestServer;
@@ -39,7 +24,7 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
   });
 
   it('lists published models without a key, newest first, with their vendors', async () => {
-    const response = await server.graphql<CatalogPage>(CATALOG, { filter: { vendor: 'demo' } });
+    const response = await server.graphql(CATALOG, { filter: { vendor: 'demo' } });
     assert.equal(response.errors, undefined);
     const slugs = response.data!.catalog.nodes.map((node) => node.slug);
     assert.deepEqual(slugs, ['demo/momentum-ridge', 'demo/equal-weight-consensus', 'demo/mean-reversion-gbt', 'demo/volatility-regime']);
@@ -48,23 +33,24 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
   });
 
   it('filters by task, vendor, tags and search words', async () => {
-    const byTask = await server.graphql<CatalogPage>(CATALOG, { filter: { task: 'OPTIMIZER' } });
+    const byTask = await server.graphql(CATALOG, { filter: { task: 'OPTIMIZER' } });
     assert.deepEqual(byTask.data!.catalog.nodes.map((node) => node.slug), ['quant-collective/risk-parity']);
-    const bySearch = await server.graphql<CatalogPage>(CATALOG, { filter: { search: 'RIDGE Regression' } });
+    const bySearch = await server.graphql(CATALOG, { filter: { search: 'RIDGE Regression' } });
     assert.deepEqual(bySearch.data!.catalog.nodes.map((node) => node.slug), ['demo/momentum-ridge']);
-    const byTags = await server.graphql<CatalogPage>(CATALOG, { filter: { tags: ['daily', 'trend'] } });
+    const byTags = await server.graphql(CATALOG, { filter: { tags: ['daily', 'trend'] } });
     assert.deepEqual(byTags.data!.catalog.nodes.map((node) => node.slug), ['quant-collective/carry-trend']);
-    const wildcard = await server.graphql<CatalogPage>(CATALOG, { filter: { search: '%' } });
+    const wildcard = await server.graphql(CATALOG, { filter: { search: '%' } });
     assert.equal(wildcard.data!.catalog.totalCount, 0, 'LIKE wildcards in a search are literal');
   });
 
   it('pages through every model exactly once with first/after, in each sort order', async () => {
-    for (const sort of ['PUBLISHED_DESC', 'CREATED_DESC', 'NAME_ASC']) {
+    const sorts: CatalogSort[] = ['PUBLISHED_DESC', 'CREATED_DESC', 'NAME_ASC'];
+    for (const sort of sorts) {
       const seen: string[] = [];
       let after: string | null = null;
       let total = 0;
       for (let page = 0; page < 10; page++) {
-        const response: Awaited<ReturnType<typeof server.graphql<CatalogPage>>> = await server.graphql<CatalogPage>(CATALOG, { sort, first: 7, after });
+        const response: GraphQLResponse<TestCatalogQuery> = await server.graphql(CATALOG, { sort, first: 7, after });
         assert.equal(response.errors, undefined, JSON.stringify(response.errors));
         total = response.data!.catalog.totalCount;
         seen.push(...response.data!.catalog.nodes.map((node) => node.id));
@@ -79,7 +65,7 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
 
   it('loads the vendors of a whole page in one query (no N+1)', async () => {
     const before = server.database.queryCount();
-    const response = await server.graphql<CatalogPage>(CATALOG, { first: 50 });
+    const response = await server.graphql(CATALOG, { first: 50 });
     const used = server.database.queryCount() - before;
     assert.equal(response.data!.catalog.nodes.length, 50);
     assert.ok(used <= 3, `expected at most 3 queries (count, page, vendors), ran ${used}`);
@@ -95,10 +81,10 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
   });
 
   it('shows one model by slug or id, and NOT_FOUND for an unknown slug or a draft', async () => {
-    const show = `query($id: ID, $slug: String) { catalogModel(id: $id, slug: $slug) { id slug description vendor { handle } } }`;
-    const bySlug = await server.graphql<{ catalogModel: { id: string; slug: string } }>(show, { slug: 'demo/momentum-ridge' });
+    const show = TestCatalogModelDocument;
+    const bySlug = await server.graphql(show, { slug: 'demo/momentum-ridge' });
     assert.equal(bySlug.data?.catalogModel.slug, 'demo/momentum-ridge');
-    const byId = await server.graphql<{ catalogModel: { slug: string } }>(show, { id: bySlug.data!.catalogModel.id });
+    const byId = await server.graphql(show, { id: bySlug.data!.catalogModel.id });
     assert.equal(byId.data?.catalogModel.slug, 'demo/momentum-ridge');
     const unknown = await server.graphql(show, { slug: 'demo/nope' });
     assert.equal(unknown.errors?.[0].extensions?.code, 'NOT_FOUND');

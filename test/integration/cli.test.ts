@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 import { runMp, spawnMp, type CliResult } from '../helpers/cli-process';
+import type { ApiKeysQuery, CatalogListQuery, CatalogModelShowQuery, CreateApiKeyMutation, WhoamiQuery } from '../../generated/cli-operations';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -23,21 +24,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-interface ApiKeyJson {
-  id: string;
-  name: string;
-  prefix: string;
-  status: string;
-}
-
-interface CatalogModelJson {
-  id: string;
-  slug: string;
-  name: string;
-  status: string;
-  task: string;
-  vendor: { handle: string };
-}
+// What the commands print with --json: the results of the CLI's own operations.
+type ApiKeyJson = ApiKeysQuery['apiKeys']['nodes'][number];
+type CatalogModelJson = CatalogListQuery['catalog']['nodes'][number];
 
 describe('mp CLI against the real server', function () {
   this.timeout(60_000);
@@ -77,9 +66,9 @@ describe('mp CLI against the real server', function () {
 
     const json = await runMp(['whoami', '--json'], { configHome });
     assert.equal(json.code, 0, json.stderr);
-    const me = JSON.parse(json.stdout) as { role: string; vendor: { handle: string }; apiKey: { prefix: string } };
+    const me = JSON.parse(json.stdout) as WhoamiQuery['me'];
     assert.equal(me.role, 'VENDOR');
-    assert.equal(me.vendor.handle, vendor.handle);
+    assert.equal(me.vendor?.handle, vendor.handle);
     assert.ok(vendor.apiKey.startsWith(me.apiKey.prefix.replace(/(…|\.\.\.)$/, '')));
   });
 
@@ -120,10 +109,10 @@ describe('mp CLI against the real server', function () {
 
     const create = await runMp(['keys', 'create', '--name', 'ci', '--expires', '30d', '--json'], { configHome, env });
     assert.equal(create.code, 0, create.stderr);
-    const created = JSON.parse(create.stdout) as { secret: string; apiKey: ApiKeyJson & { expiresAt: string } };
+    const created = JSON.parse(create.stdout) as CreateApiKeyMutation['createApiKey'];
     assert.match(created.secret, /^vk_/);
     assert.equal(created.apiKey.name, 'ci');
-    const days = (new Date(created.apiKey.expiresAt).getTime() - Date.now()) / 86_400_000;
+    const days = (new Date(created.apiKey.expiresAt!).getTime() - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days < 30.1, `expires in ${days} days`);
 
     const human = await runMp(['keys', 'create', '--name', 'human'], { configHome, env });
@@ -191,7 +180,7 @@ describe('mp CLI against the real server', function () {
 
     const byId = await runMp(['catalog', 'show', first.id, '--json'], { configHome, env });
     assert.equal(byId.code, 0, byId.stderr);
-    assert.equal((JSON.parse(byId.stdout) as CatalogModelJson).slug, first.slug);
+    assert.equal((JSON.parse(byId.stdout) as CatalogModelShowQuery['catalogModel']).slug, first.slug);
   });
 
   it('exits 4 for an unknown slug', async () => {

@@ -4,14 +4,20 @@ import { readFile } from 'node:fs/promises';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { parsePricesCsv, type PriceRow } from '../../server/modules/datasets/round-builder';
 import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
-
-interface RoundFiles {
-  round: { number: number; status: string; files: { name: string; kind: string; sha256: string; sizeBytes: number; rowCount: number; downloadUrl: string }[] };
-}
-
-const ROUND_WITH_URLS = `query($number: Int!, $seconds: Int!) {
-  round(number: $number) { number status files { name kind sha256 sizeBytes rowCount downloadUrl(expiresInSeconds: $seconds) } }
-}`;
+import {
+  TestCloseRoundDocument,
+  TestCurrentRoundDocument,
+  TestCurrentRoundNumberDocument,
+  TestOpenRoundDocument,
+  TestOpenRoundWithTimeDocument,
+  TestResolveRoundDocument,
+  TestRoundDownloadsDocument as ROUND_WITH_URLS,
+  TestRoundFilesDocument,
+  TestRoundNumberDocument,
+  TestRoundNumbersDocument,
+  TestRoundsDocument,
+  TestRoundStatusDocument,
+} from '../../generated/test-operations';
 
 describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () => {
   let server: TestServer;
@@ -29,10 +35,8 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
   });
 
   it('has round 1 open, built from the real S&P 500 history, as the current round', async () => {
-    const response = await server.graphql<{ currentRound: { number: number; status: string; symbols: string[]; horizonDays: number; featureNames: string[]; splits: { kind: string }[]; files: { kind: string; rowCount: number }[] } }>(
-      '{ currentRound { number status symbols horizonDays featureNames splits { kind firstDate lastDate } files { kind rowCount } } }',
-    );
-    const round = response.data!.currentRound;
+    const response = await server.graphql(TestCurrentRoundDocument);
+    const round = response.data!.currentRound!;
     assert.equal(round.number, 1);
     assert.equal(round.status, 'OPEN');
     assert.deepEqual(round.symbols, ['SPX']);
@@ -44,7 +48,7 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
   });
 
   it('serves each file through a signed URL whose bytes match the advertised sha256', async () => {
-    const response = await server.graphql<RoundFiles>(ROUND_WITH_URLS, { number: 1, seconds: 60 }, vendorKey);
+    const response = await server.graphql(ROUND_WITH_URLS, { number: 1, seconds: 60 }, vendorKey);
     for (const file of response.data!.round.files) {
       assert.match(file.downloadUrl, new RegExp(`^${server.url}/files/.+\\?expires=\\d+&signature=`));
       const download = await fetch(file.downloadUrl);
@@ -61,7 +65,7 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     const anonymous = await server.graphql(ROUND_WITH_URLS, { number: 1, seconds: 60 });
     assert.equal(anonymous.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
 
-    const { files } = (await server.graphql<RoundFiles>(ROUND_WITH_URLS, { number: 1, seconds: 60 }, vendorKey)).data!.round;
+    const { files } = (await server.graphql(ROUND_WITH_URLS, { number: 1, seconds: 60 }, vendorKey)).data!.round;
     const [train, validation] = files;
     const otherPath = validation.downloadUrl.split('?')[0] + '?' + train.downloadUrl.split('?')[1];
     const moved = await fetch(otherPath);
@@ -78,7 +82,7 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
   });
 
   it('answers NOT_FOUND for an unknown round', async () => {
-    const response = await server.graphql('{ round(number: 999) { number } }');
+    const response = await server.graphql(TestRoundNumberDocument, { number: 999 });
     assert.equal(response.errors?.[0].extensions?.code, 'NOT_FOUND');
   });
 
@@ -87,47 +91,47 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     const round = await server.app.services.datasets.createRound({ prices: prices.slice(0, 4000), horizonDays: 5, name: 'Partial history', by: 'test' });
     assert.equal(round.status, 'UPCOMING');
 
-    const hidden = await server.graphql(`{ round(number: ${round.number}) { status } }`, {}, vendorKey);
+    const hidden = await server.graphql(TestRoundStatusDocument, { number: round.number }, vendorKey);
     assert.equal(hidden.errors?.[0].extensions?.code, 'NOT_FOUND', 'vendors do not see UPCOMING rounds');
-    const byVendor = await server.graphql(`mutation { openRound(number: ${round.number}) { status } }`, {}, vendorKey);
+    const byVendor = await server.graphql(TestOpenRoundDocument, { number: round.number }, vendorKey);
     assert.equal(byVendor.errors?.[0].extensions?.code, 'FORBIDDEN');
 
-    const closeEarly = await server.graphql(`mutation { closeRound(number: ${round.number}) { status } }`, {}, server.adminKey);
+    const closeEarly = await server.graphql(TestCloseRoundDocument, { number: round.number }, server.adminKey);
     assert.equal(closeEarly.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
     assert.match(closeEarly.errors?.[0].message ?? '', /UPCOMING: it can only become OPEN/);
 
-    const opened = await server.graphql<{ openRound: { status: string; opensAt: string } }>(`mutation { openRound(number: ${round.number}) { status opensAt } }`, {}, server.adminKey);
+    const opened = await server.graphql(TestOpenRoundWithTimeDocument, { number: round.number }, server.adminKey);
     assert.equal(opened.data?.openRound.status, 'OPEN');
-    const current = await server.graphql<{ currentRound: { number: number } }>('{ currentRound { number } }');
-    assert.equal(current.data?.currentRound.number, round.number, 'the newest OPEN round is current');
+    const current = await server.graphql(TestCurrentRoundNumberDocument);
+    assert.equal(current.data?.currentRound?.number, round.number, 'the newest OPEN round is current');
 
     await assert.rejects(server.app.services.datasets.resolveRound(round.number, prices, 'test'), /only a CLOSED round can be resolved/);
-    await server.graphql(`mutation { closeRound(number: ${round.number}) { status } }`, {}, server.adminKey);
+    await server.graphql(TestCloseRoundDocument, { number: round.number }, server.adminKey);
 
     await assert.rejects(server.app.services.datasets.resolveRound(round.number, prices.slice(0, 4000), 'test'), /unresolved|last date/);
     // The operator resolves over GraphQL with the newer prices as CSV text.
     const csv = ['date,open,high,low,close,volume', ...prices.map((row) => [row.date, row.open, row.high, row.low, row.close, row.volume].join(','))].join('\n');
-    const byVendorResolve = await server.graphql(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv) { status } }`, { csv }, vendorKey);
+    const byVendorResolve = await server.graphql(TestResolveRoundDocument, { number: round.number, csv }, vendorKey);
     assert.equal(byVendorResolve.errors?.[0].extensions?.code, 'FORBIDDEN');
-    const garbage = await server.graphql(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv) { status } }`, { csv: 'date,open\n2020-01-01,1' }, server.adminKey);
+    const garbage = await server.graphql(TestResolveRoundDocument, { number: round.number, csv: 'date,open\n2020-01-01,1' }, server.adminKey);
     assert.deepEqual((garbage.errors?.[0].extensions?.fields as { field: string }[] | undefined)?.map((problem) => problem.field), ["pricesCsv"], JSON.stringify(garbage.errors));
-    const resolved = await server.graphql<{ resolveRound: { status: string } }>(`mutation($csv: String!) { resolveRound(number: ${round.number}, pricesCsv: $csv, symbol: "SPX") { status } }`, { csv }, server.adminKey);
+    const resolved = await server.graphql(TestResolveRoundDocument, { number: round.number, csv, symbol: 'SPX' }, server.adminKey);
     assert.equal(resolved.data?.resolveRound.status, 'RESOLVED', JSON.stringify(resolved.errors));
-    const files = await server.graphql<{ round: { files: { kind: string; rowCount: number }[] } }>(`{ round(number: ${round.number}) { files { kind rowCount } } }`, {}, vendorKey);
+    const files = await server.graphql(TestRoundFilesDocument, { number: round.number }, vendorKey);
     const kinds = files.data!.round.files.map((file) => file.kind);
     assert.deepEqual(kinds, ['TRAIN', 'VALIDATION', 'LIVE', 'RESOLUTION']);
     const live = files.data!.round.files.find((file) => file.kind === 'LIVE')!;
     const resolution = files.data!.round.files.find((file) => file.kind === 'RESOLUTION')!;
     assert.equal(resolution.rowCount, live.rowCount);
 
-    const again = await server.graphql(`mutation { openRound(number: ${round.number}) { status } }`, {}, server.adminKey);
+    const again = await server.graphql(TestOpenRoundDocument, { number: round.number }, server.adminKey);
     assert.equal(again.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
   });
 
   it('lists rounds newest first and filters by status', async () => {
-    const open = await server.graphql<{ rounds: { nodes: { number: number; status: string }[] } }>('{ rounds(status: OPEN) { nodes { number status } } }', {}, vendorKey);
+    const open = await server.graphql(TestRoundsDocument, { status: 'OPEN' }, vendorKey);
     assert.ok(open.data!.rounds.nodes.every((round) => round.status === 'OPEN'));
-    const all = await server.graphql<{ rounds: { nodes: { number: number }[] } }>('{ rounds { nodes { number } } }', {}, vendorKey);
+    const all = await server.graphql(TestRoundNumbersDocument, {}, vendorKey);
     const numbers = all.data!.rounds.nodes.map((round) => round.number);
     assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a));
   });

@@ -4,6 +4,18 @@ import { join } from 'node:path';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { graphiqlAssetsDir } from '../../server/http/graphiql';
 import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import {
+  HttpMetricsProbeDocument,
+  TestCatalogTotalDocument,
+  TestHttpCatalogDocument as CATALOG_QUERY,
+  TestMeKeyIdDocument,
+  TestMeKeyStatusDocument,
+  TestMeRoleAndHandleDocument,
+  TestMeRoleDocument,
+  TestServerInfoDocument,
+  type TypedDocumentString,
+} from '../../generated/test-operations';
 
 /** What the server answered, with the body both as text (for "never contains") and parsed. */
 interface Reply {
@@ -33,7 +45,11 @@ async function send(url: string, init: RequestInit = {}): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, body };
 }
 
-/** POST /graphql with a JSON body (an object is serialized; a string is sent as it is). */
+/**
+ * POST /graphql with a JSON body (an object is serialized, a typed document in it as its text; a
+ * string is sent as it is). Documents that are malformed, introspective or built to hit a limit
+ * stay strings: the document itself is what those tests are about.
+ */
 function post(server: TestServer, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   return send(server.graphqlUrl, {
     method: 'POST',
@@ -43,8 +59,8 @@ function post(server: TestServer, body: unknown, headers: Record<string, string>
 }
 
 /** GET /graphql?query=... (add `apollo-require-preflight` yourself when the test wants it). */
-function get(server: TestServer, query: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return send(`${server.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers });
+function get(server: TestServer, query: TypedDocumentString<unknown, never> | string, headers: Record<string, string> = {}): Promise<Reply> {
+  return send(`${server.graphqlUrl}?query=${encodeURIComponent(query.toString())}`, { headers });
 }
 
 /**
@@ -67,8 +83,6 @@ function nested(depth: number, leaf: string): string {
   return selection;
 }
 
-const CATALOG_QUERY = 'query HttpCatalog { catalog(first: 10) { totalCount nodes { slug status vendor { handle } } } }';
-
 describe('GraphQL over HTTP', function () {
   let server: TestServer;
 
@@ -84,7 +98,7 @@ describe('GraphQL over HTTP', function () {
     function assertCatalog(reply: Reply): void {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.errors, undefined, reply.text);
-      const catalog = reply.body.data?.catalog as { totalCount: number; nodes: { slug: string; status: string; vendor: { handle: string } }[] };
+      const { catalog } = reply.body.data as ResultOf<typeof CATALOG_QUERY>;
       assert.ok(catalog.totalCount > 0);
       assert.ok(catalog.nodes.length > 0);
       // The public catalog lists published and deprecated models, never drafts.
@@ -114,10 +128,11 @@ describe('GraphQL over HTTP', function () {
 
     it('refuses a mutation over GET with 405 and does not run it', async function () {
       const vendor = await server.createVendor();
-      const me = await server.graphql<{ me: { apiKey: { id: string } } }>('{ me { apiKey { id } } }', {}, vendor.apiKey);
+      const me = await server.graphql(TestMeKeyIdDocument, {}, vendor.apiKey);
       const keyId = me.data?.me.apiKey.id;
       assert.ok(keyId, JSON.stringify(me));
 
+      // A string: a mutation sent over GET, which carries no variables (the server must refuse it).
       const reply = await get(server, `mutation { revokeApiKey(id: "${keyId}") { id status } }`, {
         'apollo-require-preflight': 'true',
         authorization: `Bearer ${vendor.apiKey}`,
@@ -125,7 +140,7 @@ describe('GraphQL over HTTP', function () {
       assertRefused(reply, 405, 'BAD_USER_INPUT', /GET requests only support query operations, not mutation/);
       assert.match(reply.headers.get('allow') ?? '', /POST/);
 
-      const after = await server.graphql<{ me: { apiKey: { status: string } } }>('{ me { apiKey { status } } }', {}, vendor.apiKey);
+      const after = await server.graphql(TestMeKeyStatusDocument, {}, vendor.apiKey);
       assert.equal(after.status, 200);
       assert.equal(after.data?.me.apiKey.status, 'ACTIVE');
     });
@@ -155,7 +170,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('refuses a batched (array) body with 400 saying batching is off', async function () {
-      const reply = await post(server, [{ query: '{ serverInfo { version } }' }, { query: '{ serverInfo { version } }' }]);
+      const reply = await post(server, [{ query: TestServerInfoDocument }, { query: TestServerInfoDocument }]);
       assertRefused(reply, 400, 'BAD_USER_INPUT', /batching disabled/i);
       assert.equal(reply.body.data, undefined);
     });
@@ -198,14 +213,14 @@ describe('GraphQL over HTTP', function () {
 
   describe('request body limit', function () {
     it('refuses a 10 MB body with 413 naming the limit, and keeps serving afterwards', async function () {
-      const body = JSON.stringify({ query: '{ serverInfo { version } }', variables: { padding: 'x'.repeat(10 * 1024 * 1024) } });
+      const body = JSON.stringify({ query: TestServerInfoDocument, variables: { padding: 'x'.repeat(10 * 1024 * 1024) } });
       const reply = await post(server, body);
       assertRefused(reply, 413, 'BAD_USER_INPUT', /request body is larger than 1 MiB \(the limit is set by MP_BODY_LIMIT_BYTES\)/);
       assert.equal(reply.headers.get('connection'), 'close');
 
-      const next = await post(server, { query: '{ serverInfo { version } }' });
+      const next = await post(server, { query: TestServerInfoDocument });
       assert.equal(next.status, 200, next.text);
-      assert.equal(typeof (next.body.data?.serverInfo as { version: string }).version, 'string');
+      assert.equal(typeof (next.body.data as ResultOf<typeof TestServerInfoDocument>).serverInfo.version, 'string');
     });
 
     it('refuses a streamed 10 MB body without a Content-Length with 413 once it passes the limit', async function () {
@@ -226,14 +241,14 @@ describe('GraphQL over HTTP', function () {
       } as RequestInit);
       assertRefused(reply, 413, 'BAD_USER_INPUT', /larger than 1 MiB/);
 
-      const next = await post(server, { query: '{ serverInfo { version } }' });
+      const next = await post(server, { query: TestServerInfoDocument });
       assert.equal(next.status, 200, next.text);
     });
   });
 
   describe('API keys', function () {
     it('answers `me` without a key with UNAUTHENTICATED saying a key is required', async function () {
-      const reply = await post(server, { query: '{ me { role } }' });
+      const reply = await post(server, { query: TestMeRoleDocument });
       assertRefused(reply, 200, 'UNAUTHENTICATED', /an API key is required/);
       assert.equal(reply.body.data, null);
     });
@@ -242,7 +257,7 @@ describe('GraphQL over HTTP', function () {
       const { apiKey } = await server.createVendor();
       const last = apiKey.at(-1);
       const tampered = apiKey.slice(0, -1) + (last === 'A' ? 'B' : 'A');
-      const reply = await post(server, { query: '{ me { role } }' }, { authorization: `Bearer ${tampered}` });
+      const reply = await post(server, { query: TestMeRoleDocument }, { authorization: `Bearer ${tampered}` });
       assertRefused(reply, 401, 'UNAUTHENTICATED', /checksum/);
       assert.match(reply.headers.get('www-authenticate') ?? '', /^Bearer /);
       assert.ok(!reply.text.includes(tampered), 'the body contains the presented key');
@@ -251,21 +266,21 @@ describe('GraphQL over HTTP', function () {
 
     it('refuses a well-formed key that does not exist with 401 UNAUTHENTICATED, without echoing the key', async function () {
       const { token } = apiKeyFormat.generate();
-      const reply = await post(server, { query: '{ me { role } }' }, { authorization: `Bearer ${token}` });
+      const reply = await post(server, { query: TestMeRoleDocument }, { authorization: `Bearer ${token}` });
       assertRefused(reply, 401, 'UNAUTHENTICATED', /invalid API key: it does not exist/);
       assert.ok(!reply.text.includes(token), 'the body contains the presented key');
       assert.ok(!reply.text.includes(token.slice(16, 48)), 'the body contains the secret part of the key');
     });
 
     it('refuses something that is not a marketplace key with 401 saying keys start with vk_', async function () {
-      const reply = await post(server, { query: '{ me { role } }' }, { authorization: 'Bearer ghp_notours' });
+      const reply = await post(server, { query: TestMeRoleDocument }, { authorization: 'Bearer ghp_notours' });
       assertRefused(reply, 401, 'UNAUTHENTICATED', /not a marketplace API key \(keys start with vk_\)/);
       assert.ok(!reply.text.includes('ghp_notours'));
     });
 
     it('accepts a valid vendor key', async function () {
       const { apiKey, handle } = await server.createVendor();
-      const reply = await post(server, { query: '{ me { role vendor { handle } } }' }, { authorization: `Bearer ${apiKey}` });
+      const reply = await post(server, { query: TestMeRoleAndHandleDocument }, { authorization: `Bearer ${apiKey}` });
       assert.equal(reply.status, 200, reply.text);
       assert.deepEqual(reply.body.data, { me: { role: 'VENDOR', vendor: { handle } } });
     });
@@ -273,14 +288,14 @@ describe('GraphQL over HTTP', function () {
 
   describe('request ids', function () {
     it("echoes the client's X-Request-Id", async function () {
-      const reply = await post(server, { query: '{ serverInfo { version } }' }, { 'x-request-id': 'client-req.42:a_b' });
+      const reply = await post(server, { query: TestServerInfoDocument }, { 'x-request-id': 'client-req.42:a_b' });
       assert.equal(reply.status, 200);
       assert.equal(reply.headers.get('x-request-id'), 'client-req.42:a_b');
     });
 
     it('replaces a garbage X-Request-Id with a fresh one', async function () {
       const garbage = 'not ok <script> ' + 'x'.repeat(200);
-      const reply = await post(server, { query: '{ serverInfo { version } }' }, { 'x-request-id': garbage });
+      const reply = await post(server, { query: TestServerInfoDocument }, { 'x-request-id': garbage });
       assert.equal(reply.status, 200);
       const id = reply.headers.get('x-request-id') ?? '';
       assert.notEqual(id, garbage);
@@ -316,7 +331,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('exposes Prometheus metrics with the operation name of a named query', async function () {
-      const probe = await post(server, { query: 'query HttpMetricsProbe { serverInfo { version } }' });
+      const probe = await post(server, { query: HttpMetricsProbeDocument });
       assert.equal(probe.status, 200);
       const reply = await send(`${server.url}/metrics`);
       assert.equal(reply.status, 200);
@@ -363,7 +378,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('reports a failing database as INTERNAL with the x-request-id and no stack or detail', async function () {
-      const reply = await post(broken, { query: '{ catalog(first: 2) { totalCount } }' });
+      const reply = await post(broken, { query: TestCatalogTotalDocument, variables: { first: 2 } });
       const error = assertRefused(reply, 200, 'INTERNAL', /^Internal server error \(request id [^)]+\)/);
       const requestId = reply.headers.get('x-request-id');
       assert.ok(requestId);
@@ -425,10 +440,10 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('adds Access-Control-Allow-Origin to responses for the allowed origin only', async function () {
-      const allowed = await post(production, { query: '{ serverInfo { version } }' }, { origin: 'https://app.example' });
+      const allowed = await post(production, { query: TestServerInfoDocument }, { origin: 'https://app.example' });
       assert.equal(allowed.status, 200);
       assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
-      const other = await post(production, { query: '{ serverInfo { version } }' }, { origin: 'https://evil.example' });
+      const other = await post(production, { query: TestServerInfoDocument }, { origin: 'https://evil.example' });
       assert.equal(other.headers.get('access-control-allow-origin'), null);
     });
 
@@ -457,7 +472,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('refuses a 5 KB body with 413 naming the configured limit', async function () {
-      const reply = await post(limited, { query: '{ serverInfo { version } }', variables: { padding: 'x'.repeat(5000) } });
+      const reply = await post(limited, { query: TestServerInfoDocument, variables: { padding: 'x'.repeat(5000) } });
       assertRefused(reply, 413, 'BAD_USER_INPUT', /larger than 4 KiB/);
     });
 
@@ -467,6 +482,7 @@ describe('GraphQL over HTTP', function () {
     });
 
     it('still answers a query within the depth limit', async function () {
+      // A string like its neighbour's: exactly four levels deep is the point of the document.
       const reply = await post(limited, { query: '{ catalog { nodes { vendor { handle } } } }' });
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.errors, undefined);

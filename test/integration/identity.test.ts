@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
-
-const ME = `{ me { role vendor { id handle displayName email status } apiKey { id name prefix status } } }`;
-const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id name prefix status expiresAt } } }`;
-const REVOKE_KEY = `mutation($id: ID!) { revokeApiKey(id: $id) { id status revokedAt } }`;
-const KEYS = `query($all: Boolean) { apiKeys(includeRevoked: $all) { totalCount nodes { id name status lastUsedAt } } }`;
+import {
+  TestApiKeysDocument as KEYS,
+  TestCreateApiKeyDocument as CREATE_KEY,
+  TestCreateVendorDocument,
+  TestCreateVendorIdDocument,
+  TestMeDocument as ME,
+  TestReactivateVendorDocument,
+  TestRevokeApiKeyDocument as REVOKE_KEY,
+  TestSuspendVendorDocument,
+  TestVendorEmailDocument,
+} from '../../generated/test-operations';
 
 describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () => {
   let server: TestServer;
@@ -19,11 +25,11 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
 
   it('tells a vendor who it is, without ever returning the key', async () => {
     const vendor = await server.createVendor('Acme Quant Lab');
-    const response = await server.graphql<{ me: { role: string; vendor: { handle: string; email: string }; apiKey: { prefix: string; status: string } } }>(ME, {}, vendor.apiKey);
+    const response = await server.graphql(ME, {}, vendor.apiKey);
     assert.equal(response.status, 200);
     assert.equal(response.data?.me.role, 'VENDOR');
-    assert.equal(response.data?.me.vendor.handle, 'acme-quant-lab');
-    assert.equal(response.data?.me.vendor.email, 'vendor@example.com');
+    assert.equal(response.data?.me.vendor?.handle, 'acme-quant-lab');
+    assert.equal(response.data?.me.vendor?.email, 'vendor@example.com');
     assert.equal(response.data?.me.apiKey.status, 'ACTIVE');
     assert.match(response.data?.me.apiKey.prefix ?? '', /^vk_[0-9A-Za-z]{12}_…$/);
     assert.ok(!JSON.stringify(response).includes(vendor.apiKey));
@@ -41,38 +47,38 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
 
   it('creates, lists and revokes keys; a revoked key stops working on the next request', async () => {
     const vendor = await server.createVendor();
-    const created = await server.graphql<{ createApiKey: { secret: string; apiKey: { id: string; name: string } } }>(CREATE_KEY, { input: { name: 'ci runner' } }, vendor.apiKey);
+    const created = await server.graphql(CREATE_KEY, { input: { name: 'ci runner' } }, vendor.apiKey);
     assert.equal(created.errors, undefined);
     const second = created.data!.createApiKey;
     assert.match(second.secret, /^vk_/);
 
     // Warm the validation cache, then revoke: the cached entry must not outlive the revocation.
     assert.equal((await server.graphql(ME, {}, second.secret)).status, 200);
-    const listed = await server.graphql<{ apiKeys: { totalCount: number; nodes: { name: string; lastUsedAt: string | null }[] } }>(KEYS, {}, vendor.apiKey);
+    const listed = await server.graphql(KEYS, {}, vendor.apiKey);
     assert.equal(listed.data?.apiKeys.totalCount, 2);
     assert.deepEqual(listed.data?.apiKeys.nodes.map((key) => key.name).sort(), ['ci runner', 'first key']);
 
-    const revoked = await server.graphql<{ revokeApiKey: { status: string } }>(REVOKE_KEY, { id: second.apiKey.id }, vendor.apiKey);
+    const revoked = await server.graphql(REVOKE_KEY, { id: second.apiKey.id }, vendor.apiKey);
     assert.equal(revoked.data?.revokeApiKey.status, 'REVOKED');
     const refused = await server.graphql(ME, {}, second.secret);
     assert.equal(refused.status, 401);
     assert.equal(refused.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
     assert.match(refused.errors?.[0].message ?? '', /revoked/);
 
-    const withRevoked = await server.graphql<{ apiKeys: { totalCount: number } }>(KEYS, { all: true }, vendor.apiKey);
+    const withRevoked = await server.graphql(KEYS, { all: true }, vendor.apiKey);
     assert.equal(withRevoked.data?.apiKeys.totalCount, 2);
-    const activeOnly = await server.graphql<{ apiKeys: { totalCount: number } }>(KEYS, {}, vendor.apiKey);
+    const activeOnly = await server.graphql(KEYS, {}, vendor.apiKey);
     assert.equal(activeOnly.data?.apiKeys.totalCount, 1);
   });
 
   it('answers NOT_FOUND when a vendor revokes another vendor\'s key, and leaves that key working', async () => {
     const alice = await server.createVendor();
     const bob = await server.createVendor();
-    const bobKeyId = (await server.graphql<{ me: { apiKey: { id: string } } }>(ME, {}, bob.apiKey)).data!.me.apiKey.id;
+    const bobKeyId = (await server.graphql(ME, {}, bob.apiKey)).data!.me.apiKey.id;
     const attempt = await server.graphql(REVOKE_KEY, { id: bobKeyId }, alice.apiKey);
     assert.equal(attempt.errors?.[0].extensions?.code, 'NOT_FOUND');
     assert.equal((await server.graphql(ME, {}, bob.apiKey)).status, 200);
-    const aliceList = await server.graphql<{ apiKeys: { nodes: { id: string }[] } }>(KEYS, { all: true }, alice.apiKey);
+    const aliceList = await server.graphql(KEYS, { all: true }, alice.apiKey);
     assert.ok(!aliceList.data?.apiKeys.nodes.some((key) => key.id === bobKeyId));
   });
 
@@ -81,14 +87,14 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     const response = await server.graphql(CREATE_KEY, { input: { name: 'old', expiresAt: '2020-01-01T00:00:00Z' } }, vendor.apiKey);
     assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.deepEqual(response.errors?.[0].extensions?.fields, [{ field: 'expiresAt', message: 'must be in the future' }]);
-    const listed = await server.graphql<{ apiKeys: { totalCount: number } }>(KEYS, { all: true }, vendor.apiKey);
+    const listed = await server.graphql(KEYS, { all: true }, vendor.apiKey);
     assert.equal(listed.data?.apiKeys.totalCount, 1);
   });
 
   it('stops accepting a key once it expires', async () => {
     const vendor = await server.createVendor();
     const expiresAt = new Date(Date.now() + 1500).toISOString();
-    const created = await server.graphql<{ createApiKey: { secret: string } }>(CREATE_KEY, { input: { name: 'short-lived', expiresAt } }, vendor.apiKey);
+    const created = await server.graphql(CREATE_KEY, { input: { name: 'short-lived', expiresAt } }, vendor.apiKey);
     const secret = created.data!.createApiKey.secret;
     assert.equal((await server.graphql(ME, {}, secret)).status, 200);
     await new Promise((resolve) => setTimeout(resolve, 1700));
@@ -107,12 +113,12 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
   });
 
   it('lets only an admin create and suspend vendors; a suspended vendor\'s keys stop at once', async () => {
-    const create = `mutation($input: CreateVendorInput!) { createVendor(input: $input) { secret vendor { id handle status } } }`;
+    const create = TestCreateVendorDocument;
     const vendor = await server.createVendor();
     const forbidden = await server.graphql(create, { input: { displayName: 'Sneaky', email: 'x@example.com' } }, vendor.apiKey);
     assert.equal(forbidden.errors?.[0].extensions?.code, 'FORBIDDEN');
 
-    const made = await server.graphql<{ createVendor: { secret: string; vendor: { id: string; handle: string } } }>(
+    const made = await server.graphql(
       create,
       { input: { displayName: 'Delta Signals', email: 'ops@delta.example' } },
       server.adminKey,
@@ -124,20 +130,20 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     const taken = await server.graphql(create, { input: { displayName: 'Delta Signals', email: 'other@delta.example' } }, server.adminKey);
     assert.equal(taken.errors?.[0].extensions?.code, 'CONFLICT');
 
-    const suspend = `mutation($id: ID!) { suspendVendor(id: $id, reason: "unpaid") { status } }`;
-    const suspended = await server.graphql<{ suspendVendor: { status: string } }>(suspend, { id: made.data!.createVendor.vendor.id }, server.adminKey);
+    const suspend = TestSuspendVendorDocument;
+    const suspended = await server.graphql(suspend, { id: made.data!.createVendor.vendor.id, reason: 'unpaid' }, server.adminKey);
     assert.equal(suspended.data?.suspendVendor.status, 'SUSPENDED');
     const refused = await server.graphql(ME, {}, newKey);
     assert.equal(refused.status, 401);
     assert.match(refused.errors?.[0].message ?? '', /suspended/);
 
-    const reactivate = `mutation($id: ID!) { reactivateVendor(id: $id) { status } }`;
+    const reactivate = TestReactivateVendorDocument;
     await server.graphql(reactivate, { id: made.data!.createVendor.vendor.id }, server.adminKey);
     assert.equal((await server.graphql(ME, {}, newKey)).status, 200);
   });
 
   it('reports every invalid vendor field at once', async () => {
-    const create = `mutation($input: CreateVendorInput!) { createVendor(input: $input) { vendor { id } } }`;
+    const create = TestCreateVendorIdDocument;
     const response = await server.graphql(create, { input: { displayName: 'A', email: 'a@b.co', handle: '-bad-' } }, server.adminKey);
     assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const fields = (response.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field);
@@ -145,7 +151,7 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
   });
 
   it('says a handle derived from a short name is the problem, and how to fix it', async () => {
-    const create = `mutation($input: CreateVendorInput!) { createVendor(input: $input) { vendor { id } } }`;
+    const create = TestCreateVendorIdDocument;
     const response = await server.graphql(create, { input: { displayName: 'DL', email: 'dl@example.com' } }, server.adminKey);
     assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.match(response.errors?.[0].message ?? '', /handle: derived from the name as "dl", which is not 3 to 40 .*: pass a handle explicitly/);
@@ -160,10 +166,10 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
   it('hides a vendor\'s e-mail from other vendors and from anonymous callers', async () => {
     const alice = await server.createVendor();
     const bob = await server.createVendor();
-    const query = `query($id: ID!) { node(id: $id) { ... on Vendor { email } } }`;
-    const own = await server.graphql<{ node: { email: string } | null }>(query, { id: alice.vendorId }, alice.apiKey);
+    const query = TestVendorEmailDocument;
+    const own = await server.graphql(query, { id: alice.vendorId }, alice.apiKey);
     assert.equal(own.data?.node?.email, 'vendor@example.com');
-    const other = await server.graphql<{ node: unknown }>(query, { id: alice.vendorId }, bob.apiKey);
+    const other = await server.graphql(query, { id: alice.vendorId }, bob.apiKey);
     assert.equal(other.data?.node, null);
   });
 });

@@ -2,8 +2,20 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client, type ClientOptions, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
+import {
+  TestCatalogSlugsDocument,
+  TestMeKeyIdDocument,
+  TestMeRoleAndHandleDocument,
+  TestMeRoleDocument,
+  TestRevokeApiKeyStatusDocument,
+  TestServerInfoDocument,
+  TestServerTimeDocument,
+  TestServerTimeSequenceDocument,
+  type TypedDocumentString,
+} from '../../generated/test-operations';
 
 interface FormattedError {
   message: string;
@@ -12,7 +24,7 @@ interface FormattedError {
 }
 
 /** One result as graphql-ws clients hand it over. */
-type Result = FormattedExecutionResult<Record<string, unknown>, unknown>;
+type Result<TResult = Record<string, unknown>> = FormattedExecutionResult<TResult, unknown>;
 
 interface Closed {
   code: number;
@@ -20,8 +32,8 @@ interface Closed {
 }
 
 /** What one operation produced before it ended: its results, then an error or completion. */
-interface Outcome {
-  results: Result[];
+interface Outcome<TResult = Record<string, unknown>> {
+  results: Result<TResult>[];
   errors?: FormattedError[];
   closed?: Closed;
   completed: boolean;
@@ -33,10 +45,19 @@ function isCloseEvent(value: unknown): value is Closed {
   return typeof value === 'object' && value !== null && 'code' in value && 'reason' in value;
 }
 
-/** Runs one operation to its end (complete, error or socket close), with at most `limit` results. */
-function run(client: Client, query: string, variables?: Record<string, unknown>, limit = Infinity): Promise<Outcome> {
+/**
+ * Runs one operation to its end (complete, error or socket close), with at most `limit` results:
+ * a typed document, or a string for the tests whose document itself is refused (limits, syntax).
+ */
+function run<TResult = Record<string, unknown>, TVariables extends Record<string, unknown> = Record<string, unknown>>(
+  client: Client,
+  document: TypedDocumentString<TResult, TVariables> | string,
+  variables?: TVariables,
+  limit = Infinity,
+): Promise<Outcome<TResult>> {
+  const query = document.toString();
   return new Promise((resolve) => {
-    const outcome: Outcome = { results: [], completed: false };
+    const outcome: Outcome<TResult> = { results: [], completed: false };
     let unsubscribe = (): void => undefined;
     let done = false;
     const finish = (): void => {
@@ -44,7 +65,7 @@ function run(client: Client, query: string, variables?: Record<string, unknown>,
       done = true;
       resolve(outcome);
     };
-    unsubscribe = client.subscribe(
+    unsubscribe = client.subscribe<TResult>(
       { query, variables },
       {
         next(result) {
@@ -70,7 +91,7 @@ function run(client: Client, query: string, variables?: Record<string, unknown>,
 }
 
 /** Asserts the operation was refused with one error of `code` whose message matches. */
-function assertRefused(outcome: Outcome, code: string, message: RegExp): FormattedError {
+function assertRefused(outcome: Outcome<unknown>, code: string, message: RegExp): FormattedError {
   assert.equal(outcome.closed, undefined, `the socket closed: ${JSON.stringify(outcome.closed)}`);
   const errors = outcome.errors ?? outcome.results.flatMap((result) => (result.errors ?? []) as FormattedError[]);
   assert.ok(errors.length > 0, `expected errors, got ${JSON.stringify(outcome)}`);
@@ -139,12 +160,12 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
   describe('subscriptions', function () {
     it('streams serverTime ticks with sequence 1, 2 to a client without a key, and stops once it unsubscribes', async function () {
       const client = connect();
-      const seen: Result[] = [];
+      const seen: Result<ResultOf<typeof TestServerTimeDocument>>[] = [];
       let unsubscribe = (): void => undefined;
       let failure: unknown;
       await new Promise<void>((resolve) => {
-        unsubscribe = client.subscribe(
-          { query: 'subscription { serverTime(intervalSeconds: 1) { time sequence } }' },
+        unsubscribe = client.subscribe<ResultOf<typeof TestServerTimeDocument>>(
+          { query: TestServerTimeDocument.toString(), variables: { intervalSeconds: 1 } },
           {
             next(result) {
               seen.push(result);
@@ -161,7 +182,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
       assert.equal(failure, undefined, JSON.stringify(failure));
       unsubscribe();
 
-      const ticks = seen.map((result) => (result.data as { serverTime: { time: string; sequence: number } }).serverTime);
+      const ticks = seen.map((result) => result.data!.serverTime);
       assert.deepEqual(ticks.map((tick) => tick.sequence), [1, 2]);
       for (const tick of ticks) assert.equal(new Date(tick.time).toISOString(), tick.time);
 
@@ -172,16 +193,16 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
     });
 
     it('refuses intervalSeconds: 0 with BAD_USER_INPUT naming intervalSeconds', async function () {
-      const outcome = await run(connect(), 'subscription { serverTime(intervalSeconds: 0) { sequence } }');
+      const outcome = await run(connect(), TestServerTimeSequenceDocument, { intervalSeconds: 0 });
       const error = assertRefused(outcome, 'BAD_USER_INPUT', /intervalSeconds: must be between 1 and 60/);
       assert.deepEqual((error.extensions?.fields as { field: string }[]).map((problem) => problem.field), ['intervalSeconds']);
     });
 
     it('answers a query (not only subscriptions) over the socket', async function () {
-      const outcome = await run(connect(), '{ catalog(first: 2) { totalCount nodes { slug } } }');
+      const outcome = await run(connect(), TestCatalogSlugsDocument, { first: 2 });
       assert.equal(outcome.errors, undefined, JSON.stringify(outcome));
       assert.equal(outcome.completed, true);
-      const catalog = outcome.results[0].data?.catalog as { totalCount: number; nodes: { slug: string }[] };
+      const catalog = outcome.results[0].data!.catalog;
       assert.ok(catalog.totalCount > 0);
       assert.equal(catalog.nodes.length, 2);
     });
@@ -208,7 +229,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
 
     /** The refusal was an answer, not a crash: the same connection still serves. */
     async function assertConnectionSurvived(): Promise<void> {
-      const outcome = await run(client, '{ serverInfo { version } }');
+      const outcome = await run(client, TestServerInfoDocument);
       assert.equal(outcome.errors, undefined, JSON.stringify(outcome));
       assert.equal(outcome.completed, true);
       assert.equal(connections, 1, 'the client had to reconnect');
@@ -247,7 +268,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
   describe('authentication', function () {
     it('accepts a connection with a valid vendor key in connectionParams and runs operations as that vendor', async function () {
       const vendor = await server.createVendor();
-      const outcome = await run(connect({ key: vendor.apiKey }), '{ me { role vendor { handle } } }');
+      const outcome = await run(connect({ key: vendor.apiKey }), TestMeRoleAndHandleDocument);
       assert.equal(outcome.errors, undefined, JSON.stringify(outcome));
       assert.deepEqual(outcome.results[0].data, { me: { role: 'VENDOR', vendor: { handle: vendor.handle } } });
     });
@@ -255,7 +276,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
     it('closes the socket with 4403 and a reason saying the checksum is wrong for a mistyped key', async function () {
       const { apiKey } = await server.createVendor();
       const tampered = apiKey.slice(0, -1) + (apiKey.at(-1) === 'A' ? 'B' : 'A');
-      const outcome = await run(connect({ key: tampered }), '{ serverInfo { version } }');
+      const outcome = await run(connect({ key: tampered }), TestServerInfoDocument);
       assert.equal(outcome.results.length, 0);
       assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
       assert.match(outcome.closed.reason, /checksum/);
@@ -264,7 +285,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
 
     it('closes the socket with 4403 and a reason saying the key does not exist for an unknown key', async function () {
       const { token } = apiKeyFormat.generate();
-      const outcome = await run(connect({ key: token }), '{ serverInfo { version } }');
+      const outcome = await run(connect({ key: token }), TestServerInfoDocument);
       assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
       assert.match(outcome.closed.reason, /does not exist/);
     });
@@ -272,18 +293,14 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
     it('refuses a new operation on an open connection with UNAUTHENTICATED once its key is revoked', async function () {
       const vendor = await server.createVendor();
       const client = connect({ key: vendor.apiKey, lazy: false });
-      const before = await run(client, '{ me { apiKey { id } } }');
+      const before = await run(client, TestMeKeyIdDocument);
       assert.equal(before.errors, undefined, JSON.stringify(before));
-      const keyId = (before.results[0].data as { me: { apiKey: { id: string } } }).me.apiKey.id;
+      const keyId = before.results[0].data!.me.apiKey.id;
 
-      const revoked = await server.graphql<{ revokeApiKey: { status: string } }>(
-        'mutation Revoke($id: ID!) { revokeApiKey(id: $id) { status } }',
-        { id: keyId },
-        vendor.apiKey,
-      );
+      const revoked = await server.graphql(TestRevokeApiKeyStatusDocument, { id: keyId }, vendor.apiKey);
       assert.equal(revoked.data?.revokeApiKey.status, 'REVOKED', JSON.stringify(revoked));
 
-      const after = await run(client, '{ me { role } }');
+      const after = await run(client, TestMeRoleDocument);
       assert.equal(after.results.length, 0, JSON.stringify(after));
       assertRefused(after, 'UNAUTHENTICATED', /revoked/);
     });
@@ -323,7 +340,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
       const gauge = async () => (await server.app.metrics.websocketConnections.get()).values[0]?.value ?? 0;
       const before = await gauge();
       const client = connect({ lazy: false });
-      const outcome = await run(client, '{ serverInfo { version } }');
+      const outcome = await run(client, TestServerInfoDocument);
       assert.equal(outcome.errors, undefined);
       assert.equal(await gauge(), before + 1);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -353,7 +370,7 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
         const ticking = new Promise<void>((resolve) => (firstTick = resolve));
         const ended = new Promise<unknown>((resolve) => {
           client.subscribe(
-            { query: 'subscription { serverTime(intervalSeconds: 1) { sequence } }' },
+            { query: TestServerTimeSequenceDocument.toString(), variables: { intervalSeconds: 1 } },
             { next: () => firstTick(), error: resolve, complete: () => resolve('completed') },
           );
         });

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import {
+  TestStartTrainingRunIdDocument,
+  TestTrainingLogSeqsDocument,
+  TestTrainingLogsDocument as LOGS,
+  TestTrainingRunProgressDocument,
+  type TestTrainingLogsSubscriptionVariables,
+  type TrainingRunStatus,
+  type TypedDocumentString,
+} from '../../generated/test-operations';
 
 const LINES = 1500;
 
@@ -41,12 +51,16 @@ function expectedLine(i: number): string {
   return `line ${i}`;
 }
 
-const LOGS = 'subscription($id: ID!, $after: Int) { trainingLogs(runId: $id, afterSeq: $after) { lines { seq stream line } finalStatus } }';
-
-interface Received {
-  lines: { seq: number; stream: string; line: string }[];
-  finalStatus: string | null;
+/** What one follower collected: the lines of every event (as its document selects them), then the final status. */
+interface Received<TLine = LogLine> {
+  lines: TLine[];
+  finalStatus: TrainingRunStatus | null;
 }
+
+type LogLine = ResultOf<typeof LOGS>['trainingLogs']['lines'][number];
+
+/** A trainingLogs subscription with the variables of LOGS, whatever it selects of each line. */
+type LogsDocument<TLine> = TypedDocumentString<{ trainingLogs: Received<TLine> }, TestTrainingLogsSubscriptionVariables>;
 
 describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
   this.timeout(120_000);
@@ -74,13 +88,14 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
     await rm(templates, { recursive: true, force: true });
   });
 
-  const follow = (target: TestServer, id: string, after: number, query = LOGS, onLines?: (received: Received) => void): Promise<Received> => {
+  const follow = <TLine>(target: TestServer, id: string, after: number, document: LogsDocument<TLine>, onLines?: (received: Received<TLine>) => void): Promise<Received<TLine>> => {
     const client = createClient({ url: target.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${vendorKey}` }, retryAttempts: 0 });
     clients.push(client);
-    const received: Received = { lines: [], finalStatus: null };
+    const received: Received<TLine> = { lines: [], finalStatus: null };
+    const variables: TestTrainingLogsSubscriptionVariables = { id, after };
     return new Promise((resolve, reject) => {
-      client.subscribe<{ trainingLogs: Received }>(
-        { query, variables: { id, after } },
+      client.subscribe<ResultOf<typeof document>>(
+        { query: document.toString(), variables },
         {
           next: (message) => {
             if (message.errors) return reject(new Error(JSON.stringify(message.errors)));
@@ -98,8 +113,8 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
 
   it('gives every subscriber, in this process and another, every line once and in order, masked, then the final status', async () => {
     const goFile = path.join(templates, `go-${Date.now()}`);
-    const started = await server.graphql<{ startTrainingRun: { id: string } }>(
-      'mutation($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id } }',
+    const started = await server.graphql(
+      TestStartTrainingRunIdDocument,
       { spec: { task: 'SIGNAL', template: 'many-lines', hyperparameters: [{ name: 'go_file', value: goFile }] } },
       vendorKey,
     );
@@ -118,14 +133,14 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
     // One more joins midway with afterSeq: replay from the database, then the live lines.
     let late: Promise<Received> | undefined;
     const midway = follow(server, id, 0, LOGS, (received) => {
-      if (!late && received.lines.length >= 400) late = follow(peer ?? server, id, 200);
+      if (!late && received.lines.length >= 400) late = follow(peer ?? server, id, 200, LOGS);
     });
     // The same events with another selection: executed for that document, not shared with the others.
-    const otherShape = follow(server, id, 0, 'subscription($id: ID!, $after: Int) { trainingLogs(runId: $id, afterSeq: $after) { lines { seq } finalStatus } }');
+    const otherShape = follow(server, id, 0, TestTrainingLogSeqsDocument);
 
     const results = await Promise.all(followed);
     const reference = await midway;
-    const run = (await server.graphql<{ trainingRun: { status: string; logLineCount: number } }>('query($id: ID!) { trainingRun(id: $id) { status logLineCount } }', { id }, vendorKey)).data!.trainingRun;
+    const run = (await server.graphql(TestTrainingRunProgressDocument, { id }, vendorKey)).data!.trainingRun;
     assert.equal(run.status, 'SUCCEEDED');
 
     assert.deepEqual(

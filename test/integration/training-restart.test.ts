@@ -4,8 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { postGraphQL } from '../helpers/server';
 import { runServerCommand, startServerProcess, type RunningServer } from '../helpers/server-process';
-
-const RUN = 'query($id: ID!) { trainingRun(id: $id) { status failureReason logLineCount } }';
+import {
+  TestStartTrainingRunIdDocument,
+  TestStoredLogSeqsDocument,
+  TestTrainingRunOutcomeDocument as RUN,
+  type TestTrainingRunOutcomeQuery,
+} from '../../generated/test-operations';
 
 /** The embedded database, a real server process, SIGKILL in the middle of a run, and a restart. */
 describe('a training run when its server is killed', function () {
@@ -29,10 +33,10 @@ describe('a training run when its server is killed', function () {
     const { apiKey } = JSON.parse(created.stdout) as { apiKey: string };
 
     server = await startServerProcess(env);
-    const started = await postGraphQL<{ startTrainingRun: { id: string } }>(
+    const started = await postGraphQL(
       server.graphqlUrl,
-      'mutation { startTrainingRun(spec: { task: SIGNAL, hyperparameters: [{ name: "epochs", value: 1000 }, { name: "batch_size", value: 1 }] }) { id } }',
-      {},
+      TestStartTrainingRunIdDocument,
+      { spec: { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] } },
       apiKey,
     );
     assert.equal(started.errors, undefined, JSON.stringify(started.errors));
@@ -40,7 +44,7 @@ describe('a training run when its server is killed', function () {
 
     let acknowledged = 0;
     for (let i = 0; i < 200 && acknowledged < 5; i++) {
-      const run = await postGraphQL<{ trainingRun: { status: string; logLineCount: number } }>(server.graphqlUrl, RUN, { id }, apiKey);
+      const run = await postGraphQL(server.graphqlUrl, RUN, { id }, apiKey);
       acknowledged = run.data!.trainingRun.logLineCount;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -48,16 +52,16 @@ describe('a training run when its server is killed', function () {
     await server.stop('SIGKILL');
 
     server = await startServerProcess(env);
-    let final: { status: string; failureReason: string | null; logLineCount: number } | undefined;
+    let final: TestTrainingRunOutcomeQuery['trainingRun'] | undefined;
     for (let i = 0; i < 200; i++) {
-      final = (await postGraphQL<{ trainingRun: { status: string; failureReason: string | null; logLineCount: number } }>(server.graphqlUrl, RUN, { id }, apiKey)).data!.trainingRun;
+      final = (await postGraphQL(server.graphqlUrl, RUN, { id }, apiKey)).data!.trainingRun;
       if (final.status === 'FAILED') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(final?.status, 'FAILED');
     assert.match(final?.failureReason ?? '', /worker lost/);
     assert.ok(final!.logLineCount >= acknowledged, `lines kept: ${final!.logLineCount} >= ${acknowledged}`);
-    const lines = await postGraphQL<{ trainingLogs: { lines: { seq: number }[] } }>(server.graphqlUrl, 'query($id: ID!) { trainingLogs(runId: $id, first: 1000) { lines { seq } } }', { id }, apiKey);
+    const lines = await postGraphQL(server.graphqlUrl, TestStoredLogSeqsDocument, { id, first: 1000 }, apiKey);
     const seqs = lines.data!.trainingLogs.lines.map((line) => line.seq);
     assert.deepEqual(seqs.slice(0, acknowledged), Array.from({ length: acknowledged }, (_, index) => index + 1));
   });

@@ -2,6 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { startFakeRunPod, type FakeRunPod } from '../helpers/fake-runpod';
+import {
+  TestStartTrainingRunIdDocument,
+  TestStoredLogLinesDocument,
+  TestTrainingRunProviderStateDocument,
+  type TrainingSpecInput,
+} from '../../generated/test-operations';
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
 
@@ -22,18 +28,14 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     await fake.close();
   });
 
-  const startRun = async (spec: Record<string, unknown>) => {
-    const response = await server.graphql<{ startTrainingRun: { id: string } }>('mutation($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id } }', { spec }, vendorKey);
+  const startRun = async (spec: TrainingSpecInput) => {
+    const response = await server.graphql(TestStartTrainingRunIdDocument, { spec }, vendorKey);
     assert.equal(response.errors, undefined, JSON.stringify(response.errors));
     return response.data!.startTrainingRun.id;
   };
   const waitFinal = async (id: string) => {
     for (let i = 0; i < 300; i++) {
-      const response = await server.graphql<{ trainingRun: { status: string; failureReason: string | null; providerJobId: string | null; costUsd: string; metrics: { name: string; last: number }[] } }>(
-        'query($id: ID!) { trainingRun(id: $id) { status failureReason providerJobId costUsd metrics { name last } } }',
-        { id },
-        vendorKey,
-      );
+      const response = await server.graphql(TestTrainingRunProviderStateDocument, { id }, vendorKey);
       const run = response.data!.trainingRun;
       if (FINAL.includes(run.status)) return run;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -41,7 +43,7 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     throw new Error('no final status');
   };
   const logsOf = async (id: string) =>
-    (await server.graphql<{ trainingLogs: { lines: { line: string }[] } }>('query($id: ID!) { trainingLogs(runId: $id, first: 1000) { lines { line } } }', { id }, vendorKey)).data!.trainingLogs.lines.map((entry) => entry.line);
+    (await server.graphql(TestStoredLogLinesDocument, { id, first: 1000 }, vendorKey)).data!.trainingLogs.lines.map((entry) => entry.line);
 
   it('submits the job with signed round URLs, streams its lines and metrics with the RunPod key masked, and succeeds', async () => {
     fake.script({

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,23 +10,22 @@ import { LogWriter } from '../../server/modules/training/log-writer';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { parsePricesCsv } from '../../server/modules/datasets/round-builder';
 import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
-
-const RUN_FIELDS = 'id status provider costUsd exitCode failureReason logLineCount metrics { name last step count } artifacts { name sizeBytes sha256 } history { from to reason }';
-const START = `mutation($spec: TrainingSpecInput!, $key: String) { startTrainingRun(spec: $spec, idempotencyKey: $key) { ${RUN_FIELDS} } }`;
-const RUN = `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} } }`;
-const STOP = `mutation($id: ID!) { stopTrainingRun(id: $id) { ${RUN_FIELDS} } }`;
-
-interface Run {
-  id: string;
-  status: string;
-  costUsd: string;
-  exitCode: number | null;
-  failureReason: string | null;
-  logLineCount: number;
-  metrics: { name: string; last: number; step: number; count: number }[];
-  artifacts: { name: string; sizeBytes: number; sha256: string }[];
-  history: { from: string | null; to: string; reason: string | null }[];
-}
+import {
+  TestStartTrainingRunDocument as START,
+  TestStartTrainingRunIdDocument,
+  TestStopTrainingRunDocument as STOP,
+  TestTrainingLogFinalStatusDocument,
+  TestTrainingLogLineTextsDocument,
+  TestTrainingLogPageDocument,
+  TestTrainingLogSeqsAndLinesDocument,
+  TestTrainingLogSeqsDocument,
+  TestTrainingRunArtifactUrlsDocument,
+  TestTrainingRunCountDocument,
+  TestTrainingRunDocument as RUN,
+  type TestTrainingRunFieldsFragment as Run,
+  type TrainingSpecInput,
+  type TypedDocumentString,
+} from '../../generated/test-operations';
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
 
@@ -47,8 +47,8 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     await server.close();
   });
 
-  const start = async (spec: Record<string, unknown>, key = vendorKey, idempotencyKey?: string) => server.graphql<{ startTrainingRun: Run }>(START, { spec, key: idempotencyKey }, key);
-  const runOf = async (id: string, key = vendorKey) => (await server.graphql<{ trainingRun: Run }>(RUN, { id }, key)).data!.trainingRun;
+  const start = async (spec: TrainingSpecInput, key = vendorKey, idempotencyKey?: string) => server.graphql(START, { spec, key: idempotencyKey }, key);
+  const runOf = async (id: string, key = vendorKey) => (await server.graphql(RUN, { id }, key)).data!.trainingRun;
   const waitFinal = async (id: string): Promise<Run> => {
     for (let i = 0; i < 600; i++) {
       const run = await runOf(id);
@@ -57,10 +57,10 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     }
     throw new Error(`run ${id} did not finish`);
   };
-  const subscribe = (query: string, variables: Record<string, unknown>, key = vendorKey) => {
+  const subscribe = <TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables, key = vendorKey) => {
     const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
     clients.push(client);
-    return client.iterate<Record<string, unknown>>({ query, variables });
+    return client.iterate<TResult>({ query: document.toString(), variables });
   };
 
   it('trains the runpod-signal-train template on round 1, streaming logs and metrics, keeping its artifacts', async () => {
@@ -72,8 +72,8 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     // Follow from the start over graphql-ws: every line once, in order, then the final status.
     const seqs: number[] = [];
     let finalStatus: string | null = null;
-    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { lines { seq line } finalStatus } }', { id })) {
-      const event = (result.data as { trainingLogs: { lines: { seq: number }[]; finalStatus: string | null } }).trainingLogs;
+    for await (const result of subscribe(TestTrainingLogSeqsAndLinesDocument, { id })) {
+      const event = result.data!.trainingLogs;
       seqs.push(...event.lines.map((line) => line.seq));
       if (event.finalStatus) finalStatus = event.finalStatus;
     }
@@ -87,11 +87,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.ok(run.metrics.some((metric) => metric.name === 'val_corr'));
     assert.ok(run.artifacts.some((artifact) => artifact.name === 'model.json'));
 
-    const urls = await server.graphql<{ trainingRun: { artifacts: { name: string; downloadUrl: string; sha256: string }[] } }>(
-      'query($id: ID!) { trainingRun(id: $id) { artifacts { name sha256 downloadUrl } } }',
-      { id },
-      vendorKey,
-    );
+    const urls = await server.graphql(TestTrainingRunArtifactUrlsDocument, { id }, vendorKey);
     const model = urls.data!.trainingRun.artifacts.find((artifact) => artifact.name === 'model.json')!;
     const download = await fetch(model.downloadUrl);
     assert.equal(download.status, 200);
@@ -100,17 +96,13 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
 
     // A subscriber that joins late replays everything after its seq.
     const replayed: number[] = [];
-    for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id, afterSeq: 2) { lines { seq } finalStatus } }', { id })) {
-      const event = (result.data as { trainingLogs: { lines: { seq: number }[] } }).trainingLogs;
+    for await (const result of subscribe(TestTrainingLogSeqsDocument, { id, after: 2 })) {
+      const event = result.data!.trainingLogs;
       replayed.push(...event.lines.map((line) => line.seq));
     }
     assert.deepEqual(replayed, seqs.slice(2));
 
-    const page = await server.graphql<{ trainingLogs: { lines: { seq: number }[]; hasMore: boolean; lastSeq: number } }>(
-      'query($id: ID!) { trainingLogs(runId: $id, after: 0, first: 2) { lines { seq } hasMore lastSeq } }',
-      { id },
-      vendorKey,
-    );
+    const page = await server.graphql(TestTrainingLogPageDocument, { id, after: 0, first: 2 }, vendorKey);
     assert.deepEqual(page.data!.trainingLogs.lines.map((line) => line.seq), [1, 2]);
     assert.equal(page.data!.trainingLogs.hasMore, true);
 
@@ -126,7 +118,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.equal(stopped.errors?.[0].extensions?.code, 'NOT_FOUND');
     await assert.rejects(
       (async () => {
-        for await (const result of subscribe('subscription($id: ID!) { trainingLogs(runId: $id) { finalStatus } }', { id }, otherKey)) {
+        for await (const result of subscribe(TestTrainingLogFinalStatusDocument, { id }, otherKey)) {
           if (result.errors) throw new Error(String(result.errors[0].extensions?.code));
         }
       })(),
@@ -136,7 +128,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   });
 
   it('makes exactly one run for 20 concurrent starts with one idempotency key, and refuses the key for another spec', async () => {
-    const spec = { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] };
+    const spec: TrainingSpecInput = { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1 }] };
     const responses = await Promise.all(Array.from({ length: 20 }, () => start(spec, vendorKey, 'same-key-1')));
     const ids = new Set(responses.map((response) => response.data?.startTrainingRun.id));
     assert.equal(ids.size, 1, JSON.stringify(responses.find((response) => response.errors)?.errors));
@@ -146,7 +138,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   });
 
   it('refuses bad specs with BAD_USER_INPUT naming each field, and creates nothing', async () => {
-    const before = (await server.graphql<{ trainingRuns: { totalCount: number } }>('{ trainingRuns { totalCount } }', {}, vendorKey)).data!.trainingRuns.totalCount;
+    const before = (await server.graphql(TestTrainingRunCountDocument, {}, vendorKey)).data!.trainingRuns.totalCount;
     const bad = await start({ task: 'SIGNAL', gpuType: 'TPU9000', timeoutSeconds: 5, maxBudgetUsd: '-1', hyperparameters: [{ name: 'epochs', value: 'many' }, { name: 'nonsense', value: 1 }] });
     assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const fields = (bad.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field).sort();
@@ -157,7 +149,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.equal(unknownTemplate.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const runpod = await start({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
     assert.equal(runpod.errors?.[0].extensions?.code, 'PRECONDITION_FAILED', 'RunPod is not configured in this test server');
-    const after = (await server.graphql<{ trainingRuns: { totalCount: number } }>('{ trainingRuns { totalCount } }', {}, vendorKey)).data!.trainingRuns.totalCount;
+    const after = (await server.graphql(TestTrainingRunCountDocument, {}, vendorKey)).data!.trainingRuns.totalCount;
     assert.equal(after, before);
   });
 
@@ -188,7 +180,7 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     const response = await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] });
     const id = response.data!.startTrainingRun.id;
     for (let i = 0; i < 200 && (await runOf(id)).status !== 'RUNNING'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const stopped = await server.graphql<{ stopTrainingRun: Run }>(STOP, { id }, vendorKey);
+    const stopped = await server.graphql(STOP, { id }, vendorKey);
     assert.equal(stopped.data?.stopTrainingRun.status, 'CANCELLED', JSON.stringify(stopped));
   });
 
@@ -278,8 +270,8 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
 
   it('delivers lines to a subscriber while the program is still running, after the run changed status', async () => {
     const goFile = path.join(templates, `go-${Date.now()}`);
-    const started = await server.graphql<{ startTrainingRun: { id: string } }>(
-      'mutation($spec: TrainingSpecInput!) { startTrainingRun(spec: $spec) { id } }',
+    const started = await server.graphql(
+      TestStartTrainingRunIdDocument,
       { spec: { task: 'SIGNAL', template: 'wait-for-go', hyperparameters: [{ name: 'go_file', value: goFile }] } },
       vendorKey,
     );
@@ -290,8 +282,8 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
     const lines: string[] = [];
     let finalStatus: string | null = null;
     let sawWaitingWhileRunning = false;
-    for await (const result of client.iterate({ query: 'subscription($id: ID!) { trainingLogs(runId: $id) { lines { line } finalStatus } }', variables: { id } })) {
-      const event = (result.data as { trainingLogs: { lines: { line: string }[]; finalStatus: string | null } }).trainingLogs;
+    for await (const result of client.iterate<ResultOf<typeof TestTrainingLogLineTextsDocument>>({ query: TestTrainingLogLineTextsDocument.toString(), variables: { id } })) {
+      const event = result.data!.trainingLogs;
       lines.push(...event.lines.map((entry) => entry.line));
       if (event.lines.some((entry) => entry.line === 'waiting for go')) {
         // The program cannot finish before this file exists: this line came live.

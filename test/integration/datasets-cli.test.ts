@@ -8,6 +8,9 @@ import { CliError, ExitCode } from '../../cli/errors';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 import { runMp, type CliResult } from '../helpers/cli-process';
+import type { RoundManifest as Manifest } from '../../cli/commands/data/pull';
+import type { DataRoundQuery, DataRoundsQuery } from '../../generated/cli-operations';
+import { TestRoundDetailDownloadsDocument, type TestRoundDetailDownloadsQuery } from '../../generated/test-operations';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -15,37 +18,7 @@ function assertNoStack(result: CliResult): void {
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-interface ApiFile {
-  name: string;
-  kind: string;
-  sizeBytes: number;
-  sha256: string;
-  rowCount: number;
-  downloadUrl: string;
-}
-
-interface ApiRound {
-  number: number;
-  name: string;
-  status: string;
-  horizonDays: number;
-  featureNames: string[];
-  splits: { kind: string; firstDate: string; lastDate: string }[];
-  files: ApiFile[];
-}
-
-interface Manifest {
-  round: number;
-  name: string;
-  status: string;
-  horizonDays: number;
-  featureNames: string[];
-  splits: { kind: string; firstDate: string; lastDate: string }[];
-  files: { name: string; kind: string; sha256: string; size: number; rows: number }[];
-  pulledAt: string;
-  apiUrl: string;
-}
-
+/** What `mp data pull --json` prints (the CLI exports no type for it). */
 interface PullSummary {
   round: number;
   files: { name: string; kind: string; path: string; size: number; sha256: string; status: string }[];
@@ -55,7 +28,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
   this.timeout(60_000);
   let server: TestServer;
   let vendorKey: string;
-  let apiRound: ApiRound;
+  let apiRound: TestRoundDetailDownloadsQuery['round'];
   let work: string;
   let configHome: string;
 
@@ -65,12 +38,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
   before(async () => {
     server = await startTestServer();
     vendorKey = (await server.createVendor('Data CLI Vendor')).apiKey;
-    const response = await server.graphql<{ round: ApiRound }>(
-      `query { round(number: 1) { number name status horizonDays featureNames splits { kind firstDate lastDate }
-        files { name kind sizeBytes sha256 rowCount downloadUrl(expiresInSeconds: 600) } } }`,
-      {},
-      vendorKey,
-    );
+    const response = await server.graphql(TestRoundDetailDownloadsDocument, { number: 1, seconds: 600 }, vendorKey);
     assert.ok(response.data, JSON.stringify(response.errors));
     apiRound = response.data.round;
     assert.equal(apiRound.status, 'OPEN', 'the seeded round 1 is open');
@@ -100,7 +68,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
 
     const json = await run(['data', 'list', '--json', '--status', 'open']);
     assert.equal(json.code, 0, json.stderr);
-    const rounds = JSON.parse(json.stdout) as ApiRound[];
+    const rounds = JSON.parse(json.stdout) as DataRoundsQuery['rounds']['nodes'];
     assert.ok(rounds.some((r) => r.number === 1 && r.status === 'OPEN'));
     assert.ok(rounds.every((r) => r.status === 'OPEN'));
   });
@@ -123,7 +91,7 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
 
     const json = await run(['data', 'info', '--round', '1', '--json'], null);
     assert.equal(json.code, 0, json.stderr);
-    const round = JSON.parse(json.stdout) as ApiRound;
+    const round = JSON.parse(json.stdout) as DataRoundQuery['round'];
     assert.equal(round.number, 1);
     assert.deepEqual(round.featureNames, apiRound.featureNames);
     assert.deepEqual(

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { startTestServer, usingPostgres } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 import { runMp, spawnMp, type CliResult } from '../helpers/cli-process';
+import type { TrainRunQuery, TrainingRunFieldsFragment } from '../../generated/cli-operations';
 
 function assertNoStack(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /\n\s+at /, `unexpected stack trace:\n${result.stderr}`);
@@ -15,16 +16,10 @@ function show(result: CliResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
-interface RunJson {
-  id: string;
-  status: string;
-  exitCode: number | null;
-  failureReason: string | null;
-  logLineCount: number;
-  spec: { task: string; round: number; hyperparameters: { name: string; value: unknown }[] };
-  metrics: { name: string; last: number; count: number }[];
-  artifacts: { name: string; sizeBytes: number; sha256: string; downloadUrl?: string }[];
-}
+/** What `mp train start --json` and `mp train status --json` print: the runs as the CLI's operations return them. */
+type RunJson = TrainingRunFieldsFragment;
+/** What `mp train status <id> --json` prints. */
+type RunDetailJson = TrainRunQuery['trainingRun'];
 
 /**
  * A template of our own (MP_TEMPLATES_DIR) that prints a line every 100 ms for `seconds`: a run
@@ -160,7 +155,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     const json = await runMp(['train', 'logs', id, '--json'], { env });
     const lines = json.stdout.trimEnd().split('\n').map((text) => JSON.parse(text) as { seq: number; at: string; stream: string; line: string });
     assert.deepEqual(lines.map((entry) => entry.seq), Array.from({ length: lines.length }, (_, index) => index + 1));
-    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
+    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunDetailJson;
     assert.equal(run.logLineCount, lines.length);
     assert.equal(lines.map((entry) => `${entry.line}\n`).join(''), followed.stdout);
 
@@ -199,7 +194,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.match(one.stdout, /Artifacts\nNAME\s+SIZE\s+SHA256\n(.*\n)*model\.json\s+[\d.]+ k?B\s+[0-9a-f]{12}\n/);
     assert.match(one.stderr, new RegExp(`Logs: mp train logs ${succeeded}`));
 
-    const json = JSON.parse((await runMp(['train', 'status', succeeded, '--json'], { env })).stdout) as RunJson;
+    const json = JSON.parse((await runMp(['train', 'status', succeeded, '--json'], { env })).stdout) as RunDetailJson;
     assert.equal(json.status, 'SUCCEEDED');
     assert.ok(json.artifacts.some((artifact) => artifact.name === 'model.json' && artifact.downloadUrl?.startsWith('http')));
   });
@@ -285,7 +280,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
       assert.match(followed.stderr, /reconnecting in [\d.]+ s .*resuming after line \d+/);
       assert.match(followed.stderr, /Reconnected; resuming after line \d+/);
       const seqs = followed.stdout.split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { seq: number }).seq);
-      const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
+      const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunDetailJson;
       assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(seqs, Array.from({ length: run.logLineCount }, (_, index) => index + 1), 'no line twice, none skipped');
     } finally {
@@ -302,7 +297,7 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.equal(followed.code, 130, show(followed));
     assert.match(followed.stderr, /stopped following run .*; the run itself keeps going/);
     assertNoStack(followed);
-    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunJson;
+    const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunDetailJson;
     assert.equal(run.status, 'RUNNING');
     assert.equal((await runMp(['train', 'stop', id], { env })).code, 0);
   });

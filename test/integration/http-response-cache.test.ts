@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { newId } from '../../server/db/ids';
 import { CATALOG_CHANNEL } from '../../server/modules/catalog/catalog.service';
-
-const CATALOG = '{ catalog(first: 5) { totalCount nodes { slug vendor { displayName } } } }';
-
-interface Catalog {
-  catalog: { totalCount: number; nodes: { slug: string }[] };
-}
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import {
+  TestCachedCatalogDocument as CATALOG,
+  TestCatalogModelIdDocument,
+  TestCatalogTotalDocument,
+  TestServerInfoAndCatalogTotalDocument,
+  type TypedDocumentString,
+} from '../../generated/test-operations';
 
 interface Answer {
   status: number;
@@ -28,11 +30,14 @@ describe(`response cache for anonymous @publicCache queries (${usingPostgres ? '
     await server.close();
   });
 
-  async function post(query: string, headers: Record<string, string> = {}): Promise<Answer> {
+  /** The JSON body of one operation: its document's text and, if any, its variables. */
+  const bodyOf = <TVariables>(document: TypedDocumentString<unknown, TVariables>, variables?: TVariables) => JSON.stringify({ query: document.toString(), variables });
+
+  async function post<TVariables>(document: TypedDocumentString<unknown, TVariables>, headers: Record<string, string> = {}, variables?: TVariables): Promise<Answer> {
     const response = await fetch(server.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query }),
+      body: bodyOf(document, variables),
     });
     return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
   }
@@ -51,7 +56,7 @@ describe(`response cache for anonymous @publicCache queries (${usingPostgres ? '
     );
   }
 
-  const totalOf = (answer: Answer) => (JSON.parse(answer.text) as { data: Catalog }).data.catalog.totalCount;
+  const totalOf = (answer: Answer) => (JSON.parse(answer.text) as { data: ResultOf<typeof CATALOG> }).data.catalog.totalCount;
 
   it('answers the same anonymous catalog query from memory, byte for byte, until a catalog change is announced', async () => {
     const before = await counts();
@@ -83,18 +88,18 @@ describe(`response cache for anonymous @publicCache queries (${usingPostgres ? '
     const before = await counts();
     for (let i = 0; i < 2; i++) {
       assert.equal((await post(CATALOG, { authorization: `Bearer ${apiKey}` })).status, 200);
-      assert.equal((await post('{ serverInfo { version } catalog(first: 1) { totalCount } }')).status, 200);
-      const missing = JSON.parse((await post('{ catalogModel(slug: "nobody/nothing") { id } }')).text) as { errors?: unknown[] };
+      assert.equal((await post(TestServerInfoAndCatalogTotalDocument, {}, { first: 1 })).status, 200);
+      const missing = JSON.parse((await post(TestCatalogModelIdDocument, {}, { slug: 'nobody/nothing' })).text) as { errors?: unknown[] };
       assert.ok(missing.errors?.length);
     }
     assert.deepEqual(await counts(), before);
   });
 
   it('keeps CSRF prevention: a cached body sent as text/plain is still refused', async () => {
-    const query = '{ catalog(first: 2) { totalCount } }';
-    await post(query);
-    assert.equal((await post(query)).status, 200);
-    const simple = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query }) });
+    const variables = { first: 2 };
+    await post(TestCatalogTotalDocument, {}, variables);
+    assert.equal((await post(TestCatalogTotalDocument, {}, variables)).status, 200);
+    const simple = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: bodyOf(TestCatalogTotalDocument, variables) });
     assert.equal(simple.status, 400);
     assert.match(await simple.text(), /CSRF|preflight/i);
   });
