@@ -51,7 +51,8 @@ const zones = [
   {
     target: PLATFORM_ROOMS,
     from: ['./server/modules', './server/http', './server/app.ts'],
-    message: 'Platform rooms (server/storage, jobs, live, tokens, idempotency) know no domain and no transport: never import server/modules/, server/http/ or the app.',
+    message:
+      'Platform rooms (server/storage, jobs, live, tokens, idempotency) know no domain and no transport: never import server/modules/, server/http/ or the app.',
   },
   {
     target: './web',

@@ -7,14 +7,27 @@ import { Idempotency1764400000000 } from './server/db/migrations/1764400000000-I
 import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000-PeriodicTasks';
 
 /** In the order they run. A new migration is added at the end of this list. */
-export const migrations = [Identity1764090000000, Catalog1764090001000, Datasets1764200000000, Training1764300000000, Idempotency1764400000000, PeriodicTasks1764500000000];
+export const migrations = [
+  Identity1764090000000,
+  Catalog1764090001000,
+  Datasets1764200000000,
+  Training1764300000000,
+  Idempotency1764400000000,
+  PeriodicTasks1764500000000,
+];
 
 /**
  * The TypeORM data source settings shared by the embedded database (PGlite) and
  * PostgreSQL. Both run the same migrations; `synchronize` is never used. The entities
  * come from the modules (`server/modules`), so the data source knows no domain.
  */
-export function dataSourceOptions(connection: { url?: string; poolSize?: number; driver?: unknown; logger?: Logger; entities: readonly (new () => object)[] }): DataSourceOptions {
+export function dataSourceOptions(connection: {
+  url?: string;
+  poolSize?: number;
+  driver?: unknown;
+  logger?: Logger;
+  entities: readonly (new () => object)[];
+}): DataSourceOptions {
   return {
     type: 'postgres',
     url: connection.url,

@@ -41,10 +41,7 @@ export class GraphQLClient {
     this.options = options;
   }
 
-  async request<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
-    variables: TVariables,
-  ): Promise<TResult> {
+  async request<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult> {
     const query = document.toString();
     const requestId = randomUUID();
     const timeoutMs = this.options.timeoutMs ?? REQUEST_TIMEOUT_MS;

@@ -126,7 +126,11 @@ export function contentRangeStart(header: string | null): number | undefined {
 async function reasonOf(response: StreamedResponse): Promise<string> {
   try {
     const text = await response.text();
-    const line = text.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
+    const line =
+      text
+        .split('\n')
+        .find((l) => l.trim().length > 0)
+        ?.trim() ?? '';
     return line.length > 300 ? `${line.slice(0, 300)}…` : line;
   } catch {
     return '';
@@ -264,11 +268,9 @@ async function transfer(
   } catch (error) {
     throwIfAborted(signal, partPath, offset, total);
     const failure = cliErrorFromNetwork(error, shownUrl(spec.url), 0);
-    throw new CliError(
-      `${failure.message}${offset > 0 ? ` (kept ${partPath}: run the same command again to resume)` : ''}`,
-      ExitCode.UNREACHABLE,
-      { cause: error },
-    );
+    throw new CliError(`${failure.message}${offset > 0 ? ` (kept ${partPath}: run the same command again to resume)` : ''}`, ExitCode.UNREACHABLE, {
+      cause: error,
+    });
   }
 
   let resumed = false;
@@ -329,14 +331,10 @@ async function transfer(
     if (error instanceof WriteFailure) throw cannotWrite(dir, error.cause);
     throwIfAborted(signal, partPath, onDisk, total);
     const why = networkReason(error);
-    throw new CliError(
-      `download of ${spec.name} stopped at ${formatBytes(done)} of ${formatBytes(total)}: ${why}`,
-      ExitCode.UNREACHABLE,
-      {
-        hint: onDisk > 0 ? `Kept ${partPath}: run the same command again to resume.` : 'Run the same command again.',
-        cause: error,
-      },
-    );
+    throw new CliError(`download of ${spec.name} stopped at ${formatBytes(done)} of ${formatBytes(total)}: ${why}`, ExitCode.UNREACHABLE, {
+      hint: onDisk > 0 ? `Kept ${partPath}: run the same command again to resume.` : 'Run the same command again.',
+      cause: error,
+    });
   }
   progress.finish();
   return finish(spec, digest, partPath, finalPath, resumed ? 'resumed' : 'downloaded', dir);
@@ -365,12 +363,7 @@ function writeFully(fd: number, chunk: Uint8Array): void {
  * always a prefix of the body, even when the transfer or a write fails midway. Network errors
  * reject as they are; file-system errors reject as WriteFailure.
  */
-export async function writeBody(
-  response: StreamedResponse,
-  file: string,
-  append: boolean,
-  onChunk: (chunk: Uint8Array) => void,
-): Promise<void> {
+export async function writeBody(response: StreamedResponse, file: string, append: boolean, onChunk: (chunk: Uint8Array) => void): Promise<void> {
   let fd: number;
   try {
     fd = fs.openSync(file, append ? 'a' : 'w');
@@ -411,14 +404,10 @@ async function finish(
   if (actual !== expected) {
     const size = (await statFile(partPath).catch(() => undefined))?.size;
     await fsp.rm(partPath, { force: true });
-    throw new CliError(
-      `checksum mismatch for ${spec.name}: expected sha256 ${expected}, got ${actual}; the file was removed`,
-      ExitCode.INVALID,
-      {
-        details: size !== undefined && size !== spec.sizeBytes ? [`received ${size} bytes, expected ${spec.sizeBytes}`] : [],
-        hint: 'Run the command again to download it afresh; if it keeps failing, tell the marketplace operator.',
-      },
-    );
+    throw new CliError(`checksum mismatch for ${spec.name}: expected sha256 ${expected}, got ${actual}; the file was removed`, ExitCode.INVALID, {
+      details: size !== undefined && size !== spec.sizeBytes ? [`received ${size} bytes, expected ${spec.sizeBytes}`] : [],
+      hint: 'Run the command again to download it afresh; if it keeps failing, tell the marketplace operator.',
+    });
   }
   try {
     await fsp.rename(partPath, finalPath);

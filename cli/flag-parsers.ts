@@ -26,7 +26,9 @@ export function parseCount(flag: string, min: number): (value: unknown) => numbe
 export type RoundRef = number | 'current';
 
 export function parseRound(value: unknown): RoundRef {
-  const text = String(value ?? '').trim().toLowerCase();
+  const text = String(value ?? '')
+    .trim()
+    .toLowerCase();
   if (text === 'current') return 'current';
   if (/^\d+$/.test(text)) {
     const number = Number(text);

@@ -28,7 +28,6 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
 }
 
-
 export function formatDate(iso: string | null | undefined, empty = '-'): string {
   return iso ? iso.slice(0, 10) : empty;
 }

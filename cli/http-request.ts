@@ -29,7 +29,8 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
   if (target.protocol !== 'https:' && target.protocol !== 'http:') {
     return Promise.reject(new Error(`unsupported URL scheme ${target.protocol} (use http or https)`));
   }
-  const transport = target.protocol === 'https:' ? (require('node:https') as typeof import('node:https')) : (require('node:http') as typeof import('node:http'));
+  const transport =
+    target.protocol === 'https:' ? (require('node:https') as typeof import('node:https')) : (require('node:http') as typeof import('node:http'));
   const headers = { ...options.headers };
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {

@@ -51,9 +51,7 @@ export function renderTable<Row>(columns: ReadonlyArray<Column<Row>>, rows: Read
 /** `Label   value` lines with the labels aligned. */
 export function renderKeyValue(pairs: ReadonlyArray<readonly [string, string]>, paint: Paint): string {
   const labelWidth = Math.max(...pairs.map(([label]) => width(label)));
-  return pairs
-    .map(([label, value]) => `${paint('bold', label + ':')}${' '.repeat(labelWidth - width(label) + 2)}${value}\n`)
-    .join('');
+  return pairs.map(([label, value]) => `${paint('bold', label + ':')}${' '.repeat(labelWidth - width(label) + 2)}${value}\n`).join('');
 }
 
 export interface OutputOptions {

@@ -1,7 +1,6 @@
 import type { TextOutput } from './io';
 import { formatBytes, formatDuration, formatRate } from './format';
 
-
 /**
  * What the download engine tells about one file. `update` is called for every chunk, so it
  * only stores the number: drawing happens on a timer (about 10 times a second on a

@@ -52,8 +52,7 @@ export function connect(session: Session, args: GlobalArgs, io: Io, auth: Auth):
   return new GraphQLClient({
     apiUrl: session.apiUrl,
     apiKey: auth === 'required' ? session.apiKey : undefined,
-    unauthenticatedHint:
-      session.apiKeySource === 'MP_API_KEY' ? 'The key comes from MP_API_KEY: set a valid one or unset it.' : undefined,
+    unauthenticatedHint: session.apiKeySource === 'MP_API_KEY' ? 'The key comes from MP_API_KEY: set a valid one or unset it.' : undefined,
     log: verboseLog(args, io),
   });
 }

@@ -259,19 +259,23 @@ function getOnce(target: URL, options: StreamedGetOptions): Promise<StreamedResp
       return false; // paused until readBody()
     };
 
-    const socket = connect(target, {
-      buffer,
-      callback: (length: number, data: Uint8Array): boolean => {
-        if (failure !== undefined || complete) return false;
-        const bytes = Buffer.from(data.buffer, data.byteOffset, length);
-        if (head && !sink) {
-          // Paused until readBody(), but TLS still hands over what it has already decrypted.
-          early = early && early.length > 0 ? Buffer.concat([early, bytes]) : Buffer.from(bytes);
-          return false;
-        }
-        return head ? deliver(bytes) : onHeadBytes(bytes);
+    const socket = connect(
+      target,
+      {
+        buffer,
+        callback: (length: number, data: Uint8Array): boolean => {
+          if (failure !== undefined || complete) return false;
+          const bytes = Buffer.from(data.buffer, data.byteOffset, length);
+          if (head && !sink) {
+            // Paused until readBody(), but TLS still hands over what it has already decrypted.
+            early = early && early.length > 0 ? Buffer.concat([early, bytes]) : Buffer.from(bytes);
+            return false;
+          }
+          return head ? deliver(bytes) : onHeadBytes(bytes);
+        },
       },
-    }, options.ca);
+      options.ca,
+    );
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () =>
       fail(networkError(`no data from the server for ${(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / 1000} s`, 'ETIMEDOUT')),

@@ -57,10 +57,7 @@ const workers = await build({
 });
 const outputs = (result) => Object.keys(result.metafile.outputs).map((file) => relative(tmpDir, join(root, file)));
 const workerUrls = Object.fromEntries(
-  Object.keys(workerEntries).map((name) => [
-    name,
-    `${publicPath}/${outputs(workers).find((file) => new RegExp(`^${name}\\.worker-\\w+\\.js$`).test(file))}`,
-  ]),
+  Object.keys(workerEntries).map((name) => [name, `${publicPath}/${outputs(workers).find((file) => new RegExp(`^${name}\\.worker-\\w+\\.js$`).test(file))}`]),
 );
 
 // graphiql/style.css already holds Monaco's CSS (and its fonts as data: URLs), so the

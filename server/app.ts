@@ -50,7 +50,9 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     publicBaseUrl: () => config.publicUrl ?? listenUrl,
   };
   // Filled in by the modules below, each adding its own services.
-  const services = { server: { version: packageVersion(), database: database.kind === 'embedded' ? DatabaseKind.Embedded : DatabaseKind.Postgres } } as Services;
+  const services = {
+    server: { version: packageVersion(), database: database.kind === 'embedded' ? DatabaseKind.Embedded : DatabaseKind.Postgres },
+  } as Services;
   const runtimes: ModuleRuntime[] = [];
   for (const module of modules) {
     const runtime = await module.create(platform, services);
@@ -119,7 +121,12 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         }
         return handleGraphQL(req, res, url, requestId);
       default: {
-        const uploads = { links: storage.links, blobs: storage.blobs, acceptsUploads: (runId: string) => acceptsUpload(`runs/${runId}`), log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed') };
+        const uploads = {
+          links: storage.links,
+          blobs: storage.blobs,
+          acceptsUploads: (runId: string) => acceptsUpload(`runs/${runId}`),
+          log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed'),
+        };
         if (await serveUpload(req, res, uploads)) return;
         if (await serveSignedFile(req, res, { links: storage.links, blobs: storage.blobs, lookup: storedFile })) return;
         if (await serveGraphiql(req, res)) return;

@@ -5,9 +5,7 @@ import { z } from 'zod';
  * Every environment variable the server reads, parsed and validated in one place.
  * The README's configuration table documents the same list.
  */
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+const booleanFlag = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -23,7 +21,12 @@ const environmentSchema = z.object({
   MP_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MP_CORS_ORIGINS: z.string().default(''),
   MP_INTROSPECTION: booleanFlag.optional(),
-  MP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
   MP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MP_SEED_DEMO: booleanFlag.optional(),
   MP_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(60).default(60),
@@ -39,14 +42,15 @@ const environmentSchema = z.object({
   MP_TRAINING_VENDOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
   RUNPOD_API_KEY: z.string().min(8).optional(),
-  RUNPOD_ENDPOINT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').optional(),
+  RUNPOD_ENDPOINT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
+    .optional(),
   RUNPOD_JOBS_URL: z.string().url().default('https://api.runpod.ai/v2'),
   RUNPOD_API_URL: z.string().url().default('https://api.runpod.io'),
 });
 
-export type DatabaseConfig =
-  | { kind: 'embedded'; dataDir: string }
-  | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string; poolSize: number };
 
 export interface ServerConfig {
   env: 'development' | 'production' | 'test';
@@ -94,7 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: 'embedded', dataDir: path.join(dataDir, 'pglite') },
-    corsOrigins: e.MP_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: e.MP_CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     introspection: e.MP_INTROSPECTION ?? !production,
     bodyLimitBytes: e.MP_BODY_LIMIT_BYTES,
     logLevel: e.MP_LOG_LEVEL,
@@ -111,7 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     runpod:
       e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID
-        ? { apiKey: e.RUNPOD_API_KEY, endpointId: e.RUNPOD_ENDPOINT_ID, jobsBaseUrl: e.RUNPOD_JOBS_URL.replace(/\/+$/, ''), restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, '') }
+        ? {
+            apiKey: e.RUNPOD_API_KEY,
+            endpointId: e.RUNPOD_ENDPOINT_ID,
+            jobsBaseUrl: e.RUNPOD_JOBS_URL.replace(/\/+$/, ''),
+            restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, ''),
+          }
         : undefined,
     limits: {
       maxDepth: e.MP_MAX_DEPTH,

@@ -43,7 +43,10 @@ export interface ContextFactory {
 }
 
 /** One builder for GraphQL over HTTP and over WebSocket (whose headers are the upgrade request's). */
-export function buildContext(factory: ContextFactory, request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders }): GraphQLContext {
+export function buildContext(
+  factory: ContextFactory,
+  request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders },
+): GraphQLContext {
   const host = request.headers.host;
   const baseUrl = factory.publicUrl ?? (host ? `http://${host}` : factory.listenUrl());
   const idempotencyKey = request.headers['idempotency-key'];

@@ -5,15 +5,7 @@
  */
 
 /** The error codes a client can see in `extensions.code`. */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'PRECONDITION_FAILED'
-  | 'INTERNAL';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED' | 'PRECONDITION_FAILED' | 'INTERNAL';
 
 export interface FieldProblem {
   field: string;
@@ -39,4 +31,3 @@ export class DomainError extends Error {
 export function badInput(field: string, message: string): DomainError {
   return new DomainError('BAD_USER_INPUT', `${field}: ${message}`, { fields: [{ field, message }] });
 }
-

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
         .command(
           'create-key',
           'Create an admin API key and print it (once)',
-          (args) => args.option('name', { type: 'string', default: 'operator', describe: 'a label for the key' }).option('json', { type: 'boolean', default: false }),
+          (args) =>
+            args.option('name', { type: 'string', default: 'operator', describe: 'a label for the key' }).option('json', { type: 'boolean', default: false }),
           (args) => withConfig((config, log) => createAdminKey(config, log, args)),
         )
         .demandCommand(1),
@@ -69,7 +70,9 @@ async function start(config: ServerConfig, log: Logger): Promise<void> {
   const app = await createApp(config, database, log);
   const url = await app.listen();
   log.info({ url, database: database.kind, dataDir: database.kind === 'embedded' ? config.dataDir : undefined }, 'marketplace API listening');
-  process.stdout.write(`\nMarketplace API ready on ${database.kind === 'embedded' ? `the embedded database (${config.dataDir})` : 'PostgreSQL'}\n  GraphQL + GraphiQL: ${url}/graphql\n  Health: ${url}/healthz  ${url}/readyz  ${url}/metrics\n\n`);
+  process.stdout.write(
+    `\nMarketplace API ready on ${database.kind === 'embedded' ? `the embedded database (${config.dataDir})` : 'PostgreSQL'}\n  GraphQL + GraphiQL: ${url}/graphql\n  Health: ${url}/healthz  ${url}/readyz  ${url}/metrics\n\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -116,7 +119,9 @@ async function withIdentity<T>(config: ServerConfig, log: Logger, work: (identit
 async function createVendor(config: ServerConfig, log: Logger, args: { name: string; email: string; handle?: string; json: boolean }): Promise<void> {
   const created = await withIdentity(config, log, (identity) => identity.createVendor({ displayName: args.name, email: args.email, handle: args.handle }));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ vendorId: created.vendor.id, handle: created.vendor.handle, apiKeyId: created.apiKey.id, apiKey: created.secret })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ vendorId: created.vendor.id, handle: created.vendor.handle, apiKeyId: created.apiKey.id, apiKey: created.secret })}\n`,
+    );
     return;
   }
   process.stdout.write(

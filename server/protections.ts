@@ -19,7 +19,13 @@ export interface Protections {
 export function createProtections(config: ServerConfig): Protections {
   const production = config.env === 'production';
   const armor = new ApolloArmor({
-    maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, exposeLimits: false, errorMessage: `Query is nested too deeply (at most ${config.limits.maxDepth} levels)` },
+    maxDepth: {
+      n: config.limits.maxDepth,
+      ignoreIntrospection: true,
+      flattenFragments: true,
+      exposeLimits: false,
+      errorMessage: `Query is nested too deeply (at most ${config.limits.maxDepth} levels)`,
+    },
     maxAliases: { n: config.limits.maxAliases, exposeLimits: false, errorMessage: `Query uses too many aliases (at most ${config.limits.maxAliases})` },
     costLimit: {
       maxCost: config.limits.maxCost,
@@ -27,7 +33,11 @@ export function createProtections(config: ServerConfig): Protections {
       exposeLimits: false,
       errorMessage: `Query is too expensive (cost limit ${config.limits.maxCost}): ask for fewer items (first is at most 100) or fewer nested fields`,
     },
-    maxDirectives: { n: config.limits.maxDirectives, exposeLimits: false, errorMessage: `Query uses too many directives (at most ${config.limits.maxDirectives})` },
+    maxDirectives: {
+      n: config.limits.maxDirectives,
+      exposeLimits: false,
+      errorMessage: `Query uses too many directives (at most ${config.limits.maxDirectives})`,
+    },
     // The token limit is a parser option (Apollo's parseOptions, graphql-ws's parse call): armor's plugin turns it into a 500.
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: production },

@@ -126,7 +126,14 @@ export async function run(args: InitArgs, io: Io): Promise<void> {
 
   if (args.list) {
     if (out.json) out.data(templates.map(({ name, description }) => ({ name, description })));
-    else out.table([{ header: 'template', value: (t: TemplateInfo) => t.name }, { header: 'description', value: (t: TemplateInfo) => t.description }], templates);
+    else
+      out.table(
+        [
+          { header: 'template', value: (t: TemplateInfo) => t.name },
+          { header: 'description', value: (t: TemplateInfo) => t.description },
+        ],
+        templates,
+      );
     return;
   }
   if (!args.template) {

@@ -33,10 +33,7 @@ export async function run(args: GlobalArgs, io: Io): Promise<void> {
 const whoamiCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'whoami',
   describe: 'Show who the current API key belongs to',
-  builder: (yargs) =>
-    yargs
-      .example('$0 whoami', 'Role, vendor, key prefix and expiry')
-      .example('$0 whoami --json', 'The same as JSON'),
+  builder: (yargs) => yargs.example('$0 whoami', 'Role, vendor, key prefix and expiry').example('$0 whoami --json', 'The same as JSON'),
   handler: (args) => execute(args, run),
 };
 

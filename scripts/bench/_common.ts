@@ -37,7 +37,11 @@ export function printHeader(name: string, description: string, extra: [string, s
 function gitDescription(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${commit} (with uncommitted changes)` : commit;
   } catch {
     return 'unknown (not a git checkout)';
@@ -261,7 +265,8 @@ export function openProbeWindow(service: Service): () => Promise<ProbeReport> {
     const deadline = Date.now() + 30_000;
     while (service.probes.length === before) {
       if (Date.now() > deadline) throw new Error(`${service.name} sent no probe report in 30 s:\n${service.output().slice(-2000)}`);
-      if (service.child.exitCode !== null || service.child.signalCode !== null) throw new Error(`${service.name} exited during the measurement:\n${service.output().slice(-2000)}`);
+      if (service.child.exitCode !== null || service.child.signalCode !== null)
+        throw new Error(`${service.name} exited during the measurement:\n${service.output().slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return service.probes[service.probes.length - 1];
@@ -349,7 +354,13 @@ export function startCompiledServer(options: { nodeArgs?: string[]; env?: Record
 
 /** A bare node:http hello-world server in a process of its own (the baseline for HTTP throughput). */
 export function startHelloServer(options: { nodeArgs?: string[] } = {}): Promise<Service> {
-  return startService('hello-world', [...(options.nodeArgs ?? []), path.join(__dirname, '_hello-server.js')], childEnv({}), /^listening on (http:\/\/\S+)$/m, 15_000);
+  return startService(
+    'hello-world',
+    [...(options.nodeArgs ?? []), path.join(__dirname, '_hello-server.js')],
+    childEnv({}),
+    /^listening on (http:\/\/\S+)$/m,
+    15_000,
+  );
 }
 
 /** Run the benchmark's main; any thrown error is a broken benchmark (exit 1), after cleaning up. */

@@ -82,7 +82,11 @@ export function printProfileSummary(file: string, title: string, topFunctions = 
   console.log(`${title} ${file} (${(total / 1e6).toFixed(2)} s sampled)`);
   console.log('');
   const areaRows = [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
-  printTable(['self time by area', 'share'], areaRows.map(([area, micros]) => [area, percent(micros, total)]), [1]);
+  printTable(
+    ['self time by area', 'share'],
+    areaRows.map(([area, micros]) => [area, percent(micros, total)]),
+    [1],
+  );
   console.log('');
   const functionRows = [...functions.values()]
     .filter((entry) => !['(idle)', '(program)', '(garbage collector)'].includes(entry.name))

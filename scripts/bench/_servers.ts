@@ -21,7 +21,10 @@ export function nowMs(): number {
 /** "1.02 0.80 0.55 (1, 5, 15 min)": other work on the machine skews every figure. */
 export function loadAverage(): string {
   const os = require('node:os') as typeof import('node:os');
-  return `${os.loadavg().map((value) => value.toFixed(2)).join(' ')} (1, 5, 15 min)`;
+  return `${os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')} (1, 5, 15 min)`;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -37,7 +37,7 @@ function withBadChecksum(token: string): string {
 async function main(): Promise<void> {
   printHeader('auth', 'API key validation latency (KeyValidator.authenticate)', [
     ['code', 'server sources through tsx (no build needed)'],
-    ['database', usingPostgres ? 'PostgreSQL, a fresh database on DATABASE_URL' : 'embedded PGlite in memory (the tests\' migrated, seeded template)'],
+    ['database', usingPostgres ? 'PostgreSQL, a fresh database on DATABASE_URL' : "embedded PGlite in memory (the tests' migrated, seeded template)"],
   ]);
   progress('starting a test server on a fresh seeded in-memory database');
   const server = await startTestServer();
@@ -49,7 +49,9 @@ async function main(): Promise<void> {
     const token = vendor.apiKey;
     const parsed = apiKeyFormat.parse(token);
     if (!parsed.ok) throw new Error(`createVendor returned a key that does not parse: ${parsed.reason}`);
-    const [{ secret_hash: secretHash }] = (await dataSource.query('SELECT secret_hash FROM api_keys WHERE lookup = $1', [parsed.lookup])) as { secret_hash: string }[];
+    const [{ secret_hash: secretHash }] = (await dataSource.query('SELECT secret_hash FROM api_keys WHERE lookup = $1', [parsed.lookup])) as {
+      secret_hash: string;
+    }[];
     const garbage = withBadChecksum(token);
 
     // Wait for whatever the previous sample left queued on the single PGlite connection
@@ -105,7 +107,8 @@ async function main(): Promise<void> {
         error = caught;
       }
       const took = elapsedMs(started);
-      if (!(error instanceof DomainError) || error.code !== 'UNAUTHENTICATED') throw new Error(`a garbage key was not refused as UNAUTHENTICATED: ${String(error)}`);
+      if (!(error instanceof DomainError) || error.code !== 'UNAUTHENTICATED')
+        throw new Error(`a garbage key was not refused as UNAUTHENTICATED: ${String(error)}`);
       if (i >= 0) rejected[i] = took;
     }
 

@@ -89,9 +89,8 @@ interface LoadResult {
 function load(url: string, body: string, seconds: number, latencies?: number[], apiKey?: string): Promise<AutocannonResult> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
   return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      { url, method: 'POST', headers, body, connections: CONNECTIONS, duration: seconds },
-      (error, result) => (error ? reject(error) : resolve(result)),
+    const instance = autocannon({ url, method: 'POST', headers, body, connections: CONNECTIONS, duration: seconds }, (error, result) =>
+      error ? reject(error) : resolve(result),
     );
     if (latencies) {
       instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -114,7 +113,9 @@ async function measure(name: string, service: Service, url: string, body: string
   const probe = await closeWindow();
   if (probe.profileError) throw new Error(`${service.name} could not profile: ${probe.profileError}`);
   if (result['2xx'] === 0) {
-    throw new Error(`${name}: no successful response in ${MEASURE_SECONDS} s (status codes ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors)\n${service.output()}`);
+    throw new Error(
+      `${name}: no successful response in ${MEASURE_SECONDS} s (status codes ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors)\n${service.output()}`,
+    );
   }
   const serverCpu = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wall : undefined;
   return { name, result, latencies, serverCpu, probe };
@@ -134,7 +135,8 @@ async function check(url: string, query: string | undefined, expect: (body: unkn
   } catch {
     body = text;
   }
-  if (response.status !== 200 || !expect(body)) throw new Error(`unexpected answer from ${url} (${query ?? 'hello'}): HTTP ${response.status} ${text.slice(0, 500)}`);
+  if (response.status !== 200 || !expect(body))
+    throw new Error(`unexpected answer from ${url} (${query ?? 'hello'}): HTTP ${response.status} ${text.slice(0, 500)}`);
 }
 
 async function main(): Promise<void> {
@@ -165,7 +167,12 @@ async function main(): Promise<void> {
       totalCount = result.data?.catalog?.totalCount ?? 0;
       return !result.errors && Array.isArray(result.data?.catalog?.nodes) && totalCount > 0;
     });
-    await check(server.url, CATALOG_QUERY, (body) => (body as { data?: { catalog?: { totalCount?: number } } }).data?.catalog?.totalCount === totalCount, vendor.apiKey);
+    await check(
+      server.url,
+      CATALOG_QUERY,
+      (body) => (body as { data?: { catalog?: { totalCount?: number } } }).data?.catalog?.totalCount === totalCount,
+      vendor.apiKey,
+    );
     await check(server.url, TYPENAME_QUERY, (body) => (body as { data?: { __typename?: string } }).data?.__typename === 'Query');
     await check(hello.url, undefined, (body) => (body as { data?: unknown }).data !== undefined);
 
@@ -187,8 +194,12 @@ async function main(): Promise<void> {
       ['the same catalog query, with an API key (reference, not cached)', keyed],
       ['POST /graphql { __typename } (reference)', typename],
     ] as const;
-    console.log(`Loopback, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s each; autocannon (client) and each server in separate processes; catalog has ${totalCount} published models (demo seed), 20 per page.`);
-    console.log('The catalog query without a key is answered from the response cache after its first execution (as any anonymous reader of the public catalog is); with a key it is executed every time.');
+    console.log(
+      `Loopback, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s each; autocannon (client) and each server in separate processes; catalog has ${totalCount} published models (demo seed), 20 per page.`,
+    );
+    console.log(
+      'The catalog query without a key is answered from the response cache after its first execution (as any anonymous reader of the public catalog is); with a key it is executed every time.',
+    );
     console.log('');
     printTable(
       ['target', 'requests', 'req/s', 'p50', 'p99', 'max', 'non-2xx', 'errors', 'server CPU', 'loop delay p50/p99'],
@@ -221,9 +232,15 @@ async function main(): Promise<void> {
       ['catalog with an API key req/s / hello req/s', keyedRatio.toFixed(3), info('reference')],
       ['__typename req/s / hello req/s', typenameRatio.toFixed(3), info('reference')],
     ];
-    printTable(['figure', 'value', 'target', ''], targets.map(([label, value, target]) => [label, value, target.label, verdict(target)]), [1]);
+    printTable(
+      ['figure', 'value', 'target', ''],
+      targets.map(([label, value, target]) => [label, value, target.label, verdict(target)]),
+      [1],
+    );
     if (catalog.result.non2xx + catalog.result.errors + catalog.result.timeouts > 0) {
-      console.log(`\nnote: the catalog run had ${catalog.result.non2xx} non-2xx responses and ${catalog.result.errors} errors / ${catalog.result.timeouts} timeouts (status codes ${JSON.stringify(catalog.result.statusCodeStats)}).`);
+      console.log(
+        `\nnote: the catalog run had ${catalog.result.non2xx} non-2xx responses and ${catalog.result.errors} errors / ${catalog.result.timeouts} timeouts (status codes ${JSON.stringify(catalog.result.statusCodeStats)}).`,
+      );
     }
     console.log('\n"server CPU": share of one core the server process used while measured (100% = one core busy).');
     console.log('"loop delay": the server\'s event-loop delay while measured (perf_hooks.monitorEventLoopDelay, 1 ms timer; 0 = never late).');

@@ -54,7 +54,9 @@ interface RoundFiles {
 
 /** Writes ~FILE_BYTES of CSV: the header and rows of `source`, rows repeated, whole lines only. */
 async function writeLargeCsv(source: string, target: string): Promise<{ sizeBytes: number; sha256: string; rows: number }> {
-  const [header, ...rows] = readFileSync(source, 'utf8').split('\n').filter((line) => line.length > 0);
+  const [header, ...rows] = readFileSync(source, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
   if (rows.length === 0) throw new Error(`${source} has no rows to repeat`);
   const hash = createHash('sha256');
   const out = createWriteStream(target);
@@ -88,10 +90,12 @@ async function updateFileRecord(pgliteDir: string, round: number, file: { sizeBy
   const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
   const db = await PGlite.create({ dataDir: pgliteDir });
   try {
-    const result = await db.query(
-      `UPDATE dataset_files SET size_bytes = $1, sha256 = $2, row_count = $3 WHERE round_number = $4 AND kind = 'TRAIN'`,
-      [file.sizeBytes, file.sha256, file.rows, round],
-    );
+    const result = await db.query(`UPDATE dataset_files SET size_bytes = $1, sha256 = $2, row_count = $3 WHERE round_number = $4 AND kind = 'TRAIN'`, [
+      file.sizeBytes,
+      file.sha256,
+      file.rows,
+      round,
+    ]);
     if (result.affectedRows !== 1) throw new Error(`expected to update one dataset_files row of round ${round}, updated ${result.affectedRows}`);
   } finally {
     await db.close();
@@ -123,7 +127,9 @@ async function main(): Promise<void> {
 
   progress('preparing the data directory with the server stopped: vendor create, rounds create');
   const vendor = await createVendor(serverEnv);
-  const created = JSON.parse((await serverCommand(['rounds', 'create', '--from', sp500Csv(), '--name', 'Download bench', '--open', '--json'], serverEnv)).trim().split('\n').pop()!) as { number: number };
+  const created = JSON.parse(
+    (await serverCommand(['rounds', 'create', '--from', sp500Csv(), '--name', 'Download bench', '--open', '--json'], serverEnv)).trim().split('\n').pop()!,
+  ) as { number: number };
   const roundNumber = created.number;
   const blobFile = path.join(dataDir, 'blobs', 'rounds', String(roundNumber), 'train.csv');
   const originalSize = statSync(blobFile).size;
@@ -134,7 +140,9 @@ async function main(): Promise<void> {
   const large = await writeLargeCsv(blobFile, replacement);
   renameSync(replacement, blobFile);
   await updateFileRecord(path.join(dataDir, 'pglite'), roundNumber, large);
-  progress(`prepared in ${((Date.now() - buildStarted) / 1000).toFixed(1)} s (${large.rows.toLocaleString('en-US')} rows, ${large.sizeBytes.toLocaleString('en-US')} bytes)`);
+  progress(
+    `prepared in ${((Date.now() - buildStarted) / 1000).toFixed(1)} s (${large.rows.toLocaleString('en-US')} rows, ${large.sizeBytes.toLocaleString('en-US')} bytes)`,
+  );
 
   progress('starting the compiled server');
   const server = await startServer('mp-server', serverEnv);
@@ -145,7 +153,9 @@ async function main(): Promise<void> {
       const train = round.files.find((file) => file.kind === 'TRAIN');
       if (!train) throw new Error(`round ${roundNumber} has no TRAIN file: ${JSON.stringify(round.files)}`);
       if (train.sizeBytes !== large.sizeBytes || train.sha256 !== large.sha256) {
-        throw new Error(`round ${roundNumber}'s TRAIN file record is ${train.sizeBytes} bytes / ${train.sha256}, expected ${large.sizeBytes} / ${large.sha256}`);
+        throw new Error(
+          `round ${roundNumber}'s TRAIN file record is ${train.sizeBytes} bytes / ${train.sha256}, expected ${large.sizeBytes} / ${large.sha256}`,
+        );
       }
       return train.downloadUrl;
     };
@@ -161,10 +171,15 @@ async function main(): Promise<void> {
     if (checkHash !== large.sha256) throw new Error(`curl got bytes with sha256 ${checkHash}, expected ${large.sha256}`);
     rmSync(check);
     const mpCheckDir = path.join(work, 'mp-check');
-    const mpCheck = await runCommand(process.execPath, [CLI_MAIN, 'data', 'pull', '--round', String(roundNumber), '--kind', 'train', '--dir', mpCheckDir, '--json'], cliEnv);
+    const mpCheck = await runCommand(
+      process.execPath,
+      [CLI_MAIN, 'data', 'pull', '--round', String(roundNumber), '--kind', 'train', '--dir', mpCheckDir, '--json'],
+      cliEnv,
+    );
     if (mpCheck.code !== 0) throw new Error(`mp data pull exited with ${mpCheck.code}:\n${mpCheck.stdout}${mpCheck.stderr}`);
     const pulled = JSON.parse(mpCheck.stdout) as { files?: { sha256: string; status: string }[] };
-    if (pulled.files?.[0]?.sha256 !== large.sha256 || pulled.files[0].status !== 'downloaded') throw new Error(`unexpected mp data pull result: ${mpCheck.stdout}`);
+    if (pulled.files?.[0]?.sha256 !== large.sha256 || pulled.files[0].status !== 'downloaded')
+      throw new Error(`unexpected mp data pull result: ${mpCheck.stdout}`);
     rmSync(mpCheckDir, { recursive: true, force: true });
 
     const transfers: Transfer[] = [];
@@ -206,21 +221,36 @@ async function main(): Promise<void> {
       if (rss !== undefined) busySamples.push(rss);
     }, SAMPLE_EVERY_MS);
     const parallelStarted = process.hrtime.bigint();
-    const results = await Promise.all(urls.map((url) => runCommand('curl', ['-s', '-S', '-f', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url], process.env, 300_000)));
+    const results = await Promise.all(
+      urls.map((url) => runCommand('curl', ['-s', '-S', '-f', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url], process.env, 300_000)),
+    );
     const parallelMs = Number(process.hrtime.bigint() - parallelStarted) / 1e6;
     clearInterval(sampler);
     const bad = results.filter((result) => result.code !== 0 || result.stdout !== `200 ${large.sizeBytes}`);
-    if (bad.length > 0) throw new Error(`${bad.length} of ${PARALLEL} parallel downloads failed: ${bad.map((r) => `exit ${r.code} "${r.stdout}" ${r.stderr}`).join('; ').slice(0, 2000)}`);
+    if (bad.length > 0)
+      throw new Error(
+        `${bad.length} of ${PARALLEL} parallel downloads failed: ${bad
+          .map((r) => `exit ${r.code} "${r.stdout}" ${r.stderr}`)
+          .join('; ')
+          .slice(0, 2000)}`,
+      );
     await sleep(500);
     const after = rssBytes(pid) ?? Number.NaN;
     const peak = Math.max(...busySamples);
 
     // Report.
-    console.log(`File: round ${roundNumber} train.csv, ${large.sizeBytes.toLocaleString('en-US')} bytes (${mib(large.sizeBytes)}; the real train.csv of the S&P 500 round, ${originalSize.toLocaleString('en-US')} bytes, repeated), served from the blob store by GET /files/... (signed URL). Loopback; MB = 2^20 bytes.`);
+    console.log(
+      `File: round ${roundNumber} train.csv, ${large.sizeBytes.toLocaleString('en-US')} bytes (${mib(large.sizeBytes)}; the real train.csv of the S&P 500 round, ${originalSize.toLocaleString('en-US')} bytes, repeated), served from the blob store by GET /files/... (signed URL). Loopback; MB = 2^20 bytes.`,
+    );
     console.log('');
     printTable(
       ['run', 'tool', 'wall time', 'MB/s'],
-      transfers.map((transfer, index) => [String(Math.floor(index / 2) + 1), transfer.tool === 'mp' ? 'mp data pull --kind train' : 'curl -o file', ms(transfer.wallMs), transfer.mbPerSecond.toFixed(0)]),
+      transfers.map((transfer, index) => [
+        String(Math.floor(index / 2) + 1),
+        transfer.tool === 'mp' ? 'mp data pull --kind train' : 'curl -o file',
+        ms(transfer.wallMs),
+        transfer.mbPerSecond.toFixed(0),
+      ]),
       [2, 3],
     );
     console.log('');
@@ -235,17 +265,25 @@ async function main(): Promise<void> {
       ['curl, median of 3', `${curlMedian.toFixed(0)} MB/s`, info('')],
       ['ratio mp / curl (medians)', ratio.toFixed(2), atLeast(ratio, 0.8, '>= 0.8')],
       ['mp data pull --help (fixed start cost), median', ms(summarize(startRuns).p50), info('included in mp wall times')],
-      ['mp without that start cost (estimate)', `${rate(large.sizeBytes, summarize(transfers.filter((t) => t.tool === 'mp').map((t) => t.wallMs)).p50 - summarize(startRuns).p50).toFixed(0)} MB/s`, info('median wall - median --help')],
+      [
+        'mp without that start cost (estimate)',
+        `${rate(large.sizeBytes, summarize(transfers.filter((t) => t.tool === 'mp').map((t) => t.wallMs)).p50 - summarize(startRuns).p50).toFixed(0)} MB/s`,
+        info('median wall - median --help'),
+      ],
       [`server RSS idle (median of ${idleSamples.length} samples)`, mib(idle), info('')],
       [`server RSS peak, ${PARALLEL} parallel downloads (${busySamples.length} samples)`, mib(peak), info('')],
       ['server RSS peak - idle', mib(growth), below(growth, 100 * 2 ** 20, '< 100 MiB')],
       ['server RSS 0.5 s after the downloads', mib(after), info('')],
       [`${PARALLEL} parallel downloads: wall time, aggregate`, `${ms(parallelMs)}, ${rate(large.sizeBytes * PARALLEL, parallelMs).toFixed(0)} MB/s`, info('')],
     ];
-    printTable(['figure', 'value', 'target', ''], targets.map(([label, value, target]) => [label, value, target.label, verdict(target)]), [1]);
+    printTable(
+      ['figure', 'value', 'target', ''],
+      targets.map(([label, value, target]) => [label, value, target.label, verdict(target)]),
+      [1],
+    );
     console.log('');
-    console.log('Wall times run from spawn() to the exit event. mp\'s include node\'s start, its GraphQL query for the signed URL, hashing');
-    console.log('(sha256 while writing) and the rename; curl\'s include only its start and the transfer. RSS is /proc/<pid>/status VmRSS');
+    console.log("Wall times run from spawn() to the exit event. mp's include node's start, its GraphQL query for the signed URL, hashing");
+    console.log("(sha256 while writing) and the rename; curl's include only its start and the transfer. RSS is /proc/<pid>/status VmRSS");
     console.log(`of the server process, sampled every ${SAMPLE_EVERY_MS} ms. Load average at the end: ${loadAverage()}.`);
   } finally {
     await server.stop();

@@ -215,7 +215,6 @@ async function runState(url: string, apiKey: string, id: string): Promise<RunSta
   return (await graphql<{ trainingRun: RunState }>(url, RUN_STATE, { id }, apiKey)).trainingRun;
 }
 
-
 /** graphql-ws clients that never retry; resolves once every one is connected (acknowledged). */
 async function connectClients(graphqlUrl: string, apiKey: string, count: number): Promise<Client[]> {
   const wsUrl = graphqlUrl.replace(/^http/, 'ws');
@@ -244,7 +243,8 @@ async function connectClients(graphqlUrl: string, apiKey: string, count: number)
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'code' in error) return `closed ${(error as { code: number }).code} ${(error as { reason?: string }).reason ?? ''}`;
+  if (typeof error === 'object' && error !== null && 'code' in error)
+    return `closed ${(error as { code: number }).code} ${(error as { reason?: string }).reason ?? ''}`;
   return JSON.stringify(error);
 }
 
@@ -383,7 +383,15 @@ async function measureLogs(
   const lineLast = new Float64Array(lines).fill(Number.NEGATIVE_INFINITY);
   const lineStamp = new Float64Array(lines);
   let pairs = 0;
-  const states: SubscriberState[] = clients.map(() => ({ lastSeq: 0, outOfOrder: 0, seen: new Uint16Array(lines), sawGate: false, finalStatus: null, completed: false, error: null }));
+  const states: SubscriberState[] = clients.map(() => ({
+    lastSeq: 0,
+    outOfOrder: 0,
+    seen: new Uint16Array(lines),
+    sawGate: false,
+    finalStatus: null,
+    completed: false,
+    error: null,
+  }));
   let gateSeen = 0;
   let completed = 0;
   let onGate: () => void = () => undefined;
@@ -542,7 +550,9 @@ async function measureLogs(
 async function warmUpLogs(label: string, job: Service, subscriberServer: Service, apiKey: string, subscribers: number): Promise<void> {
   const warmUp = await measureLogs(`${label}: warm-up`, job, subscriberServer, apiKey, subscribers, WARMUP_LOG_LINES, WARMUP_LOG_MS);
   if (warmUp.lost + warmUp.duplicated + warmUp.outOfOrder + warmUp.badEnd > 0) {
-    throw new Error(`${label}: the warm-up run lost or repeated lines (lost ${warmUp.lost}, duplicated ${warmUp.duplicated}, out of order ${warmUp.outOfOrder}, bad end ${warmUp.badEnd})`);
+    throw new Error(
+      `${label}: the warm-up run lost or repeated lines (lost ${warmUp.lost}, duplicated ${warmUp.duplicated}, out of order ${warmUp.outOfOrder}, bad end ${warmUp.badEnd})`,
+    );
   }
 }
 
@@ -567,7 +577,9 @@ async function embeddedPhase(options: Options, templatesDir: string, results: Re
     results.starts.push(await measureStart('embedded', server, vendor.apiKey, options.runs));
     results.logs.push(await measureLogs('embedded, 1 subscriber (reference)', server, server, vendor.apiKey, 1, options.lines, options.durationMs));
     await warmUpLogs('embedded', server, server, vendor.apiKey, options.subscribers);
-    results.logs.push(await measureLogs(`embedded, ${options.subscribers} subscribers`, server, server, vendor.apiKey, options.subscribers, options.lines, options.durationMs));
+    results.logs.push(
+      await measureLogs(`embedded, ${options.subscribers} subscribers`, server, server, vendor.apiKey, options.subscribers, options.lines, options.durationMs),
+    );
   } finally {
     await server.stop();
   }
@@ -605,9 +617,29 @@ async function postgresPhase(options: Options, templatesDir: string, results: Re
       results.starts.push(await measureStart('PostgreSQL', a, vendor.apiKey, options.runs));
       results.logs.push(await measureLogs('PostgreSQL, 1 subscriber on A (reference)', a, a, vendor.apiKey, 1, options.lines, options.durationMs));
       await warmUpLogs('PostgreSQL, on A', a, a, vendor.apiKey, options.subscribers);
-      results.logs.push(await measureLogs(`PostgreSQL, ${options.subscribers} subscribers on A (same process)`, a, a, vendor.apiKey, options.subscribers, options.lines, options.durationMs));
+      results.logs.push(
+        await measureLogs(
+          `PostgreSQL, ${options.subscribers} subscribers on A (same process)`,
+          a,
+          a,
+          vendor.apiKey,
+          options.subscribers,
+          options.lines,
+          options.durationMs,
+        ),
+      );
       await warmUpLogs('PostgreSQL (c), on B', a, b, vendor.apiKey, options.subscribers);
-      results.logs.push(await measureLogs(`PostgreSQL (c), ${options.subscribers} subscribers on B, job on A`, a, b, vendor.apiKey, options.subscribers, options.lines, options.durationMs));
+      results.logs.push(
+        await measureLogs(
+          `PostgreSQL (c), ${options.subscribers} subscribers on B, job on A`,
+          a,
+          b,
+          vendor.apiKey,
+          options.subscribers,
+          options.lines,
+          options.durationMs,
+        ),
+      );
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
@@ -624,8 +656,10 @@ function percentages(value: number | undefined): string {
 }
 
 function report(options: Options, results: Results): void {
-  console.log(`(a) startTrainingRun -> QUEUED / RUNNING, LOCAL provider, ${options.runs} runs one after another (after ${WARMUP_RUNS} warm-up runs); a run prints one line and exits 0.`);
-  console.log('    QUEUED: the mutation\'s response time. RUNNING observed: arrival of a trainingRunUpdated event with status RUNNING');
+  console.log(
+    `(a) startTrainingRun -> QUEUED / RUNNING, LOCAL provider, ${options.runs} runs one after another (after ${WARMUP_RUNS} warm-up runs); a run prints one line and exits 0.`,
+  );
+  console.log("    QUEUED: the mutation's response time. RUNNING observed: arrival of a trainingRunUpdated event with status RUNNING");
   console.log('    (subscribed as soon as the mutation answered, on a connection opened before). Recorded: history[].at of the run, server clock.');
   console.log('');
   const startRows: string[][] = [];
@@ -644,14 +678,22 @@ function report(options: Options, results: Results): void {
   }
   printTable(['database', 'figure', 'n', 'p50', 'p90', 'p99', 'max', 'target', ''], startRows, [2, 3, 4, 5, 6]);
   for (const start of results.starts) {
-    const answered = Object.entries(start.answered).map(([status, n]) => `${status} x${n}`).join(', ');
-    console.log(`${start.label}: the mutation answered ${answered}${start.runningMissed ? `; ${start.runningMissed} run(s) never showed RUNNING on the subscription` : ''}.`);
+    const answered = Object.entries(start.answered)
+      .map(([status, n]) => `${status} x${n}`)
+      .join(', ');
+    console.log(
+      `${start.label}: the mutation answered ${answered}${start.runningMissed ? `; ${start.runningMissed} run(s) never showed RUNNING on the subscription` : ''}.`,
+    );
   }
   console.log('');
 
-  console.log(`(b), (c) log-line latency: a run prints ${options.lines} lines over ${options.durationMs} ms; latency = arrival at a graphql-ws subscriber (in this`);
+  console.log(
+    `(b), (c) log-line latency: a run prints ${options.lines} lines over ${options.durationMs} ms; latency = arrival at a graphql-ws subscriber (in this`,
+  );
   console.log('    process, one WebSocket connection per subscriber) - the timestamp the training program put in the line; every (line, subscriber) pair.');
-  console.log(`    Each ${options.subscribers}-subscriber measurement follows an unmeasured warm-up run (${WARMUP_LOG_LINES} lines over ${WARMUP_LOG_MS} ms, same subscriber setup) on the same servers.`);
+  console.log(
+    `    Each ${options.subscribers}-subscriber measurement follows an unmeasured warm-up run (${WARMUP_LOG_LINES} lines over ${WARMUP_LOG_MS} ms, same subscriber setup) on the same servers.`,
+  );
   console.log('');
   printTable(
     ['scenario', 'pairs', 'p50', 'p90', 'p99', 'max', 'lost', 'dup', 'order', 'end', 'target', ''],
@@ -676,10 +718,20 @@ function report(options: Options, results: Results): void {
     [1, 2, 3, 4, 5, 6, 7, 8, 9],
   );
   console.log('lost / dup: subscribers that missed a line / got one twice; order: subscribers whose seqs were not 1, 2, 3... up to the');
-  console.log('run\'s logLineCount; end: subscribers that did not end with finalStatus SUCCEEDED (or got an error).');
+  console.log("run's logLineCount; end: subscribers that did not end with finalStatus SUCCEEDED (or got an error).");
   console.log('');
   printTable(
-    ['scenario', 'all subscribed', 'delivery', 'job server CPU', 'job loop p99 / max', 'subscriber server CPU', 'its loop p99 / max', 'bench CPU', 'bench loop p99 / max'],
+    [
+      'scenario',
+      'all subscribed',
+      'delivery',
+      'job server CPU',
+      'job loop p99 / max',
+      'subscriber server CPU',
+      'its loop p99 / max',
+      'bench CPU',
+      'bench loop p99 / max',
+    ],
     results.logs.map((log) => [
       log.label,
       ms(log.allSubscribedMs),
@@ -693,7 +745,7 @@ function report(options: Options, results: Results): void {
     ]),
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
-  console.log('all subscribed: from the subscribe calls until every subscriber had the program\'s first line (replay + follow in place).');
+  console.log("all subscribed: from the subscribe calls until every subscriber had the program's first line (replay + follow in place).");
   console.log('delivery: from the gate opening (first line printed) until the last subscriber completed. CPU: share of one core over');
   console.log('that time (100% = one core). loop p99 / max: event-loop delay (1 ms timer). The bench process also parses every message.');
   console.log('');
@@ -711,7 +763,7 @@ function report(options: Options, results: Results): void {
     ]),
     [1, 2, 3, 4, 5, 6],
   );
-  console.log('Per line, over its subscribers: first arrival = the earliest latency (the way from the program to the server\'s first');
+  console.log("Per line, over its subscribers: first arrival = the earliest latency (the way from the program to the server's first");
   console.log('send); fan-out = the last arrival - the first (sending to every subscriber and this process reading them).');
   for (const log of results.logs) {
     if (log.lostPairs || log.duplicatePairs) console.log(`${log.label}: ${log.lostPairs} (line, subscriber) pairs lost, ${log.duplicatePairs} duplicated.`);

@@ -33,7 +33,14 @@ export function roundsCommand(yargs: Argv): Argv {
             if (!Number.isInteger(args.horizon) || args.horizon < 1 || args.horizon > 260) {
               throw new RoundInputError(`--horizon must be a whole number of trading days from 1 to 260 (got ${args.horizon})`);
             }
-            const round = await datasets.createRound({ prices, horizonDays: args.horizon, name: args.name, description: args.description, open: args.open, by: 'operator (mp-server)' });
+            const round = await datasets.createRound({
+              prices,
+              horizonDays: args.horizon,
+              name: args.name,
+              description: args.description,
+              open: args.open,
+              by: 'operator (mp-server)',
+            });
             print(round, await datasets.filesOf([round.number]).then(([files]) => files), args.json);
           }),
         ),
@@ -62,13 +69,19 @@ export function roundsCommand(yargs: Argv): Argv {
       'open <number>',
       'Open an UPCOMING round (it becomes the current round)',
       (args) => args.positional('number', { type: 'number', demandOption: true }).option('json', { type: 'boolean', default: false }),
-      (args) => withConfig((config, log) => withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'OPEN', 'operator (mp-server)'), null, args.json))),
+      (args) =>
+        withConfig((config, log) =>
+          withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'OPEN', 'operator (mp-server)'), null, args.json)),
+        ),
     )
     .command(
       'close <number>',
       'Close an OPEN round',
       (args) => args.positional('number', { type: 'number', demandOption: true }).option('json', { type: 'boolean', default: false }),
-      (args) => withConfig((config, log) => withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'CLOSED', 'operator (mp-server)'), null, args.json))),
+      (args) =>
+        withConfig((config, log) =>
+          withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'CLOSED', 'operator (mp-server)'), null, args.json)),
+        ),
     )
     .command(
       'list',
@@ -104,7 +117,11 @@ async function readCsv(file: string): Promise<string> {
   }
 }
 
-function print(round: DatasetRoundEntity, files: { name: string; kind: string; rowCount: number; sizeBytes: number; sha256: string }[] | null, json: boolean): void {
+function print(
+  round: DatasetRoundEntity,
+  files: { name: string; kind: string; rowCount: number; sizeBytes: number; sha256: string }[] | null,
+  json: boolean,
+): void {
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...round, files: files ?? undefined })}\n`);
     return;
@@ -113,7 +130,9 @@ function print(round: DatasetRoundEntity, files: { name: string; kind: string; r
   lines.push(`  symbols: ${round.symbols.join(', ')}   horizon: ${round.horizonDays} days   features: ${round.featureNames.length}`);
   for (const split of round.splits) lines.push(`  ${split.kind.toLowerCase().padEnd(10)} ${split.firstDate} .. ${split.lastDate}`);
   for (const file of files ?? []) {
-    lines.push(`  ${file.name.padEnd(16)} ${String(file.rowCount).padStart(7)} rows  ${(file.sizeBytes / 1024).toFixed(0).padStart(7)} KiB  sha256 ${file.sha256.slice(0, 12)}`);
+    lines.push(
+      `  ${file.name.padEnd(16)} ${String(file.rowCount).padStart(7)} rows  ${(file.sizeBytes / 1024).toFixed(0).padStart(7)} KiB  sha256 ${file.sha256.slice(0, 12)}`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -34,4 +34,3 @@ export function exit(code: number, message: string): void {
   process.stderr.write(`mp-server: ${message}\n`);
   process.exit(code);
 }
-

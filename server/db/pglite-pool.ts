@@ -181,4 +181,3 @@ function lastResult(results: Results[]): Results<Record<string, unknown>> {
   const last = results[results.length - 1];
   return (last ?? { rows: [], fields: [], affectedRows: 0 }) as Results<Record<string, unknown>>;
 }
-

@@ -13,8 +13,7 @@ declare const MONACO_WORKER_URLS: { editor: string; json: string; graphql: strin
 Object.assign(globalThis, {
   MonacoEnvironment: {
     getWorker(_workerId: string, label: string): Worker {
-      const url =
-        label === 'json' ? MONACO_WORKER_URLS.json : label === 'graphql' ? MONACO_WORKER_URLS.graphql : MONACO_WORKER_URLS.editor;
+      const url = label === 'json' ? MONACO_WORKER_URLS.json : label === 'graphql' ? MONACO_WORKER_URLS.graphql : MONACO_WORKER_URLS.editor;
       return new Worker(url, { name: label });
     },
   },

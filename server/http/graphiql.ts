@@ -70,10 +70,7 @@ export function wantsGraphiql(req: IncomingMessage): boolean {
   if ((req.method !== 'GET' && req.method !== 'HEAD') || pathOf(req) !== '/graphql') return false;
   const accept = req.headers.accept ?? '';
   const html = quality(accept, 'text/html', false);
-  const json = Math.max(
-    quality(accept, 'application/json', true),
-    quality(accept, 'application/graphql-response+json', true),
-  );
+  const json = Math.max(quality(accept, 'application/json', true), quality(accept, 'application/graphql-response+json', true));
   return html > 0 && html > json;
 }
 

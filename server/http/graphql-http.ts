@@ -44,7 +44,13 @@ export class GraphQLHttp {
       parseOptions: { maxTokens: options.protections.maxTokens },
       formatError: formatErrorFor(options.protections.maskSuggestions),
       // No cache-control hints are used; Apollo's default cache-control plugin would wrap every field resolver.
-      plugins: [...options.protections.apolloPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observe(options.metrics), markCacheable(this.responseCache, this.cacheable)],
+      plugins: [
+        ...options.protections.apolloPlugins,
+        ApolloServerPluginLandingPageDisabled(),
+        ApolloServerPluginCacheControlDisabled(),
+        observe(options.metrics),
+        markCacheable(this.responseCache, this.cacheable),
+      ],
     });
   }
 
@@ -100,7 +106,8 @@ export class GraphQLHttp {
     if (response.body.kind === 'complete') {
       const maxAge = cacheKey === undefined ? undefined : this.cacheable.get(httpGraphQLRequest);
       if (cacheKey !== undefined && maxAge !== undefined && res.statusCode === 200) {
-        const operationName = typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : null;
+        const operationName =
+          typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : null;
         this.responseCache.set(cacheKey, { status: 200, headers: [...response.headers], body: response.body.string, operationName }, maxAge, generation);
         this.options.metrics.responseCache.inc({ result: 'miss' });
       }
@@ -171,7 +178,13 @@ function observe(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
           }
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
           const codes = errors.map((error) => String(error.extensions?.code ?? 'INTERNAL'));
-          record(metrics, contextValue, { operationName: operationName ?? null, type: operation?.operation ?? 'unknown', codes, status: response.http.status ?? 200, started });
+          record(metrics, contextValue, {
+            operationName: operationName ?? null,
+            type: operation?.operation ?? 'unknown',
+            codes,
+            status: response.http.status ?? 200,
+            started,
+          });
         },
       };
     },

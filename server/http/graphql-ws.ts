@@ -62,8 +62,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
     sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
   });
 
-  const authenticate = async (token: string | undefined): Promise<Principal | null> =>
-    token ? options.authenticate(token) : null;
+  const authenticate = async (token: string | undefined): Promise<Principal | null> => (token ? options.authenticate(token) : null);
 
   // Subscriptions with the same document, variables and caller share each event's result,
   // and a result without errors is written to its socket directly (see shared-subscribe.ts).
@@ -98,7 +97,12 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         const fail = (errors: readonly GraphQLError[]) =>
           errors.map((error) => {
             const formatted = format(error.toJSON(), error.originalError ?? error, scope);
-            return new GraphQLError(formatted.message, { extensions: formatted.extensions, nodes: error.nodes, source: error.source, positions: error.positions });
+            return new GraphQLError(formatted.message, {
+              extensions: formatted.extensions,
+              nodes: error.nodes,
+              source: error.source,
+              positions: error.positions,
+            });
           });
         // Re-check the key on every operation (a cache hit): a revoked key stops new subscriptions at once.
         let principal: Principal | null;

@@ -52,11 +52,16 @@ export async function serveUpload(
   })();
   try {
     const stored = await deps.blobs.put(`runs/${runId}/${name}`, limited);
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ name, sizeBytes: stored.sizeBytes, sha256: stored.sha256, blobKey: stored.key }));
+    res
+      .writeHead(201, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ name, sizeBytes: stored.sizeBytes, sha256: stored.sha256, blobKey: stored.key }));
   } catch (error) {
     const tooBig = received > MAX_UPLOAD_BYTES;
     deps.log?.(error);
-    reply(tooBig ? 413 : 400, tooBig ? `an artifact may be at most ${MAX_UPLOAD_BYTES} bytes` : 'upload failed: the body could not be stored (see the server log)');
+    reply(
+      tooBig ? 413 : 400,
+      tooBig ? `an artifact may be at most ${MAX_UPLOAD_BYTES} bytes` : 'upload failed: the body could not be stored (see the server log)',
+    );
   }
   return true;
 }

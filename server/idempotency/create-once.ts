@@ -62,7 +62,10 @@ export async function createOnce(
       where,
     );
     if (record.request_hash !== request.requestHash) {
-      throw new DomainError('CONFLICT', `idempotency key ${request.key} was already used for ${request.describe(record.result_id)} with a different input: use a new key`);
+      throw new DomainError(
+        'CONFLICT',
+        `idempotency key ${request.key} was already used for ${request.describe(record.result_id)} with a different input: use a new key`,
+      );
     }
     return { id: record.result_id, replayed: true };
   });

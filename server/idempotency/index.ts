@@ -8,4 +8,11 @@
  * - records are kept for at least `IDEMPOTENCY_TTL_HOURS`, then the key may be used anew, and
  *   an hourly cluster-wide task deletes them.
  */
-export { createOnce, normalizeIdempotencyKey, purgeExpiredIdempotencyRecords, schedulePurge, IDEMPOTENCY_TTL_HOURS, type IdempotentRequest } from './create-once';
+export {
+  createOnce,
+  normalizeIdempotencyKey,
+  purgeExpiredIdempotencyRecords,
+  schedulePurge,
+  IDEMPOTENCY_TTL_HOURS,
+  type IdempotentRequest,
+} from './create-once';

@@ -63,10 +63,9 @@ export class Leases {
 
   /** Active rows whose lease lapsed, other than `mine`, with the columns asked for. */
   lapsed<Row extends { id: string }>(columns: string, mine: readonly string[]): Promise<Row[]> {
-    return this.dataSource.query(
-      `SELECT ${columns} FROM ${this.spec.table} WHERE ${this.spec.active} AND lease_expires_at < now() AND NOT (id = ANY($1))`,
-      [[...mine]],
-    );
+    return this.dataSource.query(`SELECT ${columns} FROM ${this.spec.table} WHERE ${this.spec.active} AND lease_expires_at < now() AND NOT (id = ANY($1))`, [
+      [...mine],
+    ]);
   }
 
   /** Takes over a row whose lease lapsed; false when another process was first. */

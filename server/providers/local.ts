@@ -34,25 +34,9 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  collectArtifacts,
-  directorySize,
-  DownloadError,
-  downloadVerified,
-  formatBytes,
-  formatLimit,
-  isPlainFileName,
-} from './local/files';
+import { collectArtifacts, directorySize, DownloadError, downloadVerified, formatBytes, formatLimit, isPlainFileName } from './local/files';
 import { LineSplitter } from './local/lines';
-import {
-  parseMetricLine,
-  type ComputeProvider,
-  type GpuType,
-  type JobEvents,
-  type JobOutcome,
-  type ProducedArtifact,
-  type TrainingJob,
-} from './provider';
+import { parseMetricLine, type ComputeProvider, type GpuType, type JobEvents, type JobOutcome, type ProducedArtifact, type TrainingJob } from './provider';
 
 export interface LocalProviderOptions {
   /** Where runs get their working directories: MP_DATA_DIR/runs. */
@@ -267,7 +251,10 @@ export class LocalProvider implements ComputeProvider {
       safe(() => events.running());
       safe(() => events.log('system', `started ${entry.display} (pid ${pid})`));
 
-      for (const [stream, readable] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+      for (const [stream, readable] of [
+        ['stdout', child.stdout],
+        ['stderr', child.stderr],
+      ] as const) {
         const splitter = new LineSplitter(this.maxLineBytes, (line) =>
           safe(() => {
             if (stream === 'stderr') {
@@ -324,11 +311,7 @@ export class LocalProvider implements ComputeProvider {
       const artifacts = await collectArtifacts(dirs.outputDir);
       safe(() => events.log('system', `${how} after ${executionSeconds.toFixed(1)} s; ${artifacts.length} artifact(s)`));
       if (abortReason !== null) {
-        const detail = sigkillAfterGrace
-          ? `killed by SIGKILL after ignoring SIGTERM for ${this.killGraceMs} ms`
-          : exitSignal
-            ? how
-            : `${how} after SIGTERM`;
+        const detail = sigkillAfterGrace ? `killed by SIGKILL after ignoring SIGTERM for ${this.killGraceMs} ms` : exitSignal ? how : `${how} after SIGTERM`;
         return outcome('ABORTED', code, `aborted (${abortReason}): ${detail}`, executionSeconds, artifacts);
       }
       if (code === 0) return outcome('SUCCEEDED', 0, null, executionSeconds, artifacts);
@@ -416,7 +399,13 @@ function abortedBefore(signal: AbortSignal): string {
   return `aborted (${String(signal.reason)}) before the training program started`;
 }
 
-function outcome(status: JobOutcome['status'], exitCode: number | null, failureReason: string | null, executionSeconds: number, artifacts: ProducedArtifact[]): JobOutcome {
+function outcome(
+  status: JobOutcome['status'],
+  exitCode: number | null,
+  failureReason: string | null,
+  executionSeconds: number,
+  artifacts: ProducedArtifact[],
+): JobOutcome {
   return { status, exitCode, failureReason, executionSeconds, artifacts };
 }
 

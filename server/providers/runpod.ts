@@ -1,14 +1,6 @@
 import type { ComputeProvider, GpuType, JobEvents, JobOutcome, ProducedArtifact, TrainingJob } from './provider';
 import { FALLBACK_GPU_TYPES, mapCatalog } from './runpod/catalog';
-import {
-  RunPodAbortedError,
-  RunPodHttp,
-  RunPodHttpError,
-  RunPodSubmitUncertainError,
-  RunPodUnreachableError,
-  sleep,
-  type RunPodResponse,
-} from './runpod/http';
+import { RunPodAbortedError, RunPodHttp, RunPodHttpError, RunPodSubmitUncertainError, RunPodUnreachableError, sleep, type RunPodResponse } from './runpod/http';
 import { artifactsFromFinalOutput, describeJobError, interpretStreamOutput, type OutputSink } from './runpod/output';
 
 /**
@@ -158,7 +150,11 @@ export class RunPodProvider implements ComputeProvider {
     }
     const size = Buffer.byteLength(payload, 'utf8');
     if (size > MAX_RUN_PAYLOAD_BYTES) {
-      return outcome('FAILED', `the job input is ${size} bytes; RunPod accepts at most 10 MB (${MAX_RUN_PAYLOAD_BYTES} bytes) per job, so nothing was submitted`, 0);
+      return outcome(
+        'FAILED',
+        `the job input is ${size} bytes; RunPod accepts at most 10 MB (${MAX_RUN_PAYLOAD_BYTES} bytes) per job, so nothing was submitted`,
+        0,
+      );
     }
 
     let answer: RunPodResponse;
@@ -183,7 +179,9 @@ export class RunPodProvider implements ComputeProvider {
     if (typeof jobId !== 'string' || !isJobId(jobId)) {
       return outcome(
         'FAILED',
-        this.mask(`RunPod accepted the submission but answered no usable job id (${JSON.stringify(answer.body)?.slice(0, 200)}); a job with input.runId ${job.runId} may exist on endpoint ${this.endpointId}`),
+        this.mask(
+          `RunPod accepted the submission but answered no usable job id (${JSON.stringify(answer.body)?.slice(0, 200)}); a job with input.runId ${job.runId} may exist on endpoint ${this.endpointId}`,
+        ),
         0,
       );
     }
@@ -194,7 +192,9 @@ export class RunPodProvider implements ComputeProvider {
       const cancel = await this.cancel(jobId);
       return outcome(
         'FAILED',
-        this.mask(`the RunPod job id ${jobId} could not be recorded (${messageOf(error)}); the job was ${cancel.ok ? 'cancelled' : `NOT cancelled (${cancel.reason})`}`),
+        this.mask(
+          `the RunPod job id ${jobId} could not be recorded (${messageOf(error)}); the job was ${cancel.ok ? 'cancelled' : `NOT cancelled (${cancel.reason})`}`,
+        ),
         0,
       );
     }
@@ -269,7 +269,13 @@ export class RunPodProvider implements ComputeProvider {
       case 'TIMED_OUT':
         return { status: 'TIMED_OUT', exitCode: null, failureReason: `RunPod stopped job ${jobId} at its execution timeout`, executionSeconds, artifacts: [] };
       default: // CANCELLED, by someone else (ours goes through abort())
-        return { status: 'ABORTED', exitCode: null, failureReason: `RunPod job ${jobId} was cancelled outside the marketplace`, executionSeconds, artifacts: [] };
+        return {
+          status: 'ABORTED',
+          exitCode: null,
+          failureReason: `RunPod job ${jobId} was cancelled outside the marketplace`,
+          executionSeconds,
+          artifacts: [],
+        };
     }
   }
 
@@ -280,7 +286,7 @@ export class RunPodProvider implements ComputeProvider {
     let executionSeconds = progress.elapsedSeconds();
     try {
       const stream = await this.once('stream', jobId);
-      const items = Array.isArray((stream as { stream?: unknown } | null)?.stream) ? ((stream as { stream: unknown[] }).stream) : [];
+      const items = Array.isArray((stream as { stream?: unknown } | null)?.stream) ? (stream as { stream: unknown[] }).stream : [];
       for (const item of items) {
         if (item && typeof item === 'object') interpretStreamOutput((item as { output?: unknown }).output, sink);
       }

@@ -305,7 +305,12 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
     }
     const policy = request.policy ?? {};
     const executionTimeout = policy.executionTimeout ?? 600_000;
-    if (typeof executionTimeout !== 'number' || !Number.isInteger(executionTimeout) || executionTimeout < MIN_EXECUTION_TIMEOUT_MS || executionTimeout > MAX_MS) {
+    if (
+      typeof executionTimeout !== 'number' ||
+      !Number.isInteger(executionTimeout) ||
+      executionTimeout < MIN_EXECUTION_TIMEOUT_MS ||
+      executionTimeout > MAX_MS
+    ) {
       return problem(400, 'Bad Request', 'policy.executionTimeout must be 5000..604800000 ms');
     }
     const ttl = policy.ttl;
@@ -357,11 +362,7 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
       const authorization = request.headers.authorization ?? '';
       const presented = /^Bearer (.+)$/.exec(authorization)?.[1];
       if (presented !== apiKey) {
-        const detail = presented === undefined
-          ? 'missing bearer token'
-          : options.echoKeyInErrors
-            ? `invalid api key: ${presented}`
-            : 'invalid api key';
+        const detail = presented === undefined ? 'missing bearer token' : options.echoKeyInErrors ? `invalid api key: ${presented}` : 'invalid api key';
         send(response, call, problem(401, 'Unauthorized', detail));
         return;
       }
@@ -383,7 +384,11 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
           return;
         }
         const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
-        send(response, call, problem(fault.status, fault.status === 429 ? 'Too Many Requests' : 'Injected Fault', fault.detail ?? `injected HTTP ${fault.status}`, headers));
+        send(
+          response,
+          call,
+          problem(fault.status, fault.status === 429 ? 'Too Many Requests' : 'Injected Fault', fault.detail ?? `injected HTTP ${fault.status}`, headers),
+        );
         return;
       }
       send(response, call, handled as Reply);

@@ -22,7 +22,11 @@ function serverEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 
 /** Run `mp-server <args>` from sources to completion. */
 export async function runServerCommand(args: string[], env: Record<string, string | undefined>): Promise<ProcessResult> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'server/main.ts', ...args], { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'server/main.ts', ...args], {
+    cwd: ROOT,
+    env: serverEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -42,7 +46,11 @@ export interface RunningServer {
 
 /** Start `mp-server start` as a real process and wait until it prints its URL. */
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'server/main.ts', 'start'], { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'server/main.ts', 'start'], {
+    cwd: ROOT,
+    env: serverEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
   const graphqlUrl = await new Promise<string>((resolve, reject) => {

@@ -162,12 +162,27 @@ async function serve(database: Database, databaseUrl: string | undefined, env: R
 
 /** POST one operation to `graphqlUrl`: a typed document (result and variables inferred) or a string, as server.graphql. */
 export function postGraphQL<T>(graphqlUrl: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResponse<T>>;
-export function postGraphQL<TResult, TVariables>(graphqlUrl: string, document: TypedDocument<TResult, TVariables>, variables?: TVariables, key?: string): Promise<GraphQLResponse<TResult>>;
-export function postGraphQL(graphqlUrl: string, query: string | TypedDocument<unknown, never>, variables?: unknown, key?: string): Promise<GraphQLResponse<unknown>> {
+export function postGraphQL<TResult, TVariables>(
+  graphqlUrl: string,
+  document: TypedDocument<TResult, TVariables>,
+  variables?: TVariables,
+  key?: string,
+): Promise<GraphQLResponse<TResult>>;
+export function postGraphQL(
+  graphqlUrl: string,
+  query: string | TypedDocument<unknown, never>,
+  variables?: unknown,
+  key?: string,
+): Promise<GraphQLResponse<unknown>> {
   return send(graphqlUrl, query, variables, key);
 }
 
-async function send<T>(graphqlUrl: string, query: string | TypedDocument<unknown, never>, variables: unknown, key: string | undefined): Promise<GraphQLResponse<T>> {
+async function send<T>(
+  graphqlUrl: string,
+  query: string | TypedDocument<unknown, never>,
+  variables: unknown,
+  key: string | undefined,
+): Promise<GraphQLResponse<T>> {
   const response = await fetch(graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },

@@ -34,11 +34,20 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
 
   it('filters by task, vendor, tags and search words', async () => {
     const byTask = await server.graphql(CATALOG, { filter: { task: 'OPTIMIZER' } });
-    assert.deepEqual(byTask.data!.catalog.nodes.map((node) => node.slug), ['quant-collective/risk-parity']);
+    assert.deepEqual(
+      byTask.data!.catalog.nodes.map((node) => node.slug),
+      ['quant-collective/risk-parity'],
+    );
     const bySearch = await server.graphql(CATALOG, { filter: { search: 'RIDGE Regression' } });
-    assert.deepEqual(bySearch.data!.catalog.nodes.map((node) => node.slug), ['demo/momentum-ridge']);
+    assert.deepEqual(
+      bySearch.data!.catalog.nodes.map((node) => node.slug),
+      ['demo/momentum-ridge'],
+    );
     const byTags = await server.graphql(CATALOG, { filter: { tags: ['daily', 'trend'] } });
-    assert.deepEqual(byTags.data!.catalog.nodes.map((node) => node.slug), ['quant-collective/carry-trend']);
+    assert.deepEqual(
+      byTags.data!.catalog.nodes.map((node) => node.slug),
+      ['quant-collective/carry-trend'],
+    );
     const wildcard = await server.graphql(CATALOG, { filter: { search: '%' } });
     assert.equal(wildcard.data!.catalog.totalCount, 0, 'LIKE wildcards in a search are literal');
   });
@@ -74,7 +83,10 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
   it('refuses first over 100 and garbage cursors with BAD_USER_INPUT naming the argument', async () => {
     const tooMany = await server.graphql(CATALOG, { first: 100000 });
     assert.equal(tooMany.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
-    assert.deepEqual((tooMany.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field), ['first']);
+    assert.deepEqual(
+      (tooMany.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field),
+      ['first'],
+    );
     const garbage = await server.graphql(CATALOG, { after: 'not-a-cursor' });
     assert.equal(garbage.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.match(garbage.errors?.[0].message ?? '', /after/);

@@ -167,7 +167,10 @@ describe('mp CLI against the real server', function () {
     assert.equal(list.code, 0, list.stderr);
     const models = JSON.parse(list.stdout) as CatalogModelJson[];
     assert.ok(models.length > 0, 'the seeded demo models are listed');
-    assert.ok(models.every((m) => m.status !== 'DRAFT' && m.vendor.handle === 'demo'), 'only listed models of demo');
+    assert.ok(
+      models.every((m) => m.status !== 'DRAFT' && m.vendor.handle === 'demo'),
+      'only listed models of demo',
+    );
 
     const limited = JSON.parse((await runMp(['catalog', 'list', '--json', '--limit', '1'], { configHome, env })).stdout) as unknown[];
     assert.equal(limited.length, 1);

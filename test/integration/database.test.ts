@@ -83,7 +83,10 @@ describe(`database (${usingPostgres ? 'PostgreSQL' : 'embedded PGlite'})`, () =>
       ),
     );
     const rows: { id: number }[] = await database.dataSource.query('SELECT id FROM scratch WHERE id >= 100 ORDER BY id');
-    assert.deepEqual(rows.map((row) => row.id), Array.from({ length: 10 }, (_, index) => 100 + index * 2));
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      Array.from({ length: 10 }, (_, index) => 100 + index * 2),
+    );
   });
 
   it('returns bigint counts as strings, as node-postgres does', async () => {

@@ -86,7 +86,10 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
       assert.match(info.stdout, new RegExp(`${split.kind.toLowerCase()}\\s+${split.firstDate}\\s+${split.lastDate}`));
     }
     for (const file of apiRound.files) {
-      assert.match(info.stdout, new RegExp(`${file.name}\\s+${file.kind.toLowerCase()}\\s+${file.rowCount.toLocaleString('en-US')}\\s+[\\d.]+ [kM]?B\\s+${file.sha256.slice(0, 12)}`));
+      assert.match(
+        info.stdout,
+        new RegExp(`${file.name}\\s+${file.kind.toLowerCase()}\\s+${file.rowCount.toLocaleString('en-US')}\\s+[\\d.]+ [kM]?B\\s+${file.sha256.slice(0, 12)}`),
+      );
     }
 
     const json = await run(['data', 'info', '--round', '1', '--json'], null);
@@ -178,11 +181,17 @@ describe('mp data against the real server (round 1 from the S&P 500)', function 
     const live = liveFiles().find((f) => f.kind === 'LIVE');
     assert.equal(sha256(path.join(dir, 'live.csv')), live?.sha256);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'round.json'), 'utf8')) as Manifest;
-    assert.deepEqual(manifest.files.map((f) => f.name), ['live.csv']);
+    assert.deepEqual(
+      manifest.files.map((f) => f.name),
+      ['live.csv'],
+    );
   });
 
   it('exits 4 for an unknown round (info and pull)', async () => {
-    for (const args of [['data', 'info', '--round', '999'], ['data', 'pull', '--round', '999', '--dir', path.join(work, 'x')]]) {
+    for (const args of [
+      ['data', 'info', '--round', '999'],
+      ['data', 'pull', '--round', '999', '--dir', path.join(work, 'x')],
+    ]) {
       const result = await run(args);
       assert.equal(result.code, 4, result.stderr);
       assert.match(result.stderr, /^mp: no round 999/);

@@ -42,8 +42,14 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     assert.deepEqual(round.symbols, ['SPX']);
     assert.equal(round.horizonDays, 5);
     assert.ok(round.featureNames.length >= 10);
-    assert.deepEqual(round.splits.map((split) => split.kind), ['TRAIN', 'VALIDATION', 'LIVE']);
-    assert.deepEqual(round.files.map((file) => file.kind), ['TRAIN', 'VALIDATION', 'LIVE']);
+    assert.deepEqual(
+      round.splits.map((split) => split.kind),
+      ['TRAIN', 'VALIDATION', 'LIVE'],
+    );
+    assert.deepEqual(
+      round.files.map((file) => file.kind),
+      ['TRAIN', 'VALIDATION', 'LIVE'],
+    );
     assert.ok(round.files[0].rowCount > 3000);
   });
 
@@ -73,7 +79,10 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     assert.match(await moved.text(), /invalid signature/);
 
     const tooShort = await server.graphql(ROUND_WITH_URLS, { number: 1, seconds: 1 }, vendorKey);
-    assert.deepEqual((tooShort.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field), ['expiresInSeconds']);
+    assert.deepEqual(
+      (tooShort.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field),
+      ['expiresInSeconds'],
+    );
 
     const expiredUrl = new URL(train.downloadUrl);
     expiredUrl.searchParams.set('expires', String(Math.floor(Date.now() / 1000) - 10));
@@ -110,11 +119,17 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
 
     await assert.rejects(server.app.services.datasets.resolveRound(round.number, prices.slice(0, 4000), 'test'), /unresolved|last date/);
     // The operator resolves over GraphQL with the newer prices as CSV text.
-    const csv = ['date,open,high,low,close,volume', ...prices.map((row) => [row.date, row.open, row.high, row.low, row.close, row.volume].join(','))].join('\n');
+    const csv = ['date,open,high,low,close,volume', ...prices.map((row) => [row.date, row.open, row.high, row.low, row.close, row.volume].join(','))].join(
+      '\n',
+    );
     const byVendorResolve = await server.graphql(TestResolveRoundDocument, { number: round.number, csv }, vendorKey);
     assert.equal(byVendorResolve.errors?.[0].extensions?.code, 'FORBIDDEN');
     const garbage = await server.graphql(TestResolveRoundDocument, { number: round.number, csv: 'date,open\n2020-01-01,1' }, server.adminKey);
-    assert.deepEqual((garbage.errors?.[0].extensions?.fields as { field: string }[] | undefined)?.map((problem) => problem.field), ["pricesCsv"], JSON.stringify(garbage.errors));
+    assert.deepEqual(
+      (garbage.errors?.[0].extensions?.fields as { field: string }[] | undefined)?.map((problem) => problem.field),
+      ['pricesCsv'],
+      JSON.stringify(garbage.errors),
+    );
     const resolved = await server.graphql(TestResolveRoundDocument, { number: round.number, csv, symbol: 'SPX' }, server.adminKey);
     assert.equal(resolved.data?.resolveRound.status, 'RESOLVED', JSON.stringify(resolved.errors));
     const files = await server.graphql(TestRoundFilesDocument, { number: round.number }, vendorKey);
@@ -133,6 +148,9 @@ describe(`dataset rounds over the API (${usingPostgres ? 'PostgreSQL' : 'embedde
     assert.ok(open.data!.rounds.nodes.every((round) => round.status === 'OPEN'));
     const all = await server.graphql(TestRoundNumbersDocument, {}, vendorKey);
     const numbers = all.data!.rounds.nodes.map((round) => round.number);
-    assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a));
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => b - a),
+    );
   });
 });

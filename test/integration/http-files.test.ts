@@ -90,7 +90,11 @@ describe('signed file downloads', function () {
       },
     };
     server = createServer((req, res) => {
-      serveSignedFile(req, res, { links: new SignedLinks(signer), blobs: recording, lookup: async (blobKey) => files.get(`${FILES_PREFIX}${blobKey}`) ?? null }).then(
+      serveSignedFile(req, res, {
+        links: new SignedLinks(signer),
+        blobs: recording,
+        lookup: async (blobKey) => files.get(`${FILES_PREFIX}${blobKey}`) ?? null,
+      }).then(
         (handled) => {
           if (handled) return;
           res.statusCode = 404;

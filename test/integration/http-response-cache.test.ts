@@ -31,9 +31,14 @@ describe(`response cache for anonymous @publicCache queries (${usingPostgres ? '
   });
 
   /** The JSON body of one operation: its document's text and, if any, its variables. */
-  const bodyOf = <TVariables>(document: TypedDocumentString<unknown, TVariables>, variables?: TVariables) => JSON.stringify({ query: document.toString(), variables });
+  const bodyOf = <TVariables>(document: TypedDocumentString<unknown, TVariables>, variables?: TVariables) =>
+    JSON.stringify({ query: document.toString(), variables });
 
-  async function post<TVariables>(document: TypedDocumentString<unknown, TVariables>, headers: Record<string, string> = {}, variables?: TVariables): Promise<Answer> {
+  async function post<TVariables>(
+    document: TypedDocumentString<unknown, TVariables>,
+    headers: Record<string, string> = {},
+    variables?: TVariables,
+  ): Promise<Answer> {
     const response = await fetch(server.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -99,9 +104,12 @@ describe(`response cache for anonymous @publicCache queries (${usingPostgres ? '
     const variables = { first: 2 };
     await post(TestCatalogTotalDocument, {}, variables);
     assert.equal((await post(TestCatalogTotalDocument, {}, variables)).status, 200);
-    const simple = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: bodyOf(TestCatalogTotalDocument, variables) });
+    const simple = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: bodyOf(TestCatalogTotalDocument, variables),
+    });
     assert.equal(simple.status, 400);
     assert.match(await simple.text(), /CSRF|preflight/i);
   });
-
 });

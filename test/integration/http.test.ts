@@ -199,7 +199,10 @@ describe('GraphQL over HTTP', function () {
       const error = assertRefused(reply, 200, 'BAD_USER_INPUT', /first: must be between 1 and 100 \(got 100000\)/);
       assert.deepEqual(error.path, ['catalog']);
       const fields = error.extensions?.fields as { field: string; message: string }[];
-      assert.deepEqual(fields.map((problem) => problem.field), ['first']);
+      assert.deepEqual(
+        fields.map((problem) => problem.field),
+        ['first'],
+      );
       assert.match(fields[0].message, /between 1 and 100/);
       assert.equal(reply.body.data, null);
     });

@@ -93,7 +93,10 @@ describe(`idempotency records (${usingPostgres ? 'PostgreSQL' : 'embedded PGlite
     await database.dataSource.query(`UPDATE idempotency_records SET expires_at = now() - interval '1 second' WHERE key = 'k-expired'`);
     assert.equal(await purgeExpiredIdempotencyRecords(database.dataSource), 1);
     const left: { key: string }[] = await database.dataSource.query(`SELECT key FROM idempotency_records WHERE key IN ('k-expired', 'k-kept')`);
-    assert.deepEqual(left.map((row) => row.key), ['k-kept']);
+    assert.deepEqual(
+      left.map((row) => row.key),
+      ['k-kept'],
+    );
   });
 
   it('remembers a key for at least 24 hours', async () => {
@@ -109,7 +112,10 @@ describe(`idempotency records (${usingPostgres ? 'PostgreSQL' : 'embedded PGlite
     assert.equal(normalizeIdempotencyKey('   '), null);
     assert.equal(normalizeIdempotencyKey(undefined), null);
     for (const bad of ['x'.repeat(201), 'with space', 'tab\there', 'é']) {
-      assert.throws(() => normalizeIdempotencyKey(bad), (error: unknown) => error instanceof DomainError && error.details.fields?.[0].field === 'idempotencyKey');
+      assert.throws(
+        () => normalizeIdempotencyKey(bad),
+        (error: unknown) => error instanceof DomainError && error.details.fields?.[0].field === 'idempotencyKey',
+      );
     }
   });
 });

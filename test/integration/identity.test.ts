@@ -71,7 +71,7 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     assert.equal(activeOnly.data?.apiKeys.totalCount, 1);
   });
 
-  it('answers NOT_FOUND when a vendor revokes another vendor\'s key, and leaves that key working', async () => {
+  it("answers NOT_FOUND when a vendor revokes another vendor's key, and leaves that key working", async () => {
     const alice = await server.createVendor();
     const bob = await server.createVendor();
     const bobKeyId = (await server.graphql(ME, {}, bob.apiKey)).data!.me.apiKey.id;
@@ -112,17 +112,13 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     assert.match(response.errors?.[0].message ?? '', /checksum/);
   });
 
-  it('lets only an admin create and suspend vendors; a suspended vendor\'s keys stop at once', async () => {
+  it("lets only an admin create and suspend vendors; a suspended vendor's keys stop at once", async () => {
     const create = TestCreateVendorDocument;
     const vendor = await server.createVendor();
     const forbidden = await server.graphql(create, { input: { displayName: 'Sneaky', email: 'x@example.com' } }, vendor.apiKey);
     assert.equal(forbidden.errors?.[0].extensions?.code, 'FORBIDDEN');
 
-    const made = await server.graphql(
-      create,
-      { input: { displayName: 'Delta Signals', email: 'ops@delta.example' } },
-      server.adminKey,
-    );
+    const made = await server.graphql(create, { input: { displayName: 'Delta Signals', email: 'ops@delta.example' } }, server.adminKey);
     assert.equal(made.data?.createVendor.vendor.handle, 'delta-signals');
     const newKey = made.data!.createVendor.secret;
     assert.equal((await server.graphql(ME, {}, newKey)).status, 200);
@@ -163,7 +159,7 @@ describe(`identity: vendors and API keys (${usingPostgres ? 'PostgreSQL' : 'embe
     assert.ok(responses.every((response) => response.status === 200));
   });
 
-  it('hides a vendor\'s e-mail from other vendors and from anonymous callers', async () => {
+  it("hides a vendor's e-mail from other vendors and from anonymous callers", async () => {
     const alice = await server.createVendor();
     const bob = await server.createVendor();
     const query = TestVendorEmailDocument;

@@ -113,7 +113,10 @@ describe('RunPod provider against a RunPod-like server', function () {
       queueMs: 30,
       intervalMs: 15,
       outputs,
-      end: { status: 'COMPLETED', output: { artifacts: [{ name: 'metrics.json', sizeBytes: 42, sha256: SHA, blobKey: 'runs/run_01HRUNPODTEST/metrics.json' }] } },
+      end: {
+        status: 'COMPLETED',
+        output: { artifacts: [{ name: 'metrics.json', sizeBytes: 42, sha256: SHA, blobKey: 'runs/run_01HRUNPODTEST/metrics.json' }] },
+      },
     });
     const recording = record(fake);
 
@@ -190,10 +193,16 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.equal(outcome.status, 'SUCCEEDED');
     assert.deepEqual(recording.lines(), ['stdout only line']);
     const statusCalls = fake.calls.filter((call) => call.path.includes('/status/'));
-    assert.deepEqual(statusCalls.map((call) => call.status), [429, 200]);
+    assert.deepEqual(
+      statusCalls.map((call) => call.status),
+      [429, 200],
+    );
     const waited = statusCalls[1].at - statusCalls[0].at;
     assert.ok(waited >= 990, `the retry came ${waited} ms after the 429, not after Retry-After (1 s)`);
-    assert.ok(logged.some((message) => /429.*Retry-After 1/.test(message)), logged.join('\n'));
+    assert.ok(
+      logged.some((message) => /429.*Retry-After 1/.test(message)),
+      logged.join('\n'),
+    );
   });
 
   it('retries a /stream answering 500 or dropping the connection, and loses no line', async function () {
@@ -207,15 +216,26 @@ describe('RunPod provider against a RunPod-like server', function () {
     const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
 
     assert.equal(outcome.status, 'SUCCEEDED');
-    assert.deepEqual(recording.lines(), lines.map((line) => `stdout ${line}`));
+    assert.deepEqual(
+      recording.lines(),
+      lines.map((line) => `stdout ${line}`),
+    );
     const streamStatuses = fake.calls.filter((call) => call.path.includes('/stream/')).map((call) => call.status);
     assert.deepEqual(streamStatuses.slice(0, 4), [500, 500, 'dropped', 200]);
-    assert.ok(logged.some((message) => /HTTP 500; retrying/.test(message)), logged.join('\n'));
+    assert.ok(
+      logged.some((message) => /HTTP 500; retrying/.test(message)),
+      logged.join('\n'),
+    );
   });
 
-  it('reports a job that FAILS as FAILED with RunPod\'s error text', async function () {
+  it("reports a job that FAILS as FAILED with RunPod's error text", async function () {
     await start();
-    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['epoch 1'], end: { status: 'FAILED', error: 'training program exited with code 3: CUDA out of memory' } });
+    fake.script({
+      queueMs: 0,
+      intervalMs: 10,
+      outputs: ['epoch 1'],
+      end: { status: 'FAILED', error: 'training program exited with code 3: CUDA out of memory' },
+    });
     const recording = record(fake);
 
     const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
@@ -264,7 +284,10 @@ describe('RunPod provider against a RunPod-like server', function () {
     const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
 
     assert.equal(outcome.status, 'SUCCEEDED');
-    assert.deepEqual(recording.lines(), lines.map((line) => `stdout ${line}`));
+    assert.deepEqual(
+      recording.lines(),
+      lines.map((line) => `stdout ${line}`),
+    );
     assert.equal(countRequests(/^GET .*\/stream\//), 5, 'four answers with outputs, then the empty one');
   });
 
@@ -379,7 +402,11 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.equal(outcome.status, 'FAILED');
     assert.match(outcome.failureReason ?? '', /^RunPod refused the API key \(HTTP 401/);
     assert.ok(!(outcome.failureReason ?? '').includes(wrongKey), outcome.failureReason ?? '');
-    assert.deepEqual(fake.calls.map((call) => call.status), [401], 'a refused key is not retried');
+    assert.deepEqual(
+      fake.calls.map((call) => call.status),
+      [401],
+      'a refused key is not retried',
+    );
     assert.equal(fake.jobs.size, 0);
     assert.deepEqual(recording.submittedIds, []);
     for (const text of [...logged, ...recording.trail]) assert.ok(!text.includes(wrongKey), text);
@@ -455,6 +482,9 @@ describe('RunPod provider against a RunPod-like server', function () {
     const types = await provider().gpuTypes();
 
     assert.deepEqual(types, FALLBACK_GPU_TYPES);
-    assert.ok(logged.some((message) => /catalog unavailable.*built-in price table/.test(message)), logged.join('\n'));
+    assert.ok(
+      logged.some((message) => /catalog unavailable.*built-in price table/.test(message)),
+      logged.join('\n'),
+    );
   });
 });

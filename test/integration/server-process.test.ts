@@ -111,7 +111,9 @@ describe('mp-server as a process', function () {
     });
 
     it('stops a revoked key and a suspended vendor on the very next request to the other process', async () => {
-      const vendor = await runServerCommand(['vendor', 'create', '--name', 'Two Process Lab', '--email', 'two@example.com', '--json'], { DATABASE_URL: databaseUrl });
+      const vendor = await runServerCommand(['vendor', 'create', '--name', 'Two Process Lab', '--email', 'two@example.com', '--json'], {
+        DATABASE_URL: databaseUrl,
+      });
       assert.equal(vendor.code, 0, vendor.stderr);
       const { apiKey, vendorId } = JSON.parse(vendor.stdout) as { apiKey: string; vendorId: string };
       const admin = await runServerCommand(['admin', 'create-key', '--json'], { DATABASE_URL: databaseUrl });

@@ -183,7 +183,10 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
       unsubscribe();
 
       const ticks = seen.map((result) => result.data!.serverTime);
-      assert.deepEqual(ticks.map((tick) => tick.sequence), [1, 2]);
+      assert.deepEqual(
+        ticks.map((tick) => tick.sequence),
+        [1, 2],
+      );
       for (const tick of ticks) assert.equal(new Date(tick.time).toISOString(), tick.time);
 
       // The server drops the subscription, and no further tick arrives.
@@ -195,7 +198,10 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
     it('refuses intervalSeconds: 0 with BAD_USER_INPUT naming intervalSeconds', async function () {
       const outcome = await run(connect(), TestServerTimeSequenceDocument, { intervalSeconds: 0 });
       const error = assertRefused(outcome, 'BAD_USER_INPUT', /intervalSeconds: must be between 1 and 60/);
-      assert.deepEqual((error.extensions?.fields as { field: string }[]).map((problem) => problem.field), ['intervalSeconds']);
+      assert.deepEqual(
+        (error.extensions?.fields as { field: string }[]).map((problem) => problem.field),
+        ['intervalSeconds'],
+      );
     });
 
     it('answers a query (not only subscriptions) over the socket', async function () {

@@ -133,7 +133,10 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
   }
 
   it('starts a local run of runpod-signal-train with --hp epochs=3; logs -f prints its metric lines and exits 0', async () => {
-    const started = await runMp(['train', 'start', '--task', 'signal', '--round', 'current', '--hp', 'epochs=3', '--provider', 'local', '--timeout', '10m', '--budget', '5'], { env });
+    const started = await runMp(
+      ['train', 'start', '--task', 'signal', '--round', 'current', '--hp', 'epochs=3', '--provider', 'local', '--timeout', '10m', '--budget', '5'],
+      { env },
+    );
     assert.equal(started.code, 0, show(started));
     const id = /Started training run (\S+) \((QUEUED|STARTING|RUNNING)\)/.exec(started.stdout)?.[1];
     assert.ok(id, show(started));
@@ -144,7 +147,10 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.equal(followed.code, 0, show(followed));
     const metricLines = followed.stdout.split('\n').filter((text) => METRIC_LINE.test(text));
     assert.ok(metricLines.filter((text) => text.includes('"name":"loss"')).length === 3, `3 loss lines:\n${show(followed)}`);
-    assert.ok(metricLines.some((text) => text.includes('"name":"val_corr"')), show(followed));
+    assert.ok(
+      metricLines.some((text) => text.includes('"name":"val_corr"')),
+      show(followed),
+    );
     assert.match(followed.stderr, new RegExp(`run ${id} SUCCEEDED`));
     assertNoStack(followed);
 
@@ -153,14 +159,26 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     assert.equal(stored.code, 0, show(stored));
     assert.equal(stored.stdout, followed.stdout);
     const json = await runMp(['train', 'logs', id, '--json'], { env });
-    const lines = json.stdout.trimEnd().split('\n').map((text) => JSON.parse(text) as { seq: number; at: string; stream: string; line: string });
-    assert.deepEqual(lines.map((entry) => entry.seq), Array.from({ length: lines.length }, (_, index) => index + 1));
+    const lines = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((text) => JSON.parse(text) as { seq: number; at: string; stream: string; line: string });
+    assert.deepEqual(
+      lines.map((entry) => entry.seq),
+      Array.from({ length: lines.length }, (_, index) => index + 1),
+    );
     const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunDetailJson;
     assert.equal(run.logLineCount, lines.length);
     assert.equal(lines.map((entry) => `${entry.line}\n`).join(''), followed.stdout);
 
     const tail = await runMp(['train', 'logs', id, '--tail', '2', '--json'], { env });
-    assert.deepEqual(tail.stdout.trimEnd().split('\n').map((text) => (JSON.parse(text) as { seq: number }).seq), [lines.length - 1, lines.length]);
+    assert.deepEqual(
+      tail.stdout
+        .trimEnd()
+        .split('\n')
+        .map((text) => (JSON.parse(text) as { seq: number }).seq),
+      [lines.length - 1, lines.length],
+    );
     succeeded = id;
   });
 
@@ -216,7 +234,12 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
   });
 
   it('exits 4 for an unknown run id in status, logs, logs -f and stop', async () => {
-    for (const args of [['status', 'trn_doesnotexist'], ['logs', 'trn_doesnotexist'], ['logs', 'trn_doesnotexist', '-f'], ['stop', 'trn_doesnotexist']]) {
+    for (const args of [
+      ['status', 'trn_doesnotexist'],
+      ['logs', 'trn_doesnotexist'],
+      ['logs', 'trn_doesnotexist', '-f'],
+      ['stop', 'trn_doesnotexist'],
+    ]) {
       const result = await runMp(['train', ...args], { env });
       assert.equal(result.code, 4, `mp train ${args.join(' ')}\n${show(result)}`);
       assert.match(result.stderr, /^mp: /);
@@ -262,8 +285,15 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
     const followed = await follow.done;
     assert.equal(followed.code, 7, show(followed));
     assert.match(followed.stderr, new RegExp(`^mp: run ${id} CANCELLED: .+$`, 'm'));
-    const seqs = followed.stdout.split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { seq: number }).seq);
-    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, index) => index + 1), 'every line once, in order');
+    const seqs = followed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => (JSON.parse(text) as { seq: number }).seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: seqs.length }, (_, index) => index + 1),
+      'every line once, in order',
+    );
     const again = await runMp(['train', 'stop', id], { env });
     assert.equal(again.code, 5, show(again));
   });
@@ -279,10 +309,17 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
       assert.equal(followed.code, 0, show(followed));
       assert.match(followed.stderr, /reconnecting in [\d.]+ s .*resuming after line \d+/);
       assert.match(followed.stderr, /Reconnected; resuming after line \d+/);
-      const seqs = followed.stdout.split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { seq: number }).seq);
+      const seqs = followed.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((text) => (JSON.parse(text) as { seq: number }).seq);
       const run = JSON.parse((await runMp(['train', 'status', id, '--json'], { env })).stdout) as RunDetailJson;
       assert.equal(run.status, 'SUCCEEDED');
-      assert.deepEqual(seqs, Array.from({ length: run.logLineCount }, (_, index) => index + 1), 'no line twice, none skipped');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: run.logLineCount }, (_, index) => index + 1),
+        'no line twice, none skipped',
+      );
     } finally {
       await proxy.close();
     }

@@ -73,7 +73,10 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
   before(async () => {
     templates = await mkdtemp(path.join(tmpdir(), 'mp-templates-'));
     await mkdir(path.join(templates, 'many-lines'));
-    await writeFile(path.join(templates, 'many-lines', 'package.json'), JSON.stringify({ name: 'many-lines', main: 'train.js', mp: { hyperparameters: { go_file: { type: 'string' } } } }));
+    await writeFile(
+      path.join(templates, 'many-lines', 'package.json'),
+      JSON.stringify({ name: 'many-lines', main: 'train.js', mp: { hyperparameters: { go_file: { type: 'string' } } } }),
+    );
     await writeFile(path.join(templates, 'many-lines', 'train.js'), PROGRAM);
     server = await startTestServer({ MP_TEMPLATES_DIR: templates });
     // On PostgreSQL a second server without a worker follows the run through LISTEN/NOTIFY only.
@@ -88,7 +91,13 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
     await rm(templates, { recursive: true, force: true });
   });
 
-  const follow = <TLine>(target: TestServer, id: string, after: number, document: LogsDocument<TLine>, onLines?: (received: Received<TLine>) => void): Promise<Received<TLine>> => {
+  const follow = <TLine>(
+    target: TestServer,
+    id: string,
+    after: number,
+    document: LogsDocument<TLine>,
+    onLines?: (received: Received<TLine>) => void,
+  ): Promise<Received<TLine>> => {
     const client = createClient({ url: target.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${vendorKey}` }, retryAttempts: 0 });
     clients.push(client);
     const received: Received<TLine> = { lines: [], finalStatus: null };
@@ -159,6 +168,9 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
     assert.deepEqual(lateResult.lines, reference.lines.slice(200));
     assert.equal(lateResult.finalStatus, 'SUCCEEDED');
     const shaped = await otherShape;
-    assert.deepEqual(shaped.lines, reference.lines.map((entry) => ({ seq: entry.seq })));
+    assert.deepEqual(
+      shaped.lines,
+      reference.lines.map((entry) => ({ seq: entry.seq })),
+    );
   });
 });

@@ -36,7 +36,15 @@ describe('a training run when its server is killed', function () {
     const started = await postGraphQL(
       server.graphqlUrl,
       TestStartTrainingRunIdDocument,
-      { spec: { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] } },
+      {
+        spec: {
+          task: 'SIGNAL',
+          hyperparameters: [
+            { name: 'epochs', value: 1000 },
+            { name: 'batch_size', value: 1 },
+          ],
+        },
+      },
       apiKey,
     );
     assert.equal(started.errors, undefined, JSON.stringify(started.errors));
@@ -63,7 +71,10 @@ describe('a training run when its server is killed', function () {
     assert.ok(final!.logLineCount >= acknowledged, `lines kept: ${final!.logLineCount} >= ${acknowledged}`);
     const lines = await postGraphQL(server.graphqlUrl, TestStoredLogSeqsDocument, { id, first: 1000 }, apiKey);
     const seqs = lines.data!.trainingLogs.lines.map((line) => line.seq);
-    assert.deepEqual(seqs.slice(0, acknowledged), Array.from({ length: acknowledged }, (_, index) => index + 1));
+    assert.deepEqual(
+      seqs.slice(0, acknowledged),
+      Array.from({ length: acknowledged }, (_, index) => index + 1),
+    );
   });
 
   it('refuses a malformed prices file for a new round with the line and reason, and writes no round', async () => {
@@ -76,6 +87,9 @@ describe('a training run when its server is killed', function () {
     assert.match(result.stderr, /line 3/);
     assert.match(result.stderr, /sort/);
     const list = await runServerCommand(['rounds', 'list', '--json'], { MP_DATA_DIR: dataDir });
-    assert.deepEqual((JSON.parse(list.stdout) as { number: number }[]).map((round) => round.number), [1]);
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as { number: number }[]).map((round) => round.number),
+      [1],
+    );
   });
 });

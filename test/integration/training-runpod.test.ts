@@ -19,7 +19,12 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
 
   before(async () => {
     fake = await startFakeRunPod();
-    server = await startTestServer({ RUNPOD_API_KEY: fake.apiKey, RUNPOD_ENDPOINT_ID: fake.endpointId, RUNPOD_JOBS_URL: fake.jobsUrl, RUNPOD_API_URL: fake.url });
+    server = await startTestServer({
+      RUNPOD_API_KEY: fake.apiKey,
+      RUNPOD_ENDPOINT_ID: fake.endpointId,
+      RUNPOD_JOBS_URL: fake.jobsUrl,
+      RUNPOD_API_URL: fake.url,
+    });
     vendorKey = (await server.createVendor()).apiKey;
   });
 
@@ -70,12 +75,21 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     assert.ok(cut?.endsWith(' … [line truncated]'), 'the long line is cut');
     assert.ok(!cut?.includes(fake.apiKey.slice(0, Math.floor(fake.apiKey.length / 2))), 'no prefix of the key survives the cut');
 
-    const input = fake.jobs.get(run.providerJobId!)!.input as { runId: string; files: { name: string; url: string; sha256: string }[]; artifactUploadUrl: string };
+    const input = fake.jobs.get(run.providerJobId!)!.input as {
+      runId: string;
+      files: { name: string; url: string; sha256: string }[];
+      artifactUploadUrl: string;
+    };
     assert.equal(input.runId, id);
     const train = input.files.find((file) => file.name === 'train.csv')!;
     const download = await fetch(train.url);
     assert.equal(download.status, 200);
-    assert.equal(createHash('sha256').update(Buffer.from(await download.arrayBuffer())).digest('hex'), train.sha256);
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await download.arrayBuffer()))
+        .digest('hex'),
+      train.sha256,
+    );
     assert.match(input.artifactUploadUrl, /\/uploads\/\d+\/[A-Za-z0-9_-]{43}\/runs\/run_/);
   });
 

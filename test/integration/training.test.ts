@@ -57,7 +57,11 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     }
     throw new Error(`run ${id} did not finish`);
   };
-  const subscribe = <TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables, key = vendorKey) => {
+  const subscribe = <TResult, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentString<TResult, TVariables>,
+    variables: TVariables,
+    key = vendorKey,
+  ) => {
     const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
     clients.push(client);
     return client.iterate<TResult>({ query: document.toString(), variables });
@@ -80,8 +84,15 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     const run = await runOf(id);
     assert.equal(finalStatus, 'SUCCEEDED', `${run.failureReason}`);
     assert.equal(run.status, 'SUCCEEDED');
-    assert.deepEqual(seqs, Array.from({ length: run.logLineCount }, (_, index) => index + 1), 'no gap, no duplicate');
-    assert.deepEqual(run.history.map((change) => change.to), ['QUEUED', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: run.logLineCount }, (_, index) => index + 1),
+      'no gap, no duplicate',
+    );
+    assert.deepEqual(
+      run.history.map((change) => change.to),
+      ['QUEUED', 'STARTING', 'RUNNING', 'SUCCEEDED'],
+    );
     const loss = run.metrics.find((metric) => metric.name === 'loss');
     assert.ok(loss && loss.count === 3, `3 loss points, got ${JSON.stringify(run.metrics)}`);
     assert.ok(run.metrics.some((metric) => metric.name === 'val_corr'));
@@ -103,7 +114,10 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.deepEqual(replayed, seqs.slice(2));
 
     const page = await server.graphql(TestTrainingLogPageDocument, { id, after: 0, first: 2 }, vendorKey);
-    assert.deepEqual(page.data!.trainingLogs.lines.map((line) => line.seq), [1, 2]);
+    assert.deepEqual(
+      page.data!.trainingLogs.lines.map((line) => line.seq),
+      [1, 2],
+    );
     assert.equal(page.data!.trainingLogs.hasMore, true);
 
     const stopFinished = await server.graphql(STOP, { id }, vendorKey);
@@ -139,7 +153,16 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
 
   it('refuses bad specs with BAD_USER_INPUT naming each field, and creates nothing', async () => {
     const before = (await server.graphql(TestTrainingRunCountDocument, {}, vendorKey)).data!.trainingRuns.totalCount;
-    const bad = await start({ task: 'SIGNAL', gpuType: 'TPU9000', timeoutSeconds: 5, maxBudgetUsd: '-1', hyperparameters: [{ name: 'epochs', value: 'many' }, { name: 'nonsense', value: 1 }] });
+    const bad = await start({
+      task: 'SIGNAL',
+      gpuType: 'TPU9000',
+      timeoutSeconds: 5,
+      maxBudgetUsd: '-1',
+      hyperparameters: [
+        { name: 'epochs', value: 'many' },
+        { name: 'nonsense', value: 1 },
+      ],
+    });
     assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const fields = (bad.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field).sort();
     assert.deepEqual(fields, ['spec.gpuType', 'spec.hyperparameters.epochs', 'spec.hyperparameters.nonsense', 'spec.maxBudgetUsd', 'spec.timeoutSeconds']);
@@ -169,7 +192,15 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   });
 
   it('ends a run that reaches its budget as BUDGET_EXCEEDED', async () => {
-    const response = await start({ task: 'SIGNAL', gpuType: 'A100', maxBudgetUsd: '0.0001', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] });
+    const response = await start({
+      task: 'SIGNAL',
+      gpuType: 'A100',
+      maxBudgetUsd: '0.0001',
+      hyperparameters: [
+        { name: 'epochs', value: 1000 },
+        { name: 'batch_size', value: 1 },
+      ],
+    });
     assert.equal(response.errors, undefined, JSON.stringify(response.errors));
     const run = await waitFinal(response.data!.startTrainingRun.id);
     assert.equal(run.status, 'BUDGET_EXCEEDED', `${run.status}: ${run.failureReason}`);
@@ -177,7 +208,13 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   });
 
   it('stops a running run on request, ending it CANCELLED', async () => {
-    const response = await start({ task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 1000 }, { name: 'batch_size', value: 1 }] });
+    const response = await start({
+      task: 'SIGNAL',
+      hyperparameters: [
+        { name: 'epochs', value: 1000 },
+        { name: 'batch_size', value: 1 },
+      ],
+    });
     const id = response.data!.startTrainingRun.id;
     for (let i = 0; i < 200 && (await runOf(id)).status !== 'RUNNING'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const stopped = await server.graphql(STOP, { id }, vendorKey);
@@ -230,7 +267,10 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
       await writer.flush();
     }
     const stored = await server.database.dataSource.query('SELECT line FROM training_log_lines WHERE run_id = $1 AND seq >= 300000 ORDER BY seq', [id]);
-    assert.deepEqual(stored.map((row: { line: string }) => row.line), Array.from({ length: 10 }, (_, i) => `async ${i}`));
+    assert.deepEqual(
+      stored.map((row: { line: string }) => row.line),
+      Array.from({ length: 10 }, (_, i) => `async ${i}`),
+    );
     const settings = await Promise.all(Array.from({ length: 20 }, () => server.database.dataSource.query('SHOW synchronous_commit')));
     assert.deepEqual(new Set(settings.map((rows: { synchronous_commit: string }[]) => rows[0].synchronous_commit)), new Set(['on']));
     assert.deepEqual(errors, []);
@@ -249,7 +289,10 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
     // the subscriber live, while it is still running.
     templates = await mkdtemp(path.join(tmpdir(), 'mp-templates-'));
     await mkdir(path.join(templates, 'wait-for-go'));
-    await writeFile(path.join(templates, 'wait-for-go', 'package.json'), JSON.stringify({ name: 'wait-for-go', main: 'train.js', mp: { hyperparameters: { go_file: { type: 'string' } } } }));
+    await writeFile(
+      path.join(templates, 'wait-for-go', 'package.json'),
+      JSON.stringify({ name: 'wait-for-go', main: 'train.js', mp: { hyperparameters: { go_file: { type: 'string' } } } }),
+    );
     await writeFile(
       path.join(templates, 'wait-for-go', 'train.js'),
       `const fs = require('fs');
@@ -282,7 +325,10 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
     const lines: string[] = [];
     let finalStatus: string | null = null;
     let sawWaitingWhileRunning = false;
-    for await (const result of client.iterate<ResultOf<typeof TestTrainingLogLineTextsDocument>>({ query: TestTrainingLogLineTextsDocument.toString(), variables: { id } })) {
+    for await (const result of client.iterate<ResultOf<typeof TestTrainingLogLineTextsDocument>>({
+      query: TestTrainingLogLineTextsDocument.toString(),
+      variables: { id },
+    })) {
       const event = result.data!.trainingLogs;
       lines.push(...event.lines.map((entry) => entry.line));
       if (event.lines.some((entry) => entry.line === 'waiting for go')) {

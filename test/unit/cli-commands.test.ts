@@ -174,7 +174,15 @@ describe('cli commands', () => {
   describe('mp keys', () => {
     const created = {
       secret: `vk_${'c'.repeat(12)}_${'d'.repeat(38)}`,
-      apiKey: { id: 'key_2', name: 'ci', prefix: 'vk_cccccccccccc', role: 'VENDOR', status: 'ACTIVE', createdAt: '2026-11-25T00:00:00.000Z', expiresAt: '2026-12-25T00:00:00.000Z' },
+      apiKey: {
+        id: 'key_2',
+        name: 'ci',
+        prefix: 'vk_cccccccccccc',
+        role: 'VENDOR',
+        status: 'ACTIVE',
+        createdAt: '2026-11-25T00:00:00.000Z',
+        expiresAt: '2026-12-25T00:00:00.000Z',
+      },
     };
 
     it('create prints the secret alone on stdout and the warning on stderr', async () => {
@@ -204,8 +212,15 @@ describe('cli commands', () => {
 
     it('list follows every page and prints a table', async () => {
       const key = (id: string, status: string) => ({
-        id, name: `name-${id}`, prefix: `vk_${id}`, role: 'VENDOR', status,
-        createdAt: '2026-11-01T00:00:00.000Z', expiresAt: null, lastUsedAt: '2026-11-20T10:00:00.000Z', revokedAt: null,
+        id,
+        name: `name-${id}`,
+        prefix: `vk_${id}`,
+        role: 'VENDOR',
+        status,
+        createdAt: '2026-11-01T00:00:00.000Z',
+        expiresAt: null,
+        lastUsedAt: '2026-11-20T10:00:00.000Z',
+        revokedAt: null,
       });
       await loggedIn((_op, vars) =>
         vars.after === null
@@ -213,7 +228,13 @@ describe('cli commands', () => {
           : { data: { apiKeys: { totalCount: 2, pageInfo: { hasNextPage: false, endCursor: 'c2' }, nodes: [key('key_2', 'REVOKED')] } } },
       );
       await keysList({ ...globals(), all: true }, io());
-      assert.deepEqual(api?.seen.map((r) => [r.variables.after, r.variables.includeRevoked]), [[null, true], ['c1', true]]);
+      assert.deepEqual(
+        api?.seen.map((r) => [r.variables.after, r.variables.includeRevoked]),
+        [
+          [null, true],
+          ['c1', true],
+        ],
+      );
       const lines = stdout.text.trimEnd().split('\n');
       assert.match(lines[0], /^ID\s+NAME\s+PREFIX\s+STATUS\s+CREATED\s+EXPIRES\s+LAST USED$/);
       assert.match(lines[1], /^key_1\s+name-key_1\s+vk_key_1\s+active\s+2026-11-01\s+never\s+2026-11-20$/);
@@ -228,14 +249,18 @@ describe('cli commands', () => {
     });
 
     it('revoke --yes revokes the key', async () => {
-      await loggedIn(() => ({ data: { revokeApiKey: { id: 'key_2', name: 'ci', prefix: 'vk_cccccccccccc', status: 'REVOKED', revokedAt: '2026-11-25T00:00:00.000Z' } } }));
+      await loggedIn(() => ({
+        data: { revokeApiKey: { id: 'key_2', name: 'ci', prefix: 'vk_cccccccccccc', status: 'REVOKED', revokedAt: '2026-11-25T00:00:00.000Z' } },
+      }));
       await keysRevoke({ ...globals(), id: 'key_2', yes: true }, io());
       assert.deepEqual(api?.seen[0].variables, { id: 'key_2' });
       assert.match(stdout.text, /Revoked API key "ci" \(key_2/);
     });
 
     it('revoke warns when the revoked key is the one in use (the server may end prefixes with …)', async () => {
-      await loggedIn(() => ({ data: { revokeApiKey: { id: 'key_1', name: 'laptop', prefix: 'vk_aaaaaaaaaaaa_…', status: 'REVOKED', revokedAt: '2026-11-25T00:00:00.000Z' } } }));
+      await loggedIn(() => ({
+        data: { revokeApiKey: { id: 'key_1', name: 'laptop', prefix: 'vk_aaaaaaaaaaaa_…', status: 'REVOKED', revokedAt: '2026-11-25T00:00:00.000Z' } },
+      }));
       await keysRevoke({ ...globals(), id: 'key_1', yes: true }, io());
       assert.match(stdout.text, /\(key_1, vk_aaaaaaaaaaaa_…\)/);
       assert.match(stderr.text, /That was the key this CLI is using/);
@@ -263,7 +288,14 @@ describe('cli commands', () => {
     it('list pages through `after` until --limit models are shown, without sending a key', async () => {
       await loggedIn(catalogPages(9));
       await catalogList({ ...listArgs(), limit: 5, task: 'signal', search: 'mom', vendor: 'acme', sort: 'name' }, io());
-      assert.deepEqual(api?.seen.map((r) => [r.variables.first, r.variables.after]), [[5, null], [3, '2'], [1, '4']]);
+      assert.deepEqual(
+        api?.seen.map((r) => [r.variables.first, r.variables.after]),
+        [
+          [5, null],
+          [3, '2'],
+          [1, '4'],
+        ],
+      );
       assert.deepEqual(api?.seen[0].variables.filter, { task: 'SIGNAL', search: 'mom', vendor: 'acme' });
       assert.equal(api?.seen[0].variables.sort, 'NAME_ASC');
       assert.ok(api?.seen.every((r) => r.authorization === undefined));
@@ -278,7 +310,10 @@ describe('cli commands', () => {
       api = await fakeGraphqlApi(catalogPages(3));
       await catalogList({ ...listArgs(), json: true }, io());
       const models = JSON.parse(stdout.text) as Array<{ slug: string }>;
-      assert.deepEqual(models.map((m) => m.slug), ['acme/model-1', 'acme/model-2', 'acme/model-3']);
+      assert.deepEqual(
+        models.map((m) => m.slug),
+        ['acme/model-1', 'acme/model-2', 'acme/model-3'],
+      );
       assert.equal(api.seen.length, 2);
     });
 
@@ -293,7 +328,10 @@ describe('cli commands', () => {
       api = await fakeGraphqlApi(() => ({ data: { catalogModel: model(1) } }));
       await catalogShow({ ...globals(), model: 'mdl_1' }, io());
       await catalogShow({ ...globals(), model: 'acme/model-1' }, io());
-      assert.deepEqual(api.seen.map((r) => r.variables), [{ id: 'mdl_1' }, { slug: 'acme/model-1' }]);
+      assert.deepEqual(
+        api.seen.map((r) => r.variables),
+        [{ id: 'mdl_1' }, { slug: 'acme/model-1' }],
+      );
       assert.match(stdout.text, /Task:\s+signal/);
       assert.match(stdout.text, /\nDescription 1\n/);
     });

@@ -161,7 +161,10 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
     assert.deepEqual(server.seen, [{ method: 'GET', range: `bytes=${kept}-`, ifRange: `"${server.sha256}"` }]);
     assert.equal(await sha256File(finalPath()), server.sha256);
     assert.equal(fs.existsSync(partPath()), false);
-    assert.ok(logs.some((line) => /resuming at 1\.0 MB/.test(line)), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => /resuming at 1\.0 MB/.test(line)),
+      logs.join('\n'),
+    );
   });
 
   it('starts again from zero when the server ignores the Range and answers 200', async () => {
@@ -172,7 +175,10 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
     assert.equal(server.seen.length, 1);
     assert.equal(server.seen[0].range, 'bytes=500000-');
     assert.ok(fs.readFileSync(finalPath()).equals(content), 'the final file is exactly the served file');
-    assert.ok(logs.some((line) => /whole file instead of the rest; starting from zero/.test(line)), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => /whole file instead of the rest; starting from zero/.test(line)),
+      logs.join('\n'),
+    );
   });
 
   it('discards a .part longer than the file and downloads from zero', async () => {
@@ -192,7 +198,10 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
       ['bytes=700000-', undefined],
     );
     assert.ok(fs.readFileSync(finalPath()).equals(content));
-    assert.ok(logs.some((line) => /did not match its checksum; downloading it from the start/.test(line)), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => /did not match its checksum; downloading it from the start/.test(line)),
+      logs.join('\n'),
+    );
   });
 
   it('restarts without a range when the server answers 416 (it has fewer bytes than the .part)', async () => {
@@ -211,10 +220,7 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
     server.state.mode = 'corrupt';
     const error = await expectCliError(downloadFile(spec, options()), ExitCode.INVALID);
     const actual = sha(Buffer.from(content).fill(0x41, 0, 10));
-    assert.equal(
-      error.message,
-      `checksum mismatch for train.csv: expected sha256 ${server.sha256}, got ${actual}; the file was removed`,
-    );
+    assert.equal(error.message, `checksum mismatch for train.csv: expected sha256 ${server.sha256}, got ${actual}; the file was removed`);
     assert.equal(fs.existsSync(finalPath()), false);
     assert.equal(fs.existsSync(partPath()), false);
   });
@@ -333,10 +339,7 @@ describe('download engine (cli/download.ts) against a real HTTP file server', fu
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const error = await expectCliError(
-      downloadFile({ ...spec, url: `http://127.0.0.1:${port}/files/x.csv?sig=secret` }, options()),
-      ExitCode.UNREACHABLE,
-    );
+    const error = await expectCliError(downloadFile({ ...spec, url: `http://127.0.0.1:${port}/files/x.csv?sig=secret` }, options()), ExitCode.UNREACHABLE);
     assert.equal(error.message, `cannot reach http://127.0.0.1:${port}/files/x.csv: connection refused`);
   });
 

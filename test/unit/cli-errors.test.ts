@@ -71,10 +71,7 @@ describe('cli errors', () => {
   });
 
   it("shows the server's request id for INTERNAL errors, else ours", () => {
-    const withServerId = cliErrorFromGraphQL(
-      { message: 'Internal server error', extensions: { code: 'INTERNAL', requestId: 'srv-42' } },
-      'cli-1',
-    );
+    const withServerId = cliErrorFromGraphQL({ message: 'Internal server error', extensions: { code: 'INTERNAL', requestId: 'srv-42' } }, 'cli-1');
     assert.equal(withServerId.message, 'Internal server error (request id srv-42)');
     const withoutServerId = cliErrorFromGraphQL({ message: 'Internal server error', extensions: { code: 'INTERNAL' } }, 'cli-1');
     assert.equal(withoutServerId.message, 'Internal server error (request id cli-1)');

@@ -31,7 +31,7 @@ describe('makeDirectory (cli/make-directory.ts)', () => {
     assert.throws(() => makeDirectory(path.join(dir, 'file')), { code: 'EEXIST' });
   });
 
-  it('fails at once under /proc, where node\'s recursive mkdir never returns', function () {
+  it("fails at once under /proc, where node's recursive mkdir never returns", function () {
     if (!fs.existsSync('/proc/self')) this.skip();
     assert.throws(() => makeDirectory('/proc/mp-no-such-dir/data'), { code: 'ENOENT' });
   });

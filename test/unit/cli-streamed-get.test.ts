@@ -339,13 +339,7 @@ describe('streamedGet (cli/streamed-get.ts) against real local servers', functio
       assert.equal((await readAll(response)).toString(), '56789');
       const [requestLine, ...lines] = server.connections[0].request.split('\r\n');
       assert.equal(requestLine, 'GET /files/train.csv?expires=1&sig=a%2Bb HTTP/1.1');
-      assert.deepEqual(lines, [
-        `Host: 127.0.0.1:${server.port}`,
-        'Connection: close',
-        'Accept-Encoding: identity',
-        'Range: bytes=5-',
-        'If-Range: "abc"',
-      ]);
+      assert.deepEqual(lines, [`Host: 127.0.0.1:${server.port}`, 'Connection: close', 'Accept-Encoding: identity', 'Range: bytes=5-', 'If-Range: "abc"']);
     });
 
     it('rejects a header value containing CR/LF before connecting', async () => {
@@ -503,7 +497,10 @@ describe('streamedGet (cli/streamed-get.ts) against real local servers', functio
         socket.write(`${head('200 OK', 'Transfer-Encoding: chunked')}zz\r\nhello\r\n0\r\n\r\n`);
       });
       const first = await streamedGet(badSize.url);
-      await assert.rejects(first.readBody(() => undefined), { code: 'EPROTO', message: /bad chunk size line "zz"/ });
+      await assert.rejects(
+        first.readBody(() => undefined),
+        { code: 'EPROTO', message: /bad chunk size line "zz"/ },
+      );
 
       const noCrlf = await rawServer(({ socket }) => {
         socket.write(`${head('200 OK', 'Transfer-Encoding: chunked')}5\r\nhelloXX\r\n0\r\n\r\n`);
@@ -524,9 +521,7 @@ describe('streamedGet (cli/streamed-get.ts) against real local servers', functio
 
     it('rejects a head that grows past 64 KiB without ending with EPROTO (the server keeps sending headers)', async () => {
       const filler = (i: number) => `X-Filler-${String(i).padStart(4, '0')}: ${'a'.repeat(1000)}\r\n`;
-      const server = await rawServer(({ socket }) =>
-        sendPieces(socket, ['HTTP/1.1 200 OK\r\n', ...Array.from({ length: 80 }, (_, i) => filler(i))], 1),
-      );
+      const server = await rawServer(({ socket }) => sendPieces(socket, ['HTTP/1.1 200 OK\r\n', ...Array.from({ length: 80 }, (_, i) => filler(i))], 1));
       await within(
         assert.rejects(streamedGet(server.url, { bufferBytes: 4096 }), { code: 'EPROTO', message: /larger than 64 KiB/ }),
         5000,
@@ -688,10 +683,16 @@ describe('streamedGet (cli/streamed-get.ts) against real local servers', functio
       const server = await rawServer(({ socket }) => sendPieces(socket, [head('200 OK', 'Content-Length: 6'), 'abc', 'def']));
       const response = await streamedGet(server.url);
       const first = startReading(response);
-      await assert.rejects(response.readBody(() => undefined), /already called/);
+      await assert.rejects(
+        response.readBody(() => undefined),
+        /already called/,
+      );
       await first.done;
       assert.equal(first.body().toString(), 'abcdef');
-      await assert.rejects(response.readBody(() => undefined), /already called/);
+      await assert.rejects(
+        response.readBody(() => undefined),
+        /already called/,
+      );
       await assert.rejects(response.text(), /already called/);
     });
   });

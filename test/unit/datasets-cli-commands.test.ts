@@ -168,7 +168,10 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       api = await fakeMarketplace();
       await dataList({ ...globals(true), status: 'open' }, io());
       const rounds = JSON.parse(stdout.text) as { number: number }[];
-      assert.deepEqual(rounds.map((r) => r.number), [1]);
+      assert.deepEqual(
+        rounds.map((r) => r.number),
+        [1],
+      );
       assert.equal(api.seen[0].variables?.status, 'OPEN');
       assert.equal(api.seen[0].authorization, `Bearer ${KEY}`, 'a key is sent when there is one');
     });
@@ -187,7 +190,10 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       assert.match(text, /Horizon:\s+5 trading days/);
       assert.match(text, /Features:\s+2: ret_1d, ret_5d/);
       assert.match(text, /SPLIT\s+FIRST DATE\s+LAST DATE\ntrain\s+2000-04-03\s+2015-12-31\nvalidation/);
-      assert.match(text, new RegExp(`FILE\\s+KIND\\s+ROWS\\s+SIZE\\s+SHA256\\ntrain\\.csv\\s+train\\s+3,000\\s+[\\d.]+ kB\\s+${sha(CONTENTS['train.csv']).slice(0, 12)}`));
+      assert.match(
+        text,
+        new RegExp(`FILE\\s+KIND\\s+ROWS\\s+SIZE\\s+SHA256\\ntrain\\.csv\\s+train\\s+3,000\\s+[\\d.]+ kB\\s+${sha(CONTENTS['train.csv']).slice(0, 12)}`),
+      );
       assert.equal(api.seen[0].operationName, 'DataCurrentRound');
     });
 
@@ -242,7 +248,13 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       assert.ok(!Number.isNaN(Date.parse(manifest.pulledAt)));
       assert.deepEqual(
         manifest.files.map((f) => [f.name, f.kind, f.sha256, f.size, f.rows]),
-        Object.entries(CONTENTS).map(([name, body], i) => [name, ['TRAIN', 'VALIDATION', 'LIVE'][i], sha(body), Buffer.byteLength(body), body.split('\n').length - 2]),
+        Object.entries(CONTENTS).map(([name, body], i) => [
+          name,
+          ['TRAIN', 'VALIDATION', 'LIVE'][i],
+          sha(body),
+          Buffer.byteLength(body),
+          body.split('\n').length - 2,
+        ]),
       );
 
       const lines = stdout.text.trimEnd().split('\n');
@@ -262,11 +274,17 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       stdout.text = '';
       stderr.text = '';
       await dataPull(pullArgs({ json: true }), io());
-      assert.deepEqual(api.seen.filter((s) => s.file), []);
+      assert.deepEqual(
+        api.seen.filter((s) => s.file),
+        [],
+      );
       assert.match(stderr.text, /train\.csv is up to date/);
       const summary = JSON.parse(stdout.text) as { round: number; files: { name: string; path: string; size: number; sha256: string; status: string }[] };
       assert.equal(summary.round, 1);
-      assert.deepEqual(summary.files.map((f) => f.status), ['up-to-date', 'up-to-date', 'up-to-date']);
+      assert.deepEqual(
+        summary.files.map((f) => f.status),
+        ['up-to-date', 'up-to-date', 'up-to-date'],
+      );
       assert.equal(summary.files[0].path, path.join(work, 'data', 'train.csv'));
       assert.equal(summary.files[0].sha256, sha(CONTENTS['train.csv']));
     });
@@ -277,9 +295,15 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       await dataPull(pullArgs({ kind: ['live'] }), io());
       const dir = path.join(work, 'data');
       assert.deepEqual(fs.readdirSync(dir).sort(), ['live.csv', 'round.json', 'train.csv']);
-      assert.deepEqual(api.seen.filter((s) => s.file).map((s) => s.file), ['train.csv', 'live.csv']);
+      assert.deepEqual(
+        api.seen.filter((s) => s.file).map((s) => s.file),
+        ['train.csv', 'live.csv'],
+      );
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'round.json'), 'utf8')) as RoundManifest;
-      assert.deepEqual(manifest.files.map((f) => f.name), ['train.csv', 'live.csv']);
+      assert.deepEqual(
+        manifest.files.map((f) => f.name),
+        ['train.csv', 'live.csv'],
+      );
     });
 
     it('exits 4 when a file URL answers 404, keeping the files verified before it in round.json', async () => {
@@ -288,7 +312,10 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       assert.equal(error.message, 'live.csv is not on the server (HTTP 404): no such file');
       const dir = path.join(work, 'data');
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'round.json'), 'utf8')) as RoundManifest;
-      assert.deepEqual(manifest.files.map((f) => f.name), ['train.csv', 'validation.csv']);
+      assert.deepEqual(
+        manifest.files.map((f) => f.name),
+        ['train.csv', 'validation.csv'],
+      );
       assert.equal(stdout.text, '');
     });
 
@@ -298,7 +325,10 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       const dir = path.join(work, 'file', 'data');
       const error = await expectCliError(dataPull(pullArgs({ dir }), io()), ExitCode.INVALID);
       assert.equal(error.message, `cannot write to ${dir}: a part of the path is not a directory`);
-      assert.deepEqual(api.seen.filter((s) => s.file), []);
+      assert.deepEqual(
+        api.seen.filter((s) => s.file),
+        [],
+      );
     });
 
     it('exits 4 when the round has no file of a requested kind', async () => {
@@ -391,8 +421,14 @@ describe('mp data commands (in-process, against a local stand-in API)', function
       });
       assert.match(help, /--round[\s\S]*\[default: "current"\]/);
       assert.match(help, /--dir[\s\S]*\[default: "\.\/data"\]/);
-      for (const argv of [['data', 'info', '--round', 'x'], ['data', 'pull', '--kind', 'test']]) {
-        await assert.rejects(async () => buildCli(argv).parseAsync(), (error: unknown) => error instanceof CliError && error.exitCode === ExitCode.USAGE);
+      for (const argv of [
+        ['data', 'info', '--round', 'x'],
+        ['data', 'pull', '--kind', 'test'],
+      ]) {
+        await assert.rejects(
+          async () => buildCli(argv).parseAsync(),
+          (error: unknown) => error instanceof CliError && error.exitCode === ExitCode.USAGE,
+        );
       }
     });
   });

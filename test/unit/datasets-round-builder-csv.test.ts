@@ -62,11 +62,14 @@ describe('round builder: parsing price CSV', () => {
         '"BRK,B",2020-01-03,1,2,1,1.6,10,"two\nlines"\n' +
         '"BRK,B",2020-01-06,1,2,1,1.7,10,""\n';
       const rows = parsePricesCsv(text);
-      assert.deepEqual(rows.map((row) => [row.symbol, row.date, row.close]), [
-        ['BRK,B', '2020-01-02', 1.5],
-        ['BRK,B', '2020-01-03', 1.6],
-        ['BRK,B', '2020-01-06', 1.7],
-      ]);
+      assert.deepEqual(
+        rows.map((row) => [row.symbol, row.date, row.close]),
+        [
+          ['BRK,B', '2020-01-02', 1.5],
+          ['BRK,B', '2020-01-03', 1.6],
+          ['BRK,B', '2020-01-06', 1.7],
+        ],
+      );
     });
 
     it('ignores a byte-order mark, blank lines and surrounding spaces', () => {
@@ -75,8 +78,13 @@ describe('round builder: parsing price CSV', () => {
     });
 
     it('accepts several symbols interleaved, each in date order, and keeps file order', () => {
-      const rows = parsePricesCsv(`symbol,${HEADER}\nB,2020-01-02,1,2,1,1.5,10\nA,2020-01-02,1,2,1,1.5,10\nB,2020-01-03,1,2,1,1.5,10\nA,2020-01-03,1,2,1,1.5,0\n`);
-      assert.deepEqual(rows.map((row) => `${row.symbol} ${row.date}`), ['B 2020-01-02', 'A 2020-01-02', 'B 2020-01-03', 'A 2020-01-03']);
+      const rows = parsePricesCsv(
+        `symbol,${HEADER}\nB,2020-01-02,1,2,1,1.5,10\nA,2020-01-02,1,2,1,1.5,10\nB,2020-01-03,1,2,1,1.5,10\nA,2020-01-03,1,2,1,1.5,0\n`,
+      );
+      assert.deepEqual(
+        rows.map((row) => `${row.symbol} ${row.date}`),
+        ['B 2020-01-02', 'A 2020-01-02', 'B 2020-01-03', 'A 2020-01-03'],
+      );
     });
   });
 
@@ -127,12 +135,20 @@ describe('round builder: parsing price CSV', () => {
     });
 
     it('rejects a duplicate (symbol, date), naming the first line', () => {
-      assertRejects(`${HEADER}\n2020-01-02,1,2,1,1.5,10\n2020-01-03,1,2,1,1.5,10\n2020-01-02,1,2,1,1.5,10\n`, 4, /SPX on 2020-01-02 appears twice \(first on line 2\)/);
+      assertRejects(
+        `${HEADER}\n2020-01-02,1,2,1,1.5,10\n2020-01-03,1,2,1,1.5,10\n2020-01-02,1,2,1,1.5,10\n`,
+        4,
+        /SPX on 2020-01-02 appears twice \(first on line 2\)/,
+      );
       assertRejects(`symbol,${HEADER}\nA,2020-01-02,1,2,1,1.5,10\nB,2020-01-02,1,2,1,1.5,10\nA,2020-01-02,1,2,1,1.5,10\n`, 4, /A on 2020-01-02 appears twice/);
     });
 
     it('rejects rows out of date order within a symbol and says to sort the file by date', () => {
-      assertRejects(`${HEADER}\n2020-01-03,1,2,1,1.5,10\n2020-01-02,1,2,1,1.5,10\n`, 3, /SPX on 2020-01-02 comes after SPX on 2020-01-03 \(line 2\).*sort the file by date/);
+      assertRejects(
+        `${HEADER}\n2020-01-03,1,2,1,1.5,10\n2020-01-02,1,2,1,1.5,10\n`,
+        3,
+        /SPX on 2020-01-02 comes after SPX on 2020-01-03 \(line 2\).*sort the file by date/,
+      );
     });
 
     it('rejects a row with the wrong number of fields', () => {

@@ -55,7 +55,10 @@ describe('round builder: features', () => {
   it('starts at the 61st row of a symbol (a 60-row warm-up)', () => {
     const rows = computeRawFeatures(series(wave(70)));
     assert.equal(WARM_UP_ROWS, 60);
-    assert.deepEqual(rows.map((row) => row.index), [60, 61, 62, 63, 64, 65, 66, 67, 68, 69]);
+    assert.deepEqual(
+      rows.map((row) => row.index),
+      [60, 61, 62, 63, 64, 65, 66, 67, 68, 69],
+    );
     assert.deepEqual(computeRawFeatures(series(wave(60))), []);
   });
 
@@ -127,14 +130,16 @@ describe('round builder: features', () => {
       ['E', make('E', ['d3'], () => 0)],
     ]);
     normalizeFeatures(bySymbol);
-    const value = (symbol: string, date: string): number | undefined =>
-      bySymbol.get(symbol)?.find((row) => row.date === date)?.values[0];
+    const value = (symbol: string, date: string): number | undefined => bySymbol.get(symbol)?.find((row) => row.date === date)?.values[0];
     assert.equal(value('A', 'd1'), 0.5);
     assert.equal(value('A', 'd2'), 0);
     assert.equal(value('B', 'd2'), 1);
     assert.equal(value('C', 'd2'), 0);
     // d3 across A=10, B=3, C=1, D=4, E=0.
-    assert.deepEqual(['A', 'B', 'C', 'D', 'E'].map((symbol) => value(symbol, 'd3')), [1, 0.5, 0.25, 0.75, 0]);
+    assert.deepEqual(
+      ['A', 'B', 'C', 'D', 'E'].map((symbol) => value(symbol, 'd3')),
+      [1, 0.5, 0.25, 0.75, 0],
+    );
   });
 
   it('keeps trailing ranks to the last 252 rows of the symbol', () => {
@@ -149,7 +154,13 @@ describe('round builder: features', () => {
   it('cuts the target at the 20/40/60/80th percentiles and buckets by how many cut points a return reaches', () => {
     const returns = Array.from({ length: 101 }, (_, i) => i / 100);
     const cuts = quintileThresholds(returns);
-    assert.deepEqual(cuts.map((cut) => Number(cut.toFixed(10))), [0.2, 0.4, 0.6, 0.8]);
-    assert.deepEqual([0.1, 0.2, 0.39, 0.5, 0.7, 0.95].map((r) => bucketTarget(r, cuts)), [0, 0.25, 0.25, 0.5, 0.75, 1]);
+    assert.deepEqual(
+      cuts.map((cut) => Number(cut.toFixed(10))),
+      [0.2, 0.4, 0.6, 0.8],
+    );
+    assert.deepEqual(
+      [0.1, 0.2, 0.39, 0.5, 0.7, 0.95].map((r) => bucketTarget(r, cuts)),
+      [0, 0.25, 0.25, 0.5, 0.75, 1],
+    );
   });
 });

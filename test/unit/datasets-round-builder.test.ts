@@ -81,11 +81,7 @@ function syntheticPrices(specs: SymbolSpec[], days: number, seed: number): Price
  */
 function universePrices(seed = 7): PriceRow[] {
   const late = ['D', 'E', 'F', 'G', 'H'].map((symbol) => ({ symbol, startDay: 100 }));
-  return syntheticPrices(
-    [{ symbol: 'A' }, { symbol: 'B', missingDays: (day) => day % 7 === 3 }, { symbol: 'C' }, ...late],
-    400,
-    seed,
-  );
+  return syntheticPrices([{ symbol: 'A' }, { symbol: 'B', missingDays: (day) => day % 7 === 3 }, { symbol: 'C' }, ...late], 400, seed);
 }
 
 function singleSymbolPrices(seed = 11): PriceRow[] {
@@ -213,7 +209,11 @@ describe('round builder', () => {
           it(`keeps every feature of every row dated up to a cut ${where} identical when all later prices change`, () => {
             const changed = buildRound(perturbAfter(prices, cut, 99), { horizonDays: 5 });
             const before = allRows(base).filter((row) => row.date <= cut);
-            const after = new Map(allRows(changed).filter((row) => row.date <= cut).map((row) => [key(row), row]));
+            const after = new Map(
+              allRows(changed)
+                .filter((row) => row.date <= cut)
+                .map((row) => [key(row), row]),
+            );
             assert.ok(before.length > 50, 'the cut leaves rows to compare');
             assert.equal(after.size, before.length, 'the same rows exist up to the cut');
             for (const row of before) {
@@ -309,7 +309,10 @@ describe('round builder', () => {
           assert.equal(liveFile.columns.includes('target'), false);
           const liveDates = [...new Set(fileRows(liveFile).map((row) => row.date))];
           assert.deepEqual(liveDates, calendar.slice(-(options.liveDays ?? Math.max(options.horizonDays, 20))));
-          assert.deepEqual(round.live, fileRows(liveFile).map(({ symbol, date }) => ({ symbol, date })));
+          assert.deepEqual(
+            round.live,
+            fileRows(liveFile).map(({ symbol, date }) => ({ symbol, date })),
+          );
           assert.equal(liveFile.rowCount, round.live.length);
         });
       });
@@ -373,7 +376,10 @@ describe('round builder', () => {
         assert.ok(file.content.startsWith(`${expected.join(',')}\n`));
         assert.equal(file.rowCount, file.content.trimEnd().split('\n').length - 1);
       }
-      assert.deepEqual(round.files.map((file) => file.name), ['train.csv', 'validation.csv', 'live.csv']);
+      assert.deepEqual(
+        round.files.map((file) => file.name),
+        ['train.csv', 'validation.csv', 'live.csv'],
+      );
     });
 
     it('orders rows by date then symbol and rounds every feature to a 0..1 rank with at most 4 decimals', () => {
@@ -438,7 +444,10 @@ describe('round builder', () => {
     ];
     for (const [label, options, message] of badOptions) {
       it(`rejects ${label}`, () => {
-        assert.throws(() => buildRound(prices, options), (error: unknown) => error instanceof RoundInputError && message.test(error.message));
+        assert.throws(
+          () => buildRound(prices, options),
+          (error: unknown) => error instanceof RoundInputError && message.test(error.message),
+        );
       });
     }
 
@@ -460,7 +469,10 @@ describe('round builder', () => {
       const full = universePrices(21);
       const calendar = [...new Set(full.map((row) => row.date))].sort();
       const cutoff = calendar[calendar.length - 15];
-      const round = buildRound(full.filter((row) => row.date <= cutoff), { horizonDays: 5 });
+      const round = buildRound(
+        full.filter((row) => row.date <= cutoff),
+        { horizonDays: 5 },
+      );
       assert.equal(round.live.length, fileOf(round, 'LIVE').rowCount);
       const resolution = buildResolution(full, round);
       assert.equal(resolution.name, 'resolution.csv');
@@ -527,7 +539,11 @@ describe('round builder', () => {
       assert.deepEqual(round.symbols, ['SPX']);
       assert.deepEqual(
         round.files.map((file) => [file.kind, file.rowCount]),
-        [['TRAIN', 4012], ['VALIDATION', 1003], ['LIVE', 20]],
+        [
+          ['TRAIN', 4012],
+          ['VALIDATION', 1003],
+          ['LIVE', 20],
+        ],
       );
       assert.deepEqual(round.splits, [
         { kind: 'TRAIN', firstDate: '2000-03-29', lastDate: '2016-03-10' },
@@ -554,9 +570,7 @@ describe('round builder', () => {
       const prices = parsePricesCsv(csv);
       const cut = '2010-06-30';
       const base = allRows(buildRound(prices, { horizonDays: 5 })).filter((row) => row.date <= cut);
-      const changed = new Map(
-        allRows(buildRound(perturbAfter(prices, cut, 5), { horizonDays: 5 })).map((row) => [key(row), row.features.join()]),
-      );
+      const changed = new Map(allRows(buildRound(perturbAfter(prices, cut, 5), { horizonDays: 5 })).map((row) => [key(row), row.features.join()]));
       assert.ok(base.length > 2500);
       for (const row of base) assert.equal(changed.get(key(row)), row.features.join(), key(row));
     });

@@ -120,7 +120,10 @@ describe('sharedSubscribe', () => {
     it('hands results without errors to directSend instead of yielding them, and yields results with errors', async () => {
       const { feed, args } = controlledSchema();
       const sent: unknown[] = [];
-      const subscribe = sharedSubscribe({ shareKey: () => undefined, directSend: () => async (result) => (sent.push(JSON.parse(JSON.stringify(result))), true) });
+      const subscribe = sharedSubscribe({
+        shareKey: () => undefined,
+        directSend: () => async (result) => (sent.push(JSON.parse(JSON.stringify(result))), true),
+      });
       const stream = (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
       feed.push({ n: 1 });
       feed.push({ n: 2 });
@@ -147,7 +150,10 @@ describe('sharedSubscribe', () => {
     it('takes the next event only once the previous write completed', async () => {
       const { feed, args } = controlledSchema();
       const writes: (() => void)[] = [];
-      const subscribe = sharedSubscribe({ shareKey: () => undefined, directSend: () => () => new Promise<boolean>((resolve) => writes.push(() => resolve(true))) });
+      const subscribe = sharedSubscribe({
+        shareKey: () => undefined,
+        directSend: () => () => new Promise<boolean>((resolve) => writes.push(() => resolve(true))),
+      });
       const stream = (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
       const pending = stream.next();
       feed.push({ n: 1 });
@@ -168,7 +174,7 @@ describe('sharedSubscribe', () => {
     it('sends nothing more after return()', async () => {
       const { feed, args } = controlledSchema();
       let sent = 0;
-      const subscribe = sharedSubscribe({ shareKey: () => undefined, directSend: () => async () => (sent += 1, true) });
+      const subscribe = sharedSubscribe({ shareKey: () => undefined, directSend: () => async () => ((sent += 1), true) });
       const stream = (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
       const pending = stream.next();
       feed.push({ n: 1 });

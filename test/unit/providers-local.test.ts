@@ -186,7 +186,12 @@ describe('LocalProvider', function () {
 
   describe('a successful run', function () {
     const saved: Record<string, string | undefined> = {};
-    const secrets = { DATABASE_URL: 'postgres://user:hunter2@db/mp', MP_SIGNING_SECRET: 'signing-secret-xyz', RUNPOD_API_KEY: 'rp_secret', NODE_OPTIONS: '--max-old-space-size=64' };
+    const secrets = {
+      DATABASE_URL: 'postgres://user:hunter2@db/mp',
+      MP_SIGNING_SECRET: 'signing-secret-xyz',
+      RUNPOD_API_KEY: 'rp_secret',
+      NODE_OPTIONS: '--max-old-space-size=64',
+    };
 
     before(function () {
       for (const [k, v] of Object.entries(secrets)) {
@@ -249,7 +254,18 @@ describe('LocalProvider', function () {
         files: { name: string; sha256: string }[];
         cwd: string;
       };
-      assert.deepEqual(Object.keys(seen.env).sort(), ['HOME', 'LANG', 'MP_DATA_DIR', 'MP_GPU_TYPE', 'MP_HPARAMS', 'MP_OUTPUT_DIR', 'MP_ROUND', 'MP_RUN_ID', 'MP_TASK', 'PATH']);
+      assert.deepEqual(Object.keys(seen.env).sort(), [
+        'HOME',
+        'LANG',
+        'MP_DATA_DIR',
+        'MP_GPU_TYPE',
+        'MP_HPARAMS',
+        'MP_OUTPUT_DIR',
+        'MP_ROUND',
+        'MP_RUN_ID',
+        'MP_TASK',
+        'PATH',
+      ]);
       for (const secret of Object.values(secrets)) assert.ok(!JSON.stringify(seen.env).includes(secret));
       assert.deepEqual(seen.hp, { lr: 0.001, epochs: 20, model: 'ridge', normalize: true });
       assert.equal(seen.env.MP_RUN_ID, 'run-1');
@@ -265,7 +281,10 @@ describe('LocalProvider', function () {
         { name: 'validation.csv', sha256: sha256(validation) },
       ]);
 
-      assert.deepEqual(rec.lines('system').slice(0, 2), [`downloaded train.csv (${Buffer.byteLength(train)} B, sha256 verified)`, 'downloaded validation.csv (293 KB, sha256 verified)']);
+      assert.deepEqual(rec.lines('system').slice(0, 2), [
+        `downloaded train.csv (${Buffer.byteLength(train)} B, sha256 verified)`,
+        'downloaded validation.csv (293 KB, sha256 verified)',
+      ]);
       assert.deepEqual(rec.lines('stdout'), [
         'epoch 1 of 20',
         '{"mp":"metric","name":"loss","step":1,"value":0.41}',
@@ -282,7 +301,12 @@ describe('LocalProvider', function () {
       const envJson = await readFile(join(workDir, 'output', 'env.json'));
       assert.deepEqual(result.artifacts, [
         { name: 'env.json', localPath: join(workDir, 'output', 'env.json'), sizeBytes: envJson.length, sha256: sha256(envJson) },
-        { name: 'models/v1/model.bin', localPath: join(workDir, 'output', 'models', 'v1', 'model.bin'), sizeBytes: 4, sha256: sha256(Buffer.from([0, 1, 2, 255])) },
+        {
+          name: 'models/v1/model.bin',
+          localPath: join(workDir, 'output', 'models', 'v1', 'model.bin'),
+          sizeBytes: 4,
+          sha256: sha256(Buffer.from([0, 1, 2, 255])),
+        },
       ]);
 
       assert.equal(existsSync(join(workDir, 'data')), false, 'data/ is removed after the run');
@@ -330,7 +354,10 @@ describe('LocalProvider', function () {
     assert.equal(result.status, 'FAILED');
     assert.equal(result.exitCode, 3);
     assert.equal(result.failureReason, 'exited with code 3; last stderr: loading data | Error: column "target" not found');
-    assert.deepEqual(result.artifacts.map((a) => a.name), ['partial.txt']);
+    assert.deepEqual(
+      result.artifacts.map((a) => a.name),
+      ['partial.txt'],
+    );
   });
 
   it('caps the failure reason at 500 characters, keeping the newest stderr', async function () {
@@ -407,7 +434,10 @@ describe('LocalProvider', function () {
     assert.equal(result.exitCode, null);
     assert.equal(result.failureReason, 'aborted (CANCELLED): killed by SIGKILL after ignoring SIGTERM for 300 ms');
     assert.ok(rec.lines('stdout').includes('ignoring SIGTERM'));
-    assert.deepEqual(result.artifacts.map((a) => [a.name, a.sha256]), [['checkpoint.bin', sha256('ckpt')]]);
+    assert.deepEqual(
+      result.artifacts.map((a) => [a.name, a.sha256]),
+      [['checkpoint.bin', sha256('ckpt')]],
+    );
     assert.ok(isGone(pidOf(rec)));
   });
 
@@ -554,7 +584,13 @@ describe('LineSplitter', function () {
     const text = Buffer.from('one\r\ntwo\n\nthree é\nfour without newline', 'utf8');
     const expected = ['one', 'two', '', 'three é', 'four without newline'];
     assert.deepEqual(split([text], 100), expected);
-    assert.deepEqual(split([...text].map((b) => Buffer.from([b])), 100), expected);
+    assert.deepEqual(
+      split(
+        [...text].map((b) => Buffer.from([b])),
+        100,
+      ),
+      expected,
+    );
   });
 
   it('cuts a long line at a character boundary and drops the rest of it, chunk size notwithstanding', function () {
@@ -562,7 +598,13 @@ describe('LineSplitter', function () {
     const input = Buffer.concat([line, Buffer.from('\nnext\n')]);
     const expected = ['ab€ … [line truncated at 6 bytes]', 'next'];
     assert.deepEqual(split([input], 6), expected);
-    assert.deepEqual(split([...input].map((b) => Buffer.from([b])), 6), expected);
+    assert.deepEqual(
+      split(
+        [...input].map((b) => Buffer.from([b])),
+        6,
+      ),
+      expected,
+    );
   });
 
   it('keeps a line of exactly maxLineBytes whole, with or without a carriage return', function () {

@@ -134,8 +134,7 @@ describe('loadSigningSecret', function () {
   it('gives processes that start together on one data directory the same secret', async function () {
     this.timeout(60_000);
     const script =
-      "require('./server/storage/url-signer').loadSigningSecret({ dataDir: process.argv[1] })" +
-      '.then((s) => process.stdout.write(s.toString()))';
+      "require('./server/storage/url-signer').loadSigningSecret({ dataDir: process.argv[1] })" + '.then((s) => process.stdout.write(s.toString()))';
     const runs = Array.from({ length: 4 }, () =>
       promisify(execFile)(process.execPath, ['-r', 'tsx/cjs', '-e', script, dataDir], { cwd: join(__dirname, '..', '..') }),
     );

@@ -23,7 +23,17 @@ import { formatUsd } from '../../cli/money';
 import { renderTable, painter } from '../../cli/output';
 import { websocketUrl } from '../../cli/subscribe';
 import type { TrainLogsFollowSubscription } from '../../generated/cli-operations';
-import { BufferedOutput, closeServer, expectCliError, fakeSchema, graphqlListener, inProcessIo, listenLocally, type GraphqlResponder, type SeenGraphqlRequest } from '../helpers/cli-fakes';
+import {
+  BufferedOutput,
+  closeServer,
+  expectCliError,
+  fakeSchema,
+  graphqlListener,
+  inProcessIo,
+  listenLocally,
+  type GraphqlResponder,
+  type SeenGraphqlRequest,
+} from '../helpers/cli-fakes';
 
 /** One event of the trainingLogs subscription, as the CLI selects it. */
 type LogEvent = TrainLogsFollowSubscription['trainingLogs'];
@@ -163,7 +173,15 @@ describe('mp train commands', function () {
     it('lists runs with id, status, task, round, gpu, provider, queued, duration, cost and the last val_corr and loss', () => {
       const rows = [
         trainingRun(),
-        trainingRun({ id: 'trn_2', status: 'RUNNING', finishedAt: null, metrics: [], costUsd: '0.42', spec: { ...trainingRun().spec, gpuType: 'A100' }, provider: 'RUNPOD' }),
+        trainingRun({
+          id: 'trn_2',
+          status: 'RUNNING',
+          finishedAt: null,
+          metrics: [],
+          costUsd: '0.42',
+          spec: { ...trainingRun().spec, gpuType: 'A100' },
+          provider: 'RUNPOD',
+        }),
       ] as unknown as Parameters<ReturnType<typeof runColumns>[number]['value']>[0][];
       const columns = runColumns({ date: (iso) => iso.slice(0, 10), duration: formatSeconds, usd: formatUsd }, new Date('2026-11-25T17:10:02.000Z'));
       const table = renderTable(columns, rows, painter(false)).split('\n');
@@ -182,9 +200,15 @@ describe('mp train commands', function () {
     });
 
     it('words a failure with the reason, else the exit code, else the status', () => {
-      assert.equal(failureMessage({ id: 'trn_1', status: 'FAILED', failureReason: 'exit code 2: unknown hyperparameter', exitCode: 2 }), 'run trn_1 FAILED: exit code 2: unknown hyperparameter');
+      assert.equal(
+        failureMessage({ id: 'trn_1', status: 'FAILED', failureReason: 'exit code 2: unknown hyperparameter', exitCode: 2 }),
+        'run trn_1 FAILED: exit code 2: unknown hyperparameter',
+      );
       assert.equal(failureMessage({ id: 'trn_1', status: 'FAILED', failureReason: null, exitCode: 137 }), 'run trn_1 FAILED: exit code 137');
-      assert.equal(failureMessage({ id: 'trn_1', status: 'TIMED_OUT', failureReason: null, exitCode: null }), 'run trn_1 TIMED_OUT: it ran longer than its timeout');
+      assert.equal(
+        failureMessage({ id: 'trn_1', status: 'TIMED_OUT', failureReason: null, exitCode: null }),
+        'run trn_1 TIMED_OUT: it ran longer than its timeout',
+      );
     });
 
     it('derives the WebSocket URL from the API URL', () => {
@@ -204,7 +228,10 @@ describe('mp train commands', function () {
       assert.deepEqual(first.variables.spec, { task: 'SIGNAL', hyperparameters: [{ name: 'epochs', value: 3 }] });
       assert.match(String(first.variables.idempotencyKey), /^[0-9a-f-]{36}$/);
       assert.notEqual(first.variables.idempotencyKey, second.variables.idempotencyKey, 'one key per invocation');
-      assert.match(stdout.text, /^✓ Started training run trn_1 \(QUEUED\): signal on round 1, CPU on local, template runpod-signal-train, timeout 2h, budget \$5\.00\n/);
+      assert.match(
+        stdout.text,
+        /^✓ Started training run trn_1 \(QUEUED\): signal on round 1, CPU on local, template runpod-signal-train, timeout 2h, budget \$5\.00\n/,
+      );
       assert.match(stderr.text, /mp train logs trn_1 -f/);
     });
 
@@ -251,7 +278,12 @@ describe('mp train commands', function () {
     it('does not retry an answer from the server (BAD_USER_INPUT is exit 5 with the fields)', async () => {
       api = await fakeApi(() => ({
         data: null,
-        errors: [{ message: 'invalid training spec', extensions: { code: 'BAD_USER_INPUT', fields: [{ field: 'spec.hyperparameters.foo', message: 'unknown to template runpod-signal-train' }] } }],
+        errors: [
+          {
+            message: 'invalid training spec',
+            extensions: { code: 'BAD_USER_INPUT', fields: [{ field: 'spec.hyperparameters.foo', message: 'unknown to template runpod-signal-train' }] },
+          },
+        ],
       }));
       const error = await expectCliError(trainStart({ ...globals(), task: 'signal', round: 'current', follow: false }, io()), ExitCode.INVALID);
       assert.deepEqual(error.details, ['spec.hyperparameters.foo: unknown to template runpod-signal-train']);
@@ -287,10 +319,13 @@ describe('mp train commands', function () {
         return { data: { trainingRuns: { totalCount: 3, pageInfo: { hasNextPage: true, endCursor: after ? 'c2' : 'c1' }, nodes: [node] } } };
       });
       await trainStatus({ ...globals(), status: ['RUNNING', 'QUEUED'], limit: 2 }, io());
-      assert.deepEqual(api.seen.map((request) => request.variables), [
-        { filter: { status: ['RUNNING', 'QUEUED'] }, first: 2, after: null },
-        { filter: { status: ['RUNNING', 'QUEUED'] }, first: 1, after: 'c1' },
-      ]);
+      assert.deepEqual(
+        api.seen.map((request) => request.variables),
+        [
+          { filter: { status: ['RUNNING', 'QUEUED'] }, first: 2, after: null },
+          { filter: { status: ['RUNNING', 'QUEUED'] }, first: 1, after: 'c1' },
+        ],
+      );
       const lines = stdout.text.trimEnd().split('\n');
       assert.equal(lines.length, 3);
       assert.match(lines[1], /^trn_1\s+succeeded/);
@@ -387,10 +422,13 @@ describe('mp train commands', function () {
       });
       await trainLogs({ ...globals(), run_id: 'trn_1', follow: false, after: 1 }, io());
       assert.equal(stdout.text, 'line 2\nline 3\nline 4\nline 5\n');
-      assert.deepEqual(api.seen.slice(1).map((request) => request.variables), [
-        { runId: 'trn_1', after: 1, first: 500 },
-        { runId: 'trn_1', after: 3, first: 500 },
-      ]);
+      assert.deepEqual(
+        api.seen.slice(1).map((request) => request.variables),
+        [
+          { runId: 'trn_1', after: 1, first: 500 },
+          { runId: 'trn_1', after: 3, first: 500 },
+        ],
+      );
     });
 
     it('--tail N starts at the last N lines; --json prints one object per line', async () => {
@@ -402,7 +440,10 @@ describe('mp train commands', function () {
       });
       await trainLogs({ ...globals(true), run_id: 'trn_1', follow: false, tail: 2 }, io());
       assert.equal(api.seen[1].variables.after, 3);
-      const printed = stdout.text.trimEnd().split('\n').map((text) => JSON.parse(text) as { seq: number; stream: string; line: string; at: string });
+      const printed = stdout.text
+        .trimEnd()
+        .split('\n')
+        .map((text) => JSON.parse(text) as { seq: number; stream: string; line: string; at: string });
       assert.deepEqual(printed, [
         { seq: 4, at: AT, stream: 'stdout', line: 'line 4' },
         { seq: 5, at: AT, stream: 'stdout', line: 'line 5' },
@@ -451,7 +492,10 @@ describe('mp train commands', function () {
       );
       await trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY });
       assert.equal(stdout.text, [1, 2, 3, 4, 5, 6, 7, 8].map((seq) => `line ${seq}\n`).join(''));
-      assert.deepEqual(api.calls.map((call) => call.afterSeq), [0, 3, 5]);
+      assert.deepEqual(
+        api.calls.map((call) => call.afterSeq),
+        [0, 3, 5],
+      );
       assert.deepEqual(printedAtResubscribe, [0, 3, 5], 'afterSeq is the last seq printed');
       assert.match(stderr.text, /reconnecting in .* resuming after line 3/);
       assert.match(stderr.text, /Reconnected; resuming after line 3/);

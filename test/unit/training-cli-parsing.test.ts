@@ -71,7 +71,14 @@ describe('mp train argument parsing', () => {
     });
 
     it('formats values so that the string "3" and the number 3 differ', () => {
-      assert.equal(formatHyperparameters([{ name: 'epochs', value: 3 }, { name: 'tag', value: '3' }, { name: 'x', value: true }]), 'epochs=3, tag="3", x=true');
+      assert.equal(
+        formatHyperparameters([
+          { name: 'epochs', value: 3 },
+          { name: 'tag', value: '3' },
+          { name: 'x', value: true },
+        ]),
+        'epochs=3, tag="3", x=true',
+      );
       assert.equal(formatHyperparameters([]), '-');
     });
   });
@@ -212,8 +219,30 @@ describe('mp train argument parsing', () => {
   describe('through the real command tree', () => {
     it('parses a full mp train start line into typed values', async () => {
       const args = await parsed([
-        'train', 'start', '--task', 'signal', '--round', '2', '--hp', 'lr=0.001', '--hp', 'epochs=20', '--hp', 'shuffle=true',
-        '--gpu', 'A100', '--provider', 'runpod', '--timeout', '2h', '--budget', '5', '-f', '--idempotency-key', 'k1', '--help',
+        'train',
+        'start',
+        '--task',
+        'signal',
+        '--round',
+        '2',
+        '--hp',
+        'lr=0.001',
+        '--hp',
+        'epochs=20',
+        '--hp',
+        'shuffle=true',
+        '--gpu',
+        'A100',
+        '--provider',
+        'runpod',
+        '--timeout',
+        '2h',
+        '--budget',
+        '5',
+        '-f',
+        '--idempotency-key',
+        'k1',
+        '--help',
       ]);
       assert.equal(args.round, 2);
       assert.deepEqual(args.hp, [

@@ -41,7 +41,15 @@ describe('training log notifications', () => {
   });
 
   it('refuses carried lines that are malformed or not contiguous, so the listener reads them instead', () => {
-    assert.equal(inlineLines({ lines: [[1, 0, 'stdout', 'a'], [3, 0, 'stdout', 'b']] }), null);
+    assert.equal(
+      inlineLines({
+        lines: [
+          [1, 0, 'stdout', 'a'],
+          [3, 0, 'stdout', 'b'],
+        ],
+      }),
+      null,
+    );
     assert.equal(inlineLines({ lines: [[1, 0, 'stdout']] }), null);
     assert.equal(inlineLines({ lines: [['1', 0, 'stdout', 'a']] }), null);
     assert.equal(inlineLines({ lines: 'nope' }), null);

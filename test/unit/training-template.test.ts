@@ -200,7 +200,10 @@ describe('runpod-signal-train template: src/train.ts as a process', function () 
       liveIds,
     );
     const values = rows.map((cells) => Number(cells[2]));
-    assert.ok(values.every((value) => value >= 0 && value <= 1), 'predictions are outside 0..1');
+    assert.ok(
+      values.every((value) => value >= 0 && value <= 1),
+      'predictions are outside 0..1',
+    );
     assert.equal(Math.min(...values), 0);
     assert.equal(Math.max(...values), 1);
     assert.deepEqual(fs.readdirSync(out).sort(), ['live_predictions.csv', 'metrics.json', 'model.json']);
@@ -226,7 +229,10 @@ describe('runpod-signal-train template: src/train.ts as a process', function () 
     fs.rmSync(path.join(data, 'train.csv'));
     const result = await runProgram(TRAIN_TS, { MP_DATA_DIR: data, MP_OUTPUT_DIR: out, MP_HPARAMS: '{"momentum": 0.9}' });
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^train: error: unknown hyperparameter "momentum" in MP_HPARAMS; this program accepts: lr \(a number from 0 to 1, default 0\.01\), epochs/);
+    assert.match(
+      result.stderr,
+      /^train: error: unknown hyperparameter "momentum" in MP_HPARAMS; this program accepts: lr \(a number from 0 to 1, default 0\.01\), epochs/,
+    );
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace for bad input');
     assert.ok(!fs.existsSync(out), 'nothing was written');
   });
@@ -479,10 +485,7 @@ describe('runpod-signal-train template: the RunPod handler', function () {
       output.artifacts.map((artifact) => artifact.name),
       ['live_predictions.csv', 'metrics.json', 'model.json'],
     );
-    assert.deepEqual(
-      server.uploads.map((upload) => upload.name).sort(),
-      ['live_predictions.csv', 'metrics.json', 'model.json'],
-    );
+    assert.deepEqual(server.uploads.map((upload) => upload.name).sort(), ['live_predictions.csv', 'metrics.json', 'model.json']);
     assert.deepEqual(partials[partials.length - 1], { artifacts: output.artifacts }, 'the artifacts are also the last streamed output');
     for (const artifact of output.artifacts) {
       assert.equal(artifact.blobKey, `runs/run_1/${artifact.name}`);
@@ -511,7 +514,10 @@ describe('runpod-signal-train template: the RunPod handler', function () {
   });
 
   it('fails the job on an unknown hyperparameter or a bad input, naming it', async () => {
-    await assert.rejects(drain({ id: 'job-3', input: { ...input(), hyperparameters: { depth: 3 } } }), /unknown hyperparameter "depth" in input\.hyperparameters/);
+    await assert.rejects(
+      drain({ id: 'job-3', input: { ...input(), hyperparameters: { depth: 3 } } }),
+      /unknown hyperparameter "depth" in input\.hyperparameters/,
+    );
     await assert.rejects(drain({ id: 'job-4', input: { ...input(), files: server.files.slice(0, 2) } }), /input\.files must hold exactly one LIVE file/);
     await assert.rejects(drain({ id: 'job-5', input: { ...input(), artifactUploadUrl: 'ftp://x' } }), /input\.artifactUploadUrl must be an http\(s\) URL/);
   });
@@ -581,7 +587,10 @@ describe('runpod-signal-train template: the RunPod handler', function () {
   it('runs one job from --test_input outside RunPod and prints the partial outputs and the result as JSON lines', async () => {
     const result = await runProgram(HANDLER_TS, {}, ['--test_input', JSON.stringify({ input: input() })], work);
     assert.equal(result.code, 0, result.stderr + result.stdout);
-    const lines = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.ok(lines.some((line) => line.mp === 'metric' && line.name === 'val_corr' && line.step === 4));
     const last = lines[lines.length - 1] as { output?: HandlerOutput };
     assert.equal(last.output?.artifacts.length, 3);

@@ -85,7 +85,7 @@ export async function run(args: DataInfoArgs, io: Io): Promise<void> {
 
 const dataInfoCommand: CommandModule<GlobalArgs, DataInfoArgs> = {
   command: 'info',
-  describe: "Show a round: dates, symbols, splits, feature names and files (no API key needed)",
+  describe: 'Show a round: dates, symbols, splits, feature names and files (no API key needed)',
   builder: (yargs) =>
     yargs
       .option('round', roundOption)

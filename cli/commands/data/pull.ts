@@ -76,7 +76,7 @@ export async function run(args: DataPullArgs, io: Io, options: DataPullOptions =
   const { createProgress } = require('../../progress') as typeof import('../../progress');
   const { formatBytes } = require('../../format') as typeof import('../../format');
   const { noOpenRound, kindLabel, shortSha, roundTitle } = require('./round-display') as typeof import('./round-display');
-const { kindEnum } = require('./flags') as typeof import('./flags');
+  const { kindEnum } = require('./flags') as typeof import('./flags');
   const out = new Output(io, args);
   const session = resolveSession(args, io.env);
   const client = connect(session, args, io, 'required');
@@ -127,9 +127,7 @@ const { kindEnum } = require('./flags') as typeof import('./flags');
     // Fail on an unusable directory before a single byte is fetched.
     await ensureWritableDir(dir);
     const totalBytes = selected.reduce((sum, file) => sum + file.sizeBytes, 0);
-    out.status(
-      `Pulling ${selected.length} file${selected.length === 1 ? '' : 's'} (${formatBytes(totalBytes)}) of ${roundTitle(round)} into ${dir}`,
-    );
+    out.status(`Pulling ${selected.length} file${selected.length === 1 ? '' : 's'} (${formatBytes(totalBytes)}) of ${roundTitle(round)} into ${dir}`);
 
     const progress = createProgress(io.stderr, { json: args.json, labelWidth: Math.max(...selected.map((f) => f.name.length)) });
     const manifestPath = path.join(dir, MANIFEST);

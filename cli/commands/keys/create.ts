@@ -27,9 +27,7 @@ export async function run(args: KeysCreateArgs, io: Io): Promise<void> {
   }
   const key = createApiKey.apiKey;
   // Status on stderr, the secret alone on stdout: KEY=$(mp keys create --name ci) just works.
-  out.status(
-    `${out.paintErr('green', '✓')} Created API key "${key.name}" (${key.id}), expires ${formatDateTimeWithRelative(key.expiresAt, 'never')}`,
-  );
+  out.status(`${out.paintErr('green', '✓')} Created API key "${key.name}" (${key.id}), expires ${formatDateTimeWithRelative(key.expiresAt, 'never')}`);
   out.warn('Store this key now (e.g. in a password manager): it is shown only once.');
   out.line(createApiKey.secret);
 }

@@ -194,7 +194,9 @@ export async function followLogs(params: FollowParams): Promise<FollowResult> {
         );
       }
       const delay = Math.max(0, Math.round(retry.delayMs(attempt)));
-      out.warn(`${describeEnd(end)}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt} of ${retry.maxAttempts}), resuming after line ${lastSeq}`);
+      out.warn(
+        `${describeEnd(end)}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt} of ${retry.maxAttempts}), resuming after line ${lastSeq}`,
+      );
       if (!(await sleep(delay, stop))) {
         if (stdoutClosed.signal.aborted) return { finalStatus: null, lastSeq };
         throw interruptedFollowing(runId);
@@ -270,7 +272,14 @@ export async function followToOutcome(
 ): Promise<void> {
   const interrupt = interruptSignal(options.signal);
   try {
-    const { finalStatus } = await followLogs({ ...from, ...to, json: to.out.json, signal: interrupt.signal, retry: options.retry, keepAliveMs: options.keepAliveMs });
+    const { finalStatus } = await followLogs({
+      ...from,
+      ...to,
+      json: to.out.json,
+      signal: interrupt.signal,
+      retry: options.retry,
+      keepAliveMs: options.keepAliveMs,
+    });
     if (finalStatus) await exitWithOutcome(client, from.runId, finalStatus, to.out);
   } finally {
     interrupt.release();

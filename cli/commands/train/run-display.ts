@@ -22,10 +22,7 @@ export function statusLabel(status: TrainingRunStatus): string {
 }
 
 /** Seconds from start to finish, or to `now` while it runs; null before it started. */
-export function runSeconds(
-  run: Pick<TrainingRunFieldsFragment, 'startedAt' | 'finishedAt'>,
-  now: Date = new Date(),
-): number | null {
+export function runSeconds(run: Pick<TrainingRunFieldsFragment, 'startedAt' | 'finishedAt'>, now: Date = new Date()): number | null {
   if (!run.startedAt) return null;
   const end = run.finishedAt ? new Date(run.finishedAt) : now;
   return Math.max(0, (end.getTime() - new Date(run.startedAt).getTime()) / 1000);
@@ -86,15 +83,8 @@ export function runLabel(run: { id: string; status: TrainingRunStatus }): string
 }
 
 /** The message for a run that ended without success: "run trn_x FAILED: exit code 1: boom". */
-export function failureMessage(run: {
-  id: string;
-  status: TrainingRunStatus;
-  failureReason: string | null;
-  exitCode: number | null;
-}): string {
-  const reason =
-    run.failureReason?.trim() ||
-    (run.exitCode !== null && run.exitCode !== 0 ? `exit code ${run.exitCode}` : defaultReason(run.status));
+export function failureMessage(run: { id: string; status: TrainingRunStatus; failureReason: string | null; exitCode: number | null }): string {
+  const reason = run.failureReason?.trim() || (run.exitCode !== null && run.exitCode !== 0 ? `exit code ${run.exitCode}` : defaultReason(run.status));
   return `run ${run.id} ${run.status}: ${reason}`;
 }
 

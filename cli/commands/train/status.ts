@@ -27,9 +27,7 @@ export function runDetailPairs(run: TrainingRunDetail, now: Date = new Date()): 
   const { runSeconds } = require('./run-display') as typeof import('./run-display');
   const spec = run.spec;
   const seconds = runSeconds(run, now);
-  const pairs: Array<[string, string]> = [
-    ['Status', run.exitCode === null ? run.status : `${run.status} (exit code ${run.exitCode})`],
-  ];
+  const pairs: Array<[string, string]> = [['Status', run.exitCode === null ? run.status : `${run.status} (exit code ${run.exitCode})`]];
   if (run.failureReason) pairs.push(['Reason', run.failureReason]);
   pairs.push(
     ['Task', `${spec.task.toLowerCase()}, round ${spec.round}`],
@@ -50,8 +48,8 @@ export function runDetailPairs(run: TrainingRunDetail, now: Date = new Date()): 
 
 function printRun(run: TrainingRunDetail, out: Output): void {
   const { STATUS_STYLE, formatMetricValue } = require('./run-display') as typeof import('./run-display');
-const { formatBytes } = require('../../format') as typeof import('../../format');
-const { isActive } = require('./flags') as typeof import('./flags');
+  const { formatBytes } = require('../../format') as typeof import('../../format');
+  const { isActive } = require('./flags') as typeof import('./flags');
   out.line(out.paint(['bold', 'cyan'], run.id));
   const pairs = runDetailPairs(run);
   pairs[0][1] = out.paint(STATUS_STYLE[run.status], pairs[0][1]);
@@ -114,7 +112,7 @@ export async function run(args: TrainStatusArgs, io: Io): Promise<void> {
   const { formatSeconds } = require('../../duration') as typeof import('../../duration');
   const { formatUsd } = require('../../money') as typeof import('../../money');
   const { runColumns } = require('./run-display') as typeof import('./run-display');
-const { taskEnum } = require('./flags') as typeof import('./flags');
+  const { taskEnum } = require('./flags') as typeof import('./flags');
   const limit = args.limit ?? DEFAULT_LIMIT;
   const filter = { status: args.status, task: args.task ? taskEnum(args.task) : undefined };
   const runs: TrainingRunFieldsFragment[] = [];
@@ -138,9 +136,7 @@ const { taskEnum } = require('./flags') as typeof import('./flags');
     return;
   }
   if (runs.length === 0) {
-    out.status(
-      args.status || args.task ? 'No training runs match.' : 'No training runs yet. Start one with `mp train start --task signal`.',
-    );
+    out.status(args.status || args.task ? 'No training runs match.' : 'No training runs yet. Start one with `mp train start --task signal`.');
     return;
   }
   out.table(runColumns({ date: formatDate, duration: formatSeconds, usd: formatUsd }), runs);

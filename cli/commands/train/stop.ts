@@ -12,7 +12,7 @@ export async function run(args: TrainStopArgs, io: Io): Promise<void> {
   const { TrainStopDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { isActive } = require('./flags') as typeof import('./flags');
-const { withRunHint } = require('./run-display') as typeof import('./run-display');
+  const { withRunHint } = require('./run-display') as typeof import('./run-display');
   const { CliError, ExitCode } = require('../../errors') as typeof import('../../errors');
   const out = new Output(io, args);
   const client = connect(resolveSession(args, io.env), args, io, 'required');

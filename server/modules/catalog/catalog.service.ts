@@ -42,7 +42,12 @@ export class CatalogService {
     await this.stopListening?.();
   }
 
-  async list(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
+  async list(args: {
+    filter?: CatalogFilter | null;
+    sort?: CatalogSort | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Connection<CatalogModelEntity>> {
     const key = JSON.stringify([args.filter ?? null, args.sort ?? null, args.first ?? null, args.after ?? null]);
     const cached = this.pages.get(key);
     if (cached) return cached;
@@ -51,7 +56,12 @@ export class CatalogService {
     return page;
   }
 
-  private async load(args: { filter?: CatalogFilter | null; sort?: CatalogSort | null; first?: number | null; after?: string | null }): Promise<Connection<CatalogModelEntity>> {
+  private async load(args: {
+    filter?: CatalogFilter | null;
+    sort?: CatalogSort | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Connection<CatalogModelEntity>> {
     const size = pageSize(args.first);
     const sort = SORTS[args.sort ?? CatalogSort.PublishedDesc];
     const after = decodeCursor(args.after, 2);

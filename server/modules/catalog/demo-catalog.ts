@@ -21,11 +21,48 @@ const DEMO_VENDORS: { handle: string; displayName: string; email: string; models
     displayName: 'NeuroNetIQ Demo Lab',
     email: 'demo@example.com',
     models: [
-      { name: 'Momentum Ridge', slug: 'momentum-ridge', task: 'SIGNAL', tags: ['momentum', 'ridge', 'daily'], publishedDaysAgo: 2, description: 'Ridge regression on 1, 5, 20 and 60-day returns and distance from moving averages; predicts the 5-day forward return bucket.' },
-      { name: 'Mean Reversion GBT', slug: 'mean-reversion-gbt', task: 'SIGNAL', tags: ['mean-reversion', 'gradient-boosting', 'daily'], publishedDaysAgo: 9, description: 'Small gradient-boosted trees on RSI, range and volume z-scores; bets on short-term reversals.' },
-      { name: 'Volatility Regime', slug: 'volatility-regime', task: 'SIGNAL', tags: ['volatility', 'regime'], publishedDaysAgo: 20, status: 'DEPRECATED', description: 'Classifies the volatility regime and scales a trend signal by it. Superseded by Momentum Ridge.' },
-      { name: 'Equal-Weight Consensus', slug: 'equal-weight-consensus', task: 'CONSENSUS', tags: ['ensemble', 'baseline'], publishedDaysAgo: 5, description: 'The baseline consensus: the rank-average of every linked signal model per symbol.' },
-      { name: 'Next Generation (draft)', slug: 'next-gen', task: 'SIGNAL', tags: ['experimental'], publishedDaysAgo: 0, status: 'DRAFT', description: 'Not published yet; never listed in the catalog.' },
+      {
+        name: 'Momentum Ridge',
+        slug: 'momentum-ridge',
+        task: 'SIGNAL',
+        tags: ['momentum', 'ridge', 'daily'],
+        publishedDaysAgo: 2,
+        description: 'Ridge regression on 1, 5, 20 and 60-day returns and distance from moving averages; predicts the 5-day forward return bucket.',
+      },
+      {
+        name: 'Mean Reversion GBT',
+        slug: 'mean-reversion-gbt',
+        task: 'SIGNAL',
+        tags: ['mean-reversion', 'gradient-boosting', 'daily'],
+        publishedDaysAgo: 9,
+        description: 'Small gradient-boosted trees on RSI, range and volume z-scores; bets on short-term reversals.',
+      },
+      {
+        name: 'Volatility Regime',
+        slug: 'volatility-regime',
+        task: 'SIGNAL',
+        tags: ['volatility', 'regime'],
+        publishedDaysAgo: 20,
+        status: 'DEPRECATED',
+        description: 'Classifies the volatility regime and scales a trend signal by it. Superseded by Momentum Ridge.',
+      },
+      {
+        name: 'Equal-Weight Consensus',
+        slug: 'equal-weight-consensus',
+        task: 'CONSENSUS',
+        tags: ['ensemble', 'baseline'],
+        publishedDaysAgo: 5,
+        description: 'The baseline consensus: the rank-average of every linked signal model per symbol.',
+      },
+      {
+        name: 'Next Generation (draft)',
+        slug: 'next-gen',
+        task: 'SIGNAL',
+        tags: ['experimental'],
+        publishedDaysAgo: 0,
+        status: 'DRAFT',
+        description: 'Not published yet; never listed in the catalog.',
+      },
     ],
   },
   {
@@ -33,8 +70,22 @@ const DEMO_VENDORS: { handle: string; displayName: string; email: string; models
     displayName: 'Quant Collective',
     email: 'team@quant-collective.example',
     models: [
-      { name: 'Risk Parity Optimizer', slug: 'risk-parity', task: 'OPTIMIZER', tags: ['risk-parity', 'portfolio'], publishedDaysAgo: 3, description: 'Turns signals into portfolio weights with inverse-volatility risk budgets and a turnover penalty.' },
-      { name: 'Carry and Trend', slug: 'carry-trend', task: 'SIGNAL', tags: ['trend', 'carry', 'daily'], publishedDaysAgo: 14, description: 'Blends a 60-day trend with a carry proxy; slow, low turnover.' },
+      {
+        name: 'Risk Parity Optimizer',
+        slug: 'risk-parity',
+        task: 'OPTIMIZER',
+        tags: ['risk-parity', 'portfolio'],
+        publishedDaysAgo: 3,
+        description: 'Turns signals into portfolio weights with inverse-volatility risk budgets and a turnover penalty.',
+      },
+      {
+        name: 'Carry and Trend',
+        slug: 'carry-trend',
+        task: 'SIGNAL',
+        tags: ['trend', 'carry', 'daily'],
+        publishedDaysAgo: 14,
+        description: 'Blends a 60-day trend with a carry proxy; slow, low turnover.',
+      },
     ],
   },
 ];
@@ -45,7 +96,15 @@ export async function seedDemoCatalog(dataSource: DataSource): Promise<boolean> 
     if ((await manager.getRepository(VendorEntity).count()) > 0) return false;
     const day = 24 * 3600 * 1000;
     for (const seed of DEMO_VENDORS) {
-      const vendor: VendorEntity = { id: newId(VENDOR_ID_PREFIX), handle: seed.handle, displayName: seed.displayName, email: seed.email, status: 'ACTIVE', suspendedReason: null, createdAt: new Date(Date.now() - 30 * day) };
+      const vendor: VendorEntity = {
+        id: newId(VENDOR_ID_PREFIX),
+        handle: seed.handle,
+        displayName: seed.displayName,
+        email: seed.email,
+        status: 'ACTIVE',
+        suspendedReason: null,
+        createdAt: new Date(Date.now() - 30 * day),
+      };
       await manager.getRepository(VendorEntity).insert(vendor);
       for (const model of seed.models) {
         const status = model.status ?? 'PUBLISHED';

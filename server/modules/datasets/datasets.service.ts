@@ -28,7 +28,10 @@ export class DatasetsService {
     private readonly blobs: BlobStore,
   ) {}
 
-  async list(principal: Principal | null, args: { status?: DatasetRoundStatus | null; first?: number | null; after?: string | null }): Promise<Connection<DatasetRoundEntity>> {
+  async list(
+    principal: Principal | null,
+    args: { status?: DatasetRoundStatus | null; first?: number | null; after?: string | null },
+  ): Promise<Connection<DatasetRoundEntity>> {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 1) as [number] | undefined;
     const query = this.dataSource.getRepository(DatasetRoundEntity).createQueryBuilder('round');
@@ -36,7 +39,10 @@ export class DatasetsService {
     if (args.status) query.andWhere('round.status = :status', { status: args.status });
     const totalCount = await query.clone().getCount();
     if (after) query.andWhere('round.number < :after', { after: after[0] });
-    const rows = await query.orderBy('round.number', 'DESC').take(size + 1).getMany();
+    const rows = await query
+      .orderBy('round.number', 'DESC')
+      .take(size + 1)
+      .getMany();
     return toConnection(rows, size, totalCount, (round) => [round.number], Boolean(after));
   }
 
@@ -59,9 +65,7 @@ export class DatasetsService {
       .where('file.round_number = ANY(:numbers)', { numbers: [...roundNumbers] })
       .getMany();
     const order: readonly DatasetFileKind[] = [DatasetFileKind.Train, DatasetFileKind.Validation, DatasetFileKind.Live, DatasetFileKind.Resolution];
-    return roundNumbers.map((number) =>
-      files.filter((file) => file.roundNumber === number).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind)),
-    );
+    return roundNumbers.map((number) => files.filter((file) => file.roundNumber === number).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind)));
   }
 
   /** A short-lived URL bound to the file's path; the file route checks it. */
@@ -110,18 +114,20 @@ export class DatasetsService {
     const files: DatasetFileEntity[] = [];
     for (const file of built.files) {
       const blob = await this.blobs.put(`rounds/${number}/${file.name}`, file.content);
-      files.push(Object.assign(new DatasetFileEntity(), {
-        roundNumber: number,
-        kind: file.kind,
-        name: file.name,
-        format: 'csv',
-        sizeBytes: blob.sizeBytes,
-        sha256: blob.sha256,
-        rowCount: file.rowCount,
-        columns: file.columns,
-        blobKey: blob.key,
-        createdAt: new Date(),
-      }));
+      files.push(
+        Object.assign(new DatasetFileEntity(), {
+          roundNumber: number,
+          kind: file.kind,
+          name: file.name,
+          format: 'csv',
+          sizeBytes: blob.sizeBytes,
+          sha256: blob.sha256,
+          rowCount: file.rowCount,
+          columns: file.columns,
+          blobKey: blob.key,
+          createdAt: new Date(),
+        }),
+      );
     }
 
     const round = Object.assign(new DatasetRoundEntity(), {
@@ -172,7 +178,10 @@ export class DatasetsService {
     const round = await this.dataSource.getRepository(DatasetRoundEntity).findOneBy({ number });
     if (!round) throw new DomainError('NOT_FOUND', `no round ${number}`);
     if (round.status !== 'CLOSED') {
-      throw new DomainError('PRECONDITION_FAILED', `round ${number} is ${round.status}: only a CLOSED round can be resolved (mp-server rounds close ${number})`);
+      throw new DomainError(
+        'PRECONDITION_FAILED',
+        `round ${number} is ${round.status}: only a CLOSED round can be resolved (mp-server rounds close ${number})`,
+      );
     }
     const [files] = await this.filesOf([number]);
     const liveFile = files.find((file) => file.kind === 'LIVE');
@@ -186,18 +195,20 @@ export class DatasetsService {
       const locked = await repository.createQueryBuilder('round').setLock('pessimistic_write').where('round.number = :number', { number }).getOne();
       if (!locked) throw new DomainError('NOT_FOUND', `no round ${number}`);
       transitionRound(locked, 'RESOLVED', by);
-      await manager.getRepository(DatasetFileEntity).insert(Object.assign(new DatasetFileEntity(), {
-        roundNumber: number,
-        kind: DatasetFileKind.Resolution,
-        name: resolution.name,
-        format: 'csv',
-        sizeBytes: blob.sizeBytes,
-        sha256: blob.sha256,
-        rowCount: resolution.rowCount,
-        columns: resolution.columns,
-        blobKey: blob.key,
-        createdAt: new Date(),
-      }));
+      await manager.getRepository(DatasetFileEntity).insert(
+        Object.assign(new DatasetFileEntity(), {
+          roundNumber: number,
+          kind: DatasetFileKind.Resolution,
+          name: resolution.name,
+          format: 'csv',
+          sizeBytes: blob.sizeBytes,
+          sha256: blob.sha256,
+          rowCount: resolution.rowCount,
+          columns: resolution.columns,
+          blobKey: blob.key,
+          createdAt: new Date(),
+        }),
+      );
       await repository.save(locked);
       return locked;
     });
@@ -216,4 +227,3 @@ export class DatasetsService {
     });
   }
 }
-

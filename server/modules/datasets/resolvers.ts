@@ -18,7 +18,6 @@ export const datasetsResolvers: Resolvers = {
   },
 
   DatasetFile: {
-    downloadUrl: (file, { expiresInSeconds }, { principal, services, links }) =>
-      services.datasets.downloadUrl(principal, file, expiresInSeconds, links),
+    downloadUrl: (file, { expiresInSeconds }, { principal, services, links }) => services.datasets.downloadUrl(principal, file, expiresInSeconds, links),
   },
 };

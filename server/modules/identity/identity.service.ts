@@ -59,7 +59,10 @@ export class IdentityService {
     return key;
   }
 
-  async listApiKeys(principal: Principal | null, args: { first?: number | null; after?: string | null; includeRevoked?: boolean | null }): Promise<Connection<ApiKeyEntity>> {
+  async listApiKeys(
+    principal: Principal | null,
+    args: { first?: number | null; after?: string | null; includeRevoked?: boolean | null },
+  ): Promise<Connection<ApiKeyEntity>> {
     const caller = this.requirePrincipal(principal);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
@@ -69,7 +72,11 @@ export class IdentityService {
     if (!args.includeRevoked) query.andWhere('key.revoked_at IS NULL');
     const totalCount = await query.clone().getCount();
     if (after) query.andWhere('(key.created_at, key.id) < (:createdAt, :id)', { createdAt: after[0], id: after[1] });
-    const rows = await query.orderBy('key.created_at', 'DESC').addOrderBy('key.id', 'DESC').take(size + 1).getMany();
+    const rows = await query
+      .orderBy('key.created_at', 'DESC')
+      .addOrderBy('key.id', 'DESC')
+      .take(size + 1)
+      .getMany();
     return toConnection(rows, size, totalCount, (key) => [key.createdAt.toISOString(), key.id], Boolean(after));
   }
 
@@ -81,7 +88,10 @@ export class IdentityService {
       if (caller.vendorId) {
         const active = await manager.getRepository(ApiKeyEntity).countBy({ vendorId: caller.vendorId, revokedAt: IsNull() });
         if (active >= MAX_KEYS_PER_VENDOR) {
-          throw new DomainError('PRECONDITION_FAILED', `a vendor may hold at most ${MAX_KEYS_PER_VENDOR} keys: revoke unused ones first (mp keys list, mp keys revoke)`);
+          throw new DomainError(
+            'PRECONDITION_FAILED',
+            `a vendor may hold at most ${MAX_KEYS_PER_VENDOR} keys: revoke unused ones first (mp keys list, mp keys revoke)`,
+          );
         }
       }
       return insertKey(manager, { vendorId: caller.vendorId, role: caller.role, name, expiresAt });
@@ -147,7 +157,15 @@ export class IdentityService {
       if (await repository.existsBy({ handle })) {
         throw new DomainError('CONFLICT', `the handle ${handle} is taken: pass another one`, { fields: [{ field: 'handle', message: 'is taken' }] });
       }
-      const vendor = repository.create({ id: newId(VENDOR_ID_PREFIX), handle, displayName, email: input.email.trim().toLowerCase(), status: 'ACTIVE', suspendedReason: null, createdAt: new Date() });
+      const vendor = repository.create({
+        id: newId(VENDOR_ID_PREFIX),
+        handle,
+        displayName,
+        email: input.email.trim().toLowerCase(),
+        status: 'ACTIVE',
+        suspendedReason: null,
+        createdAt: new Date(),
+      });
       await repository.insert(vendor);
       const key = await insertKey(manager, { vendorId: vendor.id, role: 'VENDOR', name: 'first key', expiresAt: null });
       return { vendor, ...key };

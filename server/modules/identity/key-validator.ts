@@ -65,12 +65,12 @@ export class KeyValidator {
   }
 
   private async validate(lookup: string, token: string): Promise<Validation<Principal>> {
-    const row = await this.dataSource
+    const row = (await this.dataSource
       .getRepository(ApiKeyEntity)
       .createQueryBuilder('key')
       .leftJoinAndMapOne('key.vendor', VendorEntity, 'vendor', 'vendor.id = key.vendor_id')
       .where('key.lookup = :lookup', { lookup })
-      .getOne() as (ApiKeyEntity & { vendor?: VendorEntity }) | null;
+      .getOne()) as (ApiKeyEntity & { vendor?: VendorEntity }) | null;
 
     if (!row) return { ok: false, reason: 'invalid API key: it does not exist (it may have been deleted)' };
     if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: 'invalid API key' };

@@ -170,7 +170,9 @@ export class LogWriter {
       const rows = lines.map((entry) => `($1, ${param(entry.seq)}, ${param(entry.at)}, ${param(entry.stream)}, ${param(entry.line)})`);
       // Idempotent: a batch retried after a commit whose answer was lost (or written again by a
       // worker that has just lost the run) neither fails on the primary key forever nor moves the count back.
-      steps.push(`stored_lines AS (INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')} ON CONFLICT (run_id, seq) DO NOTHING)`);
+      steps.push(
+        `stored_lines AS (INSERT INTO training_log_lines (run_id, seq, at, stream, line) VALUES ${rows.join(', ')} ON CONFLICT (run_id, seq) DO NOTHING)`,
+      );
       steps.push(`line_count AS (UPDATE training_runs SET log_line_count = GREATEST(log_line_count, ${param(lines[lines.length - 1].seq)}) WHERE id = $1)`);
       notify(encodeLogsEvent(this.runId, this.live?.origin ?? '', lines));
     }

@@ -57,6 +57,7 @@ export const trainingResolvers: Resolvers = {
   },
 
   TrainingArtifact: {
-    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, links }) => services.trainingRuns.artifactUrl(principal, artifact, expiresInSeconds, links),
+    downloadUrl: (artifact, { expiresInSeconds }, { principal, services, links }) =>
+      services.trainingRuns.artifactUrl(principal, artifact, expiresInSeconds, links),
   },
 };

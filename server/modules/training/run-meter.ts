@@ -11,12 +11,7 @@ export class RunMeter {
   private readonly timers: NodeJS.Timeout[] = [];
   private since: number | null;
 
-  constructor(
-    run: TrainingRunEntity,
-    pricePerHourUsd: string,
-    controller: AbortController,
-    storeCost: (costUsd: string) => void,
-  ) {
+  constructor(run: TrainingRunEntity, pricePerHourUsd: string, controller: AbortController, storeCost: (costUsd: string) => void) {
     this.since = run.status === 'RUNNING' ? Date.now() : null;
     const budgetMicros = microsFromDecimal(run.maxBudgetUsd);
     const elapsedBefore = run.startedAt ? Math.max(0, Date.now() - run.startedAt.getTime()) : 0;

@@ -55,10 +55,15 @@ export async function transitionRun(manager: EntityManager, runId: string, to: T
     add(`lease_expires_at = now() + make_interval(secs => ?)`, fields.leaseSeconds ?? 30);
   }
   if (fields.exitCode !== undefined) add('exit_code = ?', fields.exitCode);
-  if (fields.reason !== undefined && (to === 'FAILED' || to === 'TIMED_OUT' || to === 'BUDGET_EXCEEDED' || to === 'CANCELLED')) add('failure_reason = ?', fields.reason);
+  if (fields.reason !== undefined && (to === 'FAILED' || to === 'TIMED_OUT' || to === 'BUDGET_EXCEEDED' || to === 'CANCELLED'))
+    add('failure_reason = ?', fields.reason);
   if (fields.costUsd !== undefined) add('cost_usd = ?', fields.costUsd);
 
-  const updated = await updateReturning<{ id: string }>(manager, `UPDATE training_runs SET ${sets.join(', ')} WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`, values);
+  const updated = await updateReturning<{ id: string }>(
+    manager,
+    `UPDATE training_runs SET ${sets.join(', ')} WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`,
+    values,
+  );
   if (updated.length === 0) {
     const current: { status: TrainingRunStatus }[] = await manager.query('SELECT status FROM training_runs WHERE id = $1', [runId]);
     if (current.length === 0) throw new DomainError('NOT_FOUND', `no training run ${runId}`);

@@ -31,7 +31,11 @@ function templateRoots(): string[] {
 }
 
 export function templateNames(): string[] {
-  const names = templateRoots().flatMap((root) => readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name));
+  const names = templateRoots().flatMap((root) =>
+    readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name),
+  );
   return [...new Set(names)].sort();
 }
 
@@ -46,7 +50,9 @@ export function templateDir(name: string): string {
 }
 
 export function declaredHyperparameters(name: string): Record<string, DeclaredHyperparameter> | null {
-  const pkg = JSON.parse(readFileSync(path.join(templateDir(name), 'package.json'), 'utf8')) as { mp?: { hyperparameters?: Record<string, DeclaredHyperparameter> } };
+  const pkg = JSON.parse(readFileSync(path.join(templateDir(name), 'package.json'), 'utf8')) as {
+    mp?: { hyperparameters?: Record<string, DeclaredHyperparameter> };
+  };
   return pkg.mp?.hyperparameters ?? null;
 }
 
@@ -66,10 +72,13 @@ export function validateHyperparameters(template: string, values: { name: string
       continue;
     }
     const typeOk =
-      rule.type === 'boolean' ? typeof value === 'boolean'
-      : rule.type === 'string' ? typeof value === 'string'
-      : rule.type === 'integer' ? typeof value === 'number' && Number.isInteger(value)
-      : typeof value === 'number';
+      rule.type === 'boolean'
+        ? typeof value === 'boolean'
+        : rule.type === 'string'
+          ? typeof value === 'string'
+          : rule.type === 'integer'
+            ? typeof value === 'number' && Number.isInteger(value)
+            : typeof value === 'number';
     if (!typeOk) {
       problems.push({ field, message: `must be ${rule.type === 'integer' ? 'an integer' : `a ${rule.type}`} (got ${JSON.stringify(value)})` });
       continue;

@@ -57,7 +57,13 @@ export class TrainingCommands {
       workerId: null,
       leaseExpiresAt: null,
     });
-    const request = { scope: vendorId, operation: 'startTrainingRun', key: normalizeIdempotencyKey(idempotencyKey), requestHash: specHash, describe: (id: string) => `run ${id}` };
+    const request = {
+      scope: vendorId,
+      operation: 'startTrainingRun',
+      key: normalizeIdempotencyKey(idempotencyKey),
+      requestHash: specHash,
+      describe: (id: string) => `run ${id}`,
+    };
     const { id } = await createOnce(this.dataSource, request, async (manager) => {
       await manager.getRepository(TrainingRunEntity).insert(run);
       await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'queued' }));
@@ -85,7 +91,28 @@ export class TrainingCommands {
     return this.runs.waitForFinal(id, 15_000);
   }
 
-  private async validate(input: TrainingSpecInput): Promise<Omit<TrainingRunEntity, 'id' | 'vendorId' | 'status' | 'providerJobId' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'exitCode' | 'failureReason' | 'costUsd' | 'logLineCount' | 'history' | 'specHash' | 'workerId' | 'leaseExpiresAt'>> {
+  private async validate(
+    input: TrainingSpecInput,
+  ): Promise<
+    Omit<
+      TrainingRunEntity,
+      | 'id'
+      | 'vendorId'
+      | 'status'
+      | 'providerJobId'
+      | 'queuedAt'
+      | 'startedAt'
+      | 'finishedAt'
+      | 'exitCode'
+      | 'failureReason'
+      | 'costUsd'
+      | 'logLineCount'
+      | 'history'
+      | 'specHash'
+      | 'workerId'
+      | 'leaseExpiresAt'
+    >
+  > {
     const spec = {
       ...input,
       gpuType: input.gpuType ?? SPEC_DEFAULTS.gpuType,
@@ -96,7 +123,10 @@ export class TrainingCommands {
     const problems: FieldProblem[] = [];
     const provider = this.providers.get(spec.provider);
     if (!provider) {
-      throw new DomainError('PRECONDITION_FAILED', `the ${spec.provider} provider is not configured on this server${spec.provider === 'RUNPOD' ? ' (set RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID)' : ''}`);
+      throw new DomainError(
+        'PRECONDITION_FAILED',
+        `the ${spec.provider} provider is not configured on this server${spec.provider === 'RUNPOD' ? ' (set RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID)' : ''}`,
+      );
     }
     if (spec.template && spec.image) problems.push({ field: 'spec.image', message: 'give a template or an image, not both' });
     if (spec.image && spec.provider !== 'RUNPOD') problems.push({ field: 'spec.image', message: 'images run on RUNPOD only; LOCAL runs a template' });
@@ -122,9 +152,13 @@ export class TrainingCommands {
     }
     const gpus = await provider.gpuTypes();
     if (!gpus.some((gpu) => gpu.id === spec.gpuType)) {
-      problems.push({ field: 'spec.gpuType', message: `unknown GPU type ${spec.gpuType} for ${spec.provider}: use one of ${gpus.map((gpu) => gpu.id).join(', ')}` });
+      problems.push({
+        field: 'spec.gpuType',
+        message: `unknown GPU type ${spec.gpuType} for ${spec.provider}: use one of ${gpus.map((gpu) => gpu.id).join(', ')}`,
+      });
     }
-    if (problems.length > 0) throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
+    if (problems.length > 0)
+      throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
 
     const round = await this.trainableRound(spec.round);
     return {
@@ -148,7 +182,8 @@ export class TrainingCommands {
       return current;
     }
     const round = await repository.findOneBy({ number });
-    if (!round || round.status === 'UPCOMING') throw new DomainError('NOT_FOUND', `no round ${number} (see mp data list)`, { fields: [{ field: 'spec.round', message: 'unknown round' }] });
+    if (!round || round.status === 'UPCOMING')
+      throw new DomainError('NOT_FOUND', `no round ${number} (see mp data list)`, { fields: [{ field: 'spec.round', message: 'unknown round' }] });
     if (round.status !== 'OPEN') throw new DomainError('PRECONDITION_FAILED', `round ${number} is ${round.status}: training needs an OPEN round`);
     return round;
   }

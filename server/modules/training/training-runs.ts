@@ -36,7 +36,10 @@ export class TrainingRuns {
     return run;
   }
 
-  async list(principal: Principal | null, args: { filter?: { status?: TrainingRunStatus[] | null; task?: string | null } | null; first?: number | null; after?: string | null }): Promise<Connection<TrainingRunEntity>> {
+  async list(
+    principal: Principal | null,
+    args: { filter?: { status?: TrainingRunStatus[] | null; task?: string | null } | null; first?: number | null; after?: string | null },
+  ): Promise<Connection<TrainingRunEntity>> {
     const vendorId = requireVendor(principal);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
@@ -45,7 +48,11 @@ export class TrainingRuns {
     if (args.filter?.task) query.andWhere('run.task = :task', { task: args.filter.task });
     const totalCount = await query.clone().getCount();
     if (after) query.andWhere('(run.queued_at, run.id) < (:queuedAt, :id)', { queuedAt: after[0], id: after[1] });
-    const rows = await query.orderBy('run.queued_at', 'DESC').addOrderBy('run.id', 'DESC').take(size + 1).getMany();
+    const rows = await query
+      .orderBy('run.queued_at', 'DESC')
+      .addOrderBy('run.id', 'DESC')
+      .take(size + 1)
+      .getMany();
     return toConnection(rows, size, totalCount, (run) => [run.queuedAt.toISOString(), run.id], Boolean(after));
   }
 
@@ -84,18 +91,31 @@ export class TrainingRuns {
     return runIds.map((id) =>
       rows
         .filter((row) => row.run_id === id)
-        .map((row) => ({ name: row.name, last: Number(row.last), step: Number(row.step), min: Number(row.min), max: Number(row.max), count: Number(row.count) })),
+        .map((row) => ({
+          name: row.name,
+          last: Number(row.last),
+          step: Number(row.step),
+          min: Number(row.min),
+          max: Number(row.max),
+          count: Number(row.count),
+        })),
     );
   }
 
   async artifactsOf(runIds: readonly string[]): Promise<TrainingArtifactEntity[][]> {
-    const rows = await this.dataSource.getRepository(TrainingArtifactEntity).createQueryBuilder('artifact').where('artifact.run_id = ANY(:ids)', { ids: [...runIds] }).orderBy('artifact.name').getMany();
+    const rows = await this.dataSource
+      .getRepository(TrainingArtifactEntity)
+      .createQueryBuilder('artifact')
+      .where('artifact.run_id = ANY(:ids)', { ids: [...runIds] })
+      .orderBy('artifact.name')
+      .getMany();
     return runIds.map((id) => rows.filter((row) => row.runId === id));
   }
 
   artifactUrl(principal: Principal | null, artifact: TrainingArtifactEntity, expiresInSeconds: number, links: Links): string {
     requireVendor(principal);
-    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 10 || expiresInSeconds > 86_400) throw badInput('expiresInSeconds', 'must be between 10 and 86400');
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 10 || expiresInSeconds > 86_400)
+      throw badInput('expiresInSeconds', 'must be between 10 and 86400');
     return links.downloadUrl(artifact.blobKey, new Date(Date.now() + expiresInSeconds * 1000));
   }
 
@@ -108,7 +128,9 @@ export class TrainingRuns {
   /** What the file route serves for an artifact's blob. */
   async storedFile(blobKey: string): Promise<StoredFile | null> {
     const artifact = await this.dataSource.getRepository(TrainingArtifactEntity).findOneBy({ blobKey });
-    return artifact ? { blobKey: artifact.blobKey, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, name: artifact.name.split('/').pop() ?? artifact.name } : null;
+    return artifact
+      ? { blobKey: artifact.blobKey, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, name: artifact.name.split('/').pop() ?? artifact.name }
+      : null;
   }
 
   /** Resolve when the run reaches a final status (or the time is up), with the run as it is then. */

@@ -63,7 +63,12 @@ export class TrainingWorker {
     private readonly log: Logger,
     private readonly options: TrainingWorkerOptions,
   ) {
-    this.leases = new Leases(dataSource, { table: 'training_runs', active: "status IN ('STARTING', 'RUNNING')", leaseSeconds: options.leaseSeconds, workerId: this.workerId });
+    this.leases = new Leases(dataSource, {
+      table: 'training_runs',
+      active: "status IN ('STARTING', 'RUNNING')",
+      leaseSeconds: options.leaseSeconds,
+      workerId: this.workerId,
+    });
     this.pool = new WorkerPool<HeldRun>({
       concurrency: options.concurrency,
       claim: async () => {
@@ -110,7 +115,11 @@ export class TrainingWorker {
         [this.options.perVendorConcurrency],
       );
       if (!id) return null;
-      const run = await transitionRun(manager, id, 'STARTING', { workerId: this.workerId, leaseSeconds: this.options.leaseSeconds, reason: `claimed by ${this.workerId}` });
+      const run = await transitionRun(manager, id, 'STARTING', {
+        workerId: this.workerId,
+        leaseSeconds: this.options.leaseSeconds,
+        reason: `claimed by ${this.workerId}`,
+      });
       await this.announce(manager, run.id, false);
       return run;
     });
@@ -161,8 +170,14 @@ export class TrainingWorker {
         log: (stream, line) => logs.write(stream, line),
         metric: (name, step, value) => logs.metric(name, step, value),
       };
-      logs.write('system', `run ${run.id} on ${run.provider} (${job.gpuType.displayName}), round ${run.roundNumber}, timeout ${run.timeoutSeconds} s, budget $${run.maxBudgetUsd}`);
-      outcome = resumeJobId && provider.resume ? await provider.resume(job, resumeJobId, events, controller.signal) : await provider.run(job, events, controller.signal);
+      logs.write(
+        'system',
+        `run ${run.id} on ${run.provider} (${job.gpuType.displayName}), round ${run.roundNumber}, timeout ${run.timeoutSeconds} s, budget $${run.maxBudgetUsd}`,
+      );
+      outcome =
+        resumeJobId && provider.resume
+          ? await provider.resume(job, resumeJobId, events, controller.signal)
+          : await provider.run(job, events, controller.signal);
       await storeArtifacts(this.dataSource, this.blobs, this.log, run.id, outcome);
     } catch (error) {
       failure = (error as Error).message;
@@ -211,7 +226,10 @@ export class TrainingWorker {
   /** Runs whose worker stopped renewing its lease: end them (LOCAL) or adopt them (RUNPOD). */
   async reapLostRuns(): Promise<void> {
     try {
-      const lost = await this.leases.lapsed<{ id: string; provider: ProviderName; provider_job_id: string | null }>('id, provider, provider_job_id', this.pool.ids());
+      const lost = await this.leases.lapsed<{ id: string; provider: ProviderName; provider_job_id: string | null }>(
+        'id, provider, provider_job_id',
+        this.pool.ids(),
+      );
       for (const row of lost) {
         if (this.pool.stopped) return;
         const adopt = row.provider === 'RUNPOD' && row.provider_job_id && this.providers.get('RUNPOD')?.resume && !this.pool.full;

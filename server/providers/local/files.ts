@@ -18,7 +18,11 @@ export function formatBytes(bytes: number): string {
 
 /** An exact limit: "1 GiB", "64 KiB", "1500 bytes". */
 export function formatLimit(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;
@@ -63,7 +67,9 @@ export async function downloadVerified(file: TrainingFile, dest: string, signal:
     },
   });
   try {
-    await pipeline(Readable.fromWeb(response.body as unknown as NodeWebReadableStream<Uint8Array>), verify, createWriteStream(dest, { flags: 'wx' }), { signal });
+    await pipeline(Readable.fromWeb(response.body as unknown as NodeWebReadableStream<Uint8Array>), verify, createWriteStream(dest, { flags: 'wx' }), {
+      signal,
+    });
     if (size !== file.sizeBytes) {
       throw new DownloadError(`download of ${file.name} failed verification: size mismatch (expected ${file.sizeBytes} bytes, got ${size})`);
     }

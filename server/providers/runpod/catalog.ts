@@ -51,7 +51,12 @@ const MODEL = /\bRTX\s+PRO\s+\d{4}\b|\bRTX\s+A?\d{4}\b|\b[A-Z]{1,2}\d{1,4}[A-Z]?
 export function shortGpuId(runpodId: string): string {
   const match = MODEL.exec(runpodId);
   if (match) return match[0].replace(/\s+/g, '').toUpperCase();
-  return runpodId.toUpperCase().replace(/[^A-Z0-9]+/g, '').slice(0, 32) || 'GPU';
+  return (
+    runpodId
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '')
+      .slice(0, 32) || 'GPU'
+  );
 }
 
 /** What tells a variant apart: "NVIDIA A100-SXM4-80GB" -> "SXM4-80GB", "NVIDIA H100 NVL" -> "NVL". */

@@ -49,7 +49,11 @@ export class RunPodHttpError extends Error {
 
 /** RunPod could not be reached (after any retries); nothing says the request had an effect. */
 export class RunPodUnreachableError extends Error {
-  constructor(readonly label: string, readonly reason: string, readonly attempts: number) {
+  constructor(
+    readonly label: string,
+    readonly reason: string,
+    readonly attempts: number,
+  ) {
     super(`${label} failed: ${reason} (${attempts} attempt${attempts === 1 ? '' : 's'})`);
     this.name = 'RunPodUnreachableError';
   }
@@ -57,7 +61,10 @@ export class RunPodUnreachableError extends Error {
 
 /** The submission went out but its outcome is unknown: the job may or may not exist. */
 export class RunPodSubmitUncertainError extends Error {
-  constructor(readonly label: string, readonly reason: string) {
+  constructor(
+    readonly label: string,
+    readonly reason: string,
+  ) {
     super(`${label}: ${reason}`);
     this.name = 'RunPodSubmitUncertainError';
   }
@@ -83,15 +90,7 @@ export interface RunPodHttpOptions {
 }
 
 /** Codes that mean the connection was never established, so the request never left. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export class RunPodHttp {
   private readonly maxDelayMs: number;
@@ -105,9 +104,7 @@ export class RunPodHttp {
   /** Replaces the API key (ours and `RUNPOD_API_KEY` from the environment) and bearer tokens. */
   mask(text: string): string {
     let masked = text;
-    const secrets = [this.options.apiKey, process.env.RUNPOD_API_KEY].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
-    );
+    const secrets = [this.options.apiKey, process.env.RUNPOD_API_KEY].filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
     for (const secret of secrets) masked = masked.split(secret).join('***');
     return masked.replace(/(Bearer\s+)[^\s"',;]+/gi, '$1***');
   }
@@ -120,9 +117,10 @@ export class RunPodHttp {
       const attempt = await this.attempt(request);
       if (attempt.kind !== 'answer') {
         if (signal?.aborted && request.mode === 'idempotent') throw new RunPodAbortedError(request.label);
-        const reason = attempt.kind === 'no-answer'
-          ? describeNetworkError(attempt.error, request.timeoutMs)
-          : `the answer (HTTP ${attempt.status}) broke off: ${describeNetworkError(attempt.error, request.timeoutMs)}`;
+        const reason =
+          attempt.kind === 'no-answer'
+            ? describeNetworkError(attempt.error, request.timeoutMs)
+            : `the answer (HTTP ${attempt.status}) broke off: ${describeNetworkError(attempt.error, request.timeoutMs)}`;
         // Only a connection that never opened proves a submission did not reach RunPod.
         if (request.mode === 'submit' && !(attempt.kind === 'no-answer' && neverSent(attempt.error))) {
           throw new RunPodSubmitUncertainError(request.label, this.mask(`no complete answer after the request was sent (${reason})`));
@@ -180,9 +178,7 @@ export class RunPodHttp {
   private async attempt(
     request: RunPodRequest,
   ): Promise<
-    | { kind: 'answer'; response: Response; text: string }
-    | { kind: 'no-answer'; error: unknown }
-    | { kind: 'broken-answer'; status: number; error: unknown }
+    { kind: 'answer'; response: Response; text: string } | { kind: 'no-answer'; error: unknown } | { kind: 'broken-answer'; status: number; error: unknown }
   > {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), request.timeoutMs);
@@ -245,10 +241,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(new Error('aborted'));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -92,17 +92,18 @@ export function parseArtifacts(entries: unknown[], sink: Pick<OutputSink, 'probl
   const artifacts: ProducedArtifact[] = [];
   for (const entry of entries) {
     const artifact = entry as Partial<Record<'name' | 'sizeBytes' | 'sha256' | 'blobKey', unknown>> | null;
-    const reason = !artifact || typeof artifact !== 'object'
-      ? 'not an object'
-      : typeof artifact.name !== 'string' || !isSafeRelativePath(artifact.name)
-        ? 'name is not a relative file path'
-        : typeof artifact.sizeBytes !== 'number' || !Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0
-          ? 'sizeBytes is not a non-negative integer'
-          : typeof artifact.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(artifact.sha256)
-            ? 'sha256 is not 64 hex digits'
-            : typeof artifact.blobKey !== 'string' || artifact.blobKey.trim() === '' || artifact.blobKey.length > 1024
-              ? 'blobKey is missing'
-              : null;
+    const reason =
+      !artifact || typeof artifact !== 'object'
+        ? 'not an object'
+        : typeof artifact.name !== 'string' || !isSafeRelativePath(artifact.name)
+          ? 'name is not a relative file path'
+          : typeof artifact.sizeBytes !== 'number' || !Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0
+            ? 'sizeBytes is not a non-negative integer'
+            : typeof artifact.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(artifact.sha256)
+              ? 'sha256 is not 64 hex digits'
+              : typeof artifact.blobKey !== 'string' || artifact.blobKey.trim() === '' || artifact.blobKey.length > 1024
+                ? 'blobKey is missing'
+                : null;
     if (reason !== null || !artifact) {
       sink.problem(`ignored an artifact (${reason}): ${safeJson(entry).slice(0, 200)}`);
       continue;

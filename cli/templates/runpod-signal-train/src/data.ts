@@ -153,7 +153,9 @@ function fileError(error: unknown, file: string): Error {
   const dir = path.dirname(file);
   const name = path.basename(file);
   if (code === 'ENOENT') {
-    return new DataError(`${name} not found in ${dir}: run \`mp data pull --dir ${dir}\` first, or set MP_DATA_DIR to the directory that holds the round's files`);
+    return new DataError(
+      `${name} not found in ${dir}: run \`mp data pull --dir ${dir}\` first, or set MP_DATA_DIR to the directory that holds the round's files`,
+    );
   }
   if (code === 'EISDIR') return new DataError(`${file} is a directory, not a CSV file`);
   if (code === 'EACCES') return new DataError(`${file} cannot be read (permission denied)`);

@@ -108,11 +108,7 @@ function checkValue(declaration: HyperparameterDeclaration, value: unknown): str
  * names it in messages. Unknown names and wrong types are ConfigErrors that name the
  * hyperparameter and say what it accepts.
  */
-export function resolveHyperparameters(
-  given: unknown,
-  declarations: HyperparameterDeclarations,
-  source: string,
-): Record<string, HyperparameterValue> {
+export function resolveHyperparameters(given: unknown, declarations: HyperparameterDeclarations, source: string): Record<string, HyperparameterValue> {
   if (given === undefined || given === null) given = {};
   if (typeof given !== 'object' || Array.isArray(given)) {
     throw new ConfigError(`${source} must be a JSON object such as {"lr": 0.01, "epochs": 20}, not ${JSON.stringify(given)}`);
@@ -141,7 +137,9 @@ export function hyperparametersFromEnv(text: string | undefined, declarations: H
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`MP_HPARAMS is not valid JSON (${error instanceof Error ? error.message : String(error)}); expected an object such as {"lr": 0.01, "epochs": 20}`);
+    throw new ConfigError(
+      `MP_HPARAMS is not valid JSON (${error instanceof Error ? error.message : String(error)}); expected an object such as {"lr": 0.01, "epochs": 20}`,
+    );
   }
   return resolveHyperparameters(parsed, declarations, 'MP_HPARAMS');
 }

@@ -221,9 +221,7 @@ export async function downloadFile(file: JobFile, target: string): Promise<void>
     const sha256 = hash.digest('hex');
     if (size !== file.sizeBytes || sha256 !== file.sha256) {
       await fs.promises.rm(partial, { force: true });
-      throw new Error(
-        `${file.name} is corrupt: got ${size} bytes with sha256 ${sha256}, expected ${file.sizeBytes} bytes with sha256 ${file.sha256}`,
-      );
+      throw new Error(`${file.name} is corrupt: got ${size} bytes with sha256 ${sha256}, expected ${file.sizeBytes} bytes with sha256 ${file.sha256}`);
     }
     await fs.promises.rename(partial, target);
   });
@@ -333,9 +331,7 @@ export async function* handler(job: RunpodJob): AsyncGenerator<StreamOutput, Han
       log: (line) => channel.push(stdout(line)),
       metric: (name, step, value) => channel.push({ mp: 'metric', name, step, value }),
     };
-    const training = runTraining({ dataDir, outputDir, hyperparameters, runId: input.runId, round: input.round }, sink).finally(() =>
-      channel.close(),
-    );
+    const training = runTraining({ dataDir, outputDir, hyperparameters, runId: input.runId, round: input.round }, sink).finally(() => channel.close());
     training.catch(() => undefined); // awaited below; this only keeps an early generator return from leaving it unhandled
     yield* channel;
     await training;
@@ -484,7 +480,8 @@ async function runLocalTest(handle: Handler, argv: readonly string[], print: (li
   } else {
     print(
       JSON.stringify({
-        error: 'RUNPOD_WEBHOOK_GET_JOB is not set, so this is not a RunPod worker; pass --test_input \'{"input": {...}}\' or create test_input.json to run one job here',
+        error:
+          'RUNPOD_WEBHOOK_GET_JOB is not set, so this is not a RunPod worker; pass --test_input \'{"input": {...}}\' or create test_input.json to run one job here',
       }),
     );
     return 2;

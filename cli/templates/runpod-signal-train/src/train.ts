@@ -22,13 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { type RoundTable, DataError, csvField, readRoundNumber, readRoundTable } from './data';
-import {
-  ConfigError,
-  type HyperparameterValue,
-  hyperparametersFromEnv,
-  loadDeclarations,
-  trainingHyperparameters,
-} from './hparams';
+import { ConfigError, type HyperparameterValue, hyperparametersFromEnv, loadDeclarations, trainingHyperparameters } from './hparams';
 import { meanSquaredError, metricLine, percentileRanks, spearman } from './metrics';
 import { type LinearModel, TrainingError, fitRidgeClosedForm, predict, trainGradientDescent } from './model';
 
@@ -87,7 +81,11 @@ export async function runTraining(options: TrainOptions, sink: TrainSink): Promi
   const round = options.round !== undefined ? options.round : readRoundNumber(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, name);
   sink.log(`run ${options.runId ?? '(local)'}: round ${round ?? 'unknown'}, data in ${options.dataDir}`);
-  sink.log(`hyperparameters: ${Object.entries(options.hyperparameters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  sink.log(
+    `hyperparameters: ${Object.entries(options.hyperparameters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 
   // Read (and check) every file before spending time on training.
   const train = await readRoundTable(file(FILES.train), { requireTarget: true, keepIds: false });
@@ -166,8 +164,7 @@ async function writeLivePredictions(file: string, live: RoundTable, raw: Float64
   const ranks = percentileRanks(raw);
   const temporary = `${file}.tmp-${process.pid}`;
   const stream = fs.createWriteStream(temporary);
-  const write = (text: string) =>
-    stream.write(text) ? Promise.resolve() : new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+  const write = (text: string) => (stream.write(text) ? Promise.resolve() : new Promise<void>((resolve) => stream.once('drain', () => resolve())));
   try {
     await write('symbol,date,prediction\n');
     for (let r = 0; r < live.rows; r++) {

@@ -23,7 +23,7 @@ interface LabeledRow {
  */
 export function buildRound(prices: PriceRow[], options: BuildRoundOptions): BuiltRound {
   const { horizonDays, embargoDays, liveDays, validationFraction } = resolveOptions(options);
-  if (prices.length === 0) throw new RoundInputError('there are no price rows; give at least one symbol\'s daily prices');
+  if (prices.length === 0) throw new RoundInputError("there are no price rows; give at least one symbol's daily prices");
   const seriesBySymbol = groupBySymbol(prices);
 
   const rowsBySymbol = new Map<string, FeatureRow[]>();
@@ -74,11 +74,7 @@ export function buildRound(prices: PriceRow[], options: BuildRoundOptions): Buil
       [...FEATURE_NAMES, 'target'],
       rows.map(({ row, forward }) => [...featureCells(row), String(bucketTarget(forward, targetThresholds))]),
     );
-  const files = [
-    labeledFile('TRAIN', trainRows),
-    labeledFile('VALIDATION', validationRows),
-    roundFile('LIVE', FEATURE_NAMES, liveRows.map(featureCells)),
-  ];
+  const files = [labeledFile('TRAIN', trainRows), labeledFile('VALIDATION', validationRows), roundFile('LIVE', FEATURE_NAMES, liveRows.map(featureCells))];
   const usedSymbols = new Set([...trainRows, ...validationRows].map(({ row }) => row.symbol));
   for (const row of liveRows) usedSymbols.add(row.symbol);
 

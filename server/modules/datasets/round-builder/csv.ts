@@ -70,10 +70,7 @@ export function parseCsvRecords(text: string): CsvRecord[] {
       recordLine = line;
     } else {
       if (fieldWasQuoted && ch !== ' ' && ch !== '\t' && ch !== '\r') {
-        throw new RoundInputError(
-          'text follows the closing quote of a quoted field; put the whole field inside the quotes',
-          line,
-        );
+        throw new RoundInputError('text follows the closing quote of a quoted field; put the whole field inside the quotes', line);
       }
       field += ch;
     }

@@ -48,7 +48,7 @@ const FEATURES: FeatureDefinition[] = [
   },
   {
     name: 'volume_zscore_20d',
-    computed: "(volume - mean) / standard deviation of volume over the last 20 rows, today included (0 when volume is constant)",
+    computed: '(volume - mean) / standard deviation of volume over the last 20 rows, today included (0 when volume is constant)',
     value: (s, i) => zScore(s.volume, i - 19, i),
   },
   { name: 'rsi_14', computed: "Wilder's 14-day relative strength index of closes (0..100)", value: (s, i) => s.rsi[i] },

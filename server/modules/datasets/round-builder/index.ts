@@ -1,15 +1,5 @@
 export { RoundInputError } from './errors';
-export type {
-  BuildRoundOptions,
-  BuiltRound,
-  LiveRow,
-  PriceRow,
-  ResolutionFile,
-  ResolutionInput,
-  RoundFile,
-  RoundSplit,
-  RoundSplitKind,
-} from './types';
+export type { BuildRoundOptions, BuiltRound, LiveRow, PriceRow, ResolutionFile, ResolutionInput, RoundFile, RoundSplit, RoundSplitKind } from './types';
 export { type ParsePricesOptions, parsePricesCsv } from './parse-prices';
 export { buildRound } from './build-round';
 export { buildResolution } from './resolution';

@@ -92,10 +92,7 @@ export function parsePricesCsv(text: string, options: ParsePricesOptions = {}): 
     const key = `${symbol}\u0000${date}`;
     const earlierLine = lineOf.get(key);
     if (earlierLine !== undefined) {
-      throw new RoundInputError(
-        `${symbol} on ${date} appears twice (first on line ${earlierLine}); keep one row per symbol and date`,
-        line,
-      );
+      throw new RoundInputError(`${symbol} on ${date} appears twice (first on line ${earlierLine}); keep one row per symbol and date`, line);
     }
     const last = lastDateOf.get(symbol);
     if (last && date < last.date) {

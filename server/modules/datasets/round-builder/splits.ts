@@ -44,10 +44,7 @@ export function splitCalendar(calendar: string[], settings: SplitSettings, longe
   }
   const labeled = calendar.length - liveDays - embargoDays;
   const usable = labeled - embargoDays;
-  const validationCount = Math.min(
-    Math.max(Math.round(usable * validationFraction), MIN_VALIDATION_DATES),
-    usable - MIN_TRAIN_DATES,
-  );
+  const validationCount = Math.min(Math.max(Math.round(usable * validationFraction), MIN_VALIDATION_DATES), usable - MIN_TRAIN_DATES);
   const trainCount = usable - validationCount;
   return [
     { kind: 'TRAIN', dates: calendar.slice(0, trainCount) },

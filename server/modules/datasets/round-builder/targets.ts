@@ -6,7 +6,7 @@ export const TARGET_VALUES = [0, 0.25, 0.5, 0.75, 1] as const;
 /** How the target is computed (one paragraph, for the README). */
 export const TARGET_DOC =
   'The target is the forward return close[t+h] / close[t] - 1, where t+h is the row h trading rows later of the same symbol ' +
-  '(h = the round\'s horizon), bucketed into 0, 0.25, 0.5, 0.75 and 1 by four cut points: the 20th, 40th, 60th and 80th ' +
+  "(h = the round's horizon), bucketed into 0, 0.25, 0.5, 0.75 and 1 by four cut points: the 20th, 40th, 60th and 80th " +
   'percentiles of all TRAIN forward returns (so validation and live prices never influence the labels). A return r gets ' +
   'bucket k (0..4, published as k / 4) where k is the number of cut points <= r. The same cut points bucket the realized ' +
   'returns of the live rows in the resolution file.';
