@@ -4,8 +4,10 @@
  *   each event's execution and serialization; a result without errors is written straight to
  *   its socket (direct send), with backpressure, and nothing is sent after return().
  * - `shared-frames.ts`: the socket class that writes one pre-serialized frame to many clients.
- * Feeds themselves ride on LISTEN/NOTIFY (`server/db/notifications.ts`); the training log hub
- * (`server/modules/training/log-hub.ts`) is the replay-then-follow feed built on them.
+ * - `sequence-feed.ts`: replay-then-follow feeds of numbered items per key, shared by every
+ *   subscriber of the key in a process, fed by the owner's writer and its NOTIFY channel.
+ * Notifications themselves (payload limit, reconnect) are `server/db/notifications.ts`.
  */
 export { sharedSubscribe, type DirectSend } from './shared-subscribe';
 export { GraphQLWsSocket } from './shared-frames';
+export { SequenceFeeds, type SequenceSource } from './sequence-feed';
