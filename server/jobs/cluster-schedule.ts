@@ -22,7 +22,7 @@ interface PeriodicTask {
 export class ClusterSchedule {
   private readonly tasks: PeriodicTask[] = [];
   private timer?: NodeJS.Timeout;
-  private running = new Set<Promise<unknown>>();
+  private readonly looking = new Set<Promise<string[]>>();
   private stopped = false;
 
   constructor(
@@ -46,23 +46,28 @@ export class ClusterSchedule {
     void this.runDue();
   }
 
+  /** Stops looking; resolves once a look in progress (its claims and tasks) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.looking]);
   }
 
   /** Claims and runs every task that is due; resolves when they have run. Returns the names run here. */
-  async runDue(): Promise<string[]> {
+  runDue(): Promise<string[]> {
+    const look = this.lookOnce();
+    this.looking.add(look);
+    return look.finally(() => this.looking.delete(look));
+  }
+
+  private async lookOnce(): Promise<string[]> {
     const ran: string[] = [];
     for (const task of this.tasks) {
       if (this.stopped) break;
       try {
-        if (!(await this.claim(task))) continue;
+        if (!(await this.claim(task)) || this.stopped) continue;
         ran.push(task.name);
-        const running = task.run();
-        this.running.add(running);
-        await running.finally(() => this.running.delete(running));
+        await task.run();
       } catch (error) {
         this.log.warn({ err: error, task: task.name }, 'a periodic task failed; it runs again next period');
       }

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import type { Queryable } from '../db/notifications';
 import { updateReturning } from '../db/returning';
-
-type Queryable = Pick<EntityManager, 'query'>;
 
 /** A name for this process's worker, unique across restarts: `<host>:<pid>:<random>`. */
 export function newWorkerId(): string {
@@ -42,10 +41,9 @@ export class Leases {
 
   /** Claims the first row `where` matches that no other transaction holds (FOR UPDATE SKIP LOCKED), or null. */
   async claimNext(manager: Queryable, where: string, orderBy: string, parameters: unknown[] = []): Promise<string | null> {
-    const rows: { id: string }[] = await manager.query(
-      `SELECT id FROM ${this.spec.table} WHERE ${where} ORDER BY ${orderBy} LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      parameters,
-    );
+    const rows = (await manager.query(`SELECT id FROM ${this.spec.table} WHERE ${where} ORDER BY ${orderBy} LIMIT 1 FOR UPDATE SKIP LOCKED`, parameters)) as {
+      id: string;
+    }[];
     return rows[0]?.id ?? null;
   }
 

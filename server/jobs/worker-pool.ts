@@ -60,14 +60,21 @@ export class WorkerPool<Job extends { id: string }> {
     return this.claimLoop;
   }
 
-  /** Runs a job this process took over from another (its lease lapsed). */
-  adopt(job: Job): void {
+  /** Runs a job this process took over from another (its lease lapsed); false once stopping. */
+  adopt(job: Job): boolean {
+    if (this.stopping) return false;
     this.run(job, `adopted ${this.options.noun}`);
+    return true;
+  }
+
+  /** Claims and adoptions end here and now; what runs goes on until stop(). */
+  stopClaiming(): void {
+    this.stopping = true;
   }
 
   /** Stops claiming, aborts every job with `reason` and waits for them to end. */
   async stop(reason: string): Promise<void> {
-    this.stopping = true;
+    this.stopClaiming();
     await this.claimLoop; // a claim in flight lands in `active` before the jobs are stopped
     for (const job of this.active.values()) job.controller.abort(reason);
     await Promise.all([...this.active.values()].map((job) => job.done));

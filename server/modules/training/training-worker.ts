@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../../logger';
-import type { Notifications } from '../../db/notifications';
+import type { Notifications, Queryable } from '../../db/notifications';
 import type { BlobStore, SignedLinks } from '../../storage';
 import { Leases, WorkerPool, newWorkerId } from '../../jobs';
 import type { AbortReason, ComputeProvider, JobEvents, JobOutcome, ProviderName } from '../../providers/provider';
@@ -29,8 +29,6 @@ export interface TrainingWorkerOptions {
    */
   asyncLogCommit?: boolean;
 }
-
-type Queryable = { query(sql: string, parameters?: unknown[]): Promise<unknown> };
 
 /** A run this process works on: claimed from the queue, or adopted with the RunPod job to follow. */
 interface HeldRun {
@@ -96,8 +94,11 @@ export class TrainingWorker {
 
   /** Stop claiming; abort what runs here (it ends FAILED "server shut down during the run") and wait for it. */
   async stop(): Promise<void> {
+    // First of all: nothing new is claimed or adopted while the rest shuts down.
+    this.pool.stopClaiming();
     for (const timer of this.timers) clearInterval(timer);
     await this.stopListening?.();
+    await this.reaping;
     await this.pool.stop('SHUTDOWN' satisfies AbortReason);
   }
 
@@ -223,8 +224,15 @@ export class TrainingWorker {
     }
   }
 
+  private reaping: Promise<void> = Promise.resolve();
+
   /** Runs whose worker stopped renewing its lease: end them (LOCAL) or adopt them (RUNPOD). */
-  async reapLostRuns(): Promise<void> {
+  reapLostRuns(): Promise<void> {
+    this.reaping = this.reaping.then(() => this.reapOnce());
+    return this.reaping;
+  }
+
+  private async reapOnce(): Promise<void> {
     try {
       const lost = await this.leases.lapsed<{ id: string; provider: ProviderName; provider_job_id: string | null }>(
         'id, provider, provider_job_id',
@@ -236,6 +244,7 @@ export class TrainingWorker {
         if (adopt) {
           if (!(await this.leases.adopt(row.id))) continue;
           const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: row.id });
+          // Refused only when this process began to stop meanwhile: the lease lapses again for another to take.
           this.pool.adopt({ id: run.id, run, resumeJobId: row.provider_job_id ?? undefined });
           continue;
         }
