@@ -124,7 +124,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         const uploads = {
           links: storage.links,
           blobs: storage.blobs,
-          acceptsUploads: (runId: string) => acceptsUpload(`runs/${runId}`),
+          acceptsUpload,
           log: (error: unknown) => log.warn({ err: error }, 'artifact upload failed'),
         };
         if (await serveUpload(req, res, uploads)) return;
@@ -154,7 +154,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return sendError(res, 401, error.message);
       }
     }
-    await graphql.handle(req, res, url, buildContext(contexts, { requestId, principal, headers: req.headers }));
+    await graphql.handle(req, res, url, buildContext(contexts, { requestId, principal, headers: req.headers, idempotencyKey: req.headers['idempotency-key'] }));
   };
 
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {

@@ -22,7 +22,7 @@ export interface GraphQLContext {
   principal: Principal | null;
   /** Signed links as this client reaches us (MP_PUBLIC_URL, else the request's Host). */
   links: Links;
-  /** The Idempotency-Key header, for create-type mutations. */
+  /** The operation's Idempotency-Key, for create-type mutations. */
   idempotencyKey?: string;
   services: Services;
   loaders: Loaders;
@@ -42,19 +42,22 @@ export interface ContextFactory {
   createLoaders(): Loaders;
 }
 
-/** One builder for GraphQL over HTTP and over WebSocket (whose headers are the upgrade request's). */
+/**
+ * One builder for GraphQL over HTTP and over WebSocket. `headers` are the request's (the
+ * upgrade request's on a WebSocket); the Idempotency-Key is per operation: the HTTP header, or
+ * a WebSocket operation's `extensions.idempotencyKey` (a socket carries many operations).
+ */
 export function buildContext(
   factory: ContextFactory,
-  request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders },
+  request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders; idempotencyKey: unknown },
 ): GraphQLContext {
   const host = request.headers.host;
   const baseUrl = factory.publicUrl ?? (host ? `http://${host}` : factory.listenUrl());
-  const idempotencyKey = request.headers['idempotency-key'];
   return {
     requestId: request.requestId,
     principal: request.principal,
     links: factory.linksAt(baseUrl),
-    idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+    idempotencyKey: typeof request.idempotencyKey === 'string' ? request.idempotencyKey : undefined,
     services: factory.services,
     loaders: factory.createLoaders(),
     log: factory.log,

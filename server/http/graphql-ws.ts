@@ -119,7 +119,12 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         }
         const errors = validate(options.schema, document, rules);
         if (errors.length > 0) return fail(errors);
-        const contextValue = buildContext(options.contexts, { requestId: scope.requestId, principal, headers: ctx.extra.request.headers });
+        const contextValue = buildContext(options.contexts, {
+          requestId: scope.requestId,
+          principal,
+          headers: ctx.extra.request.headers,
+          idempotencyKey: payload.extensions?.idempotencyKey,
+        });
         const args: ExecutionArgs = {
           schema: options.schema,
           document,

@@ -2,18 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UPLOADS_PREFIX, type BlobStore, type SignedLinks } from '../storage';
 
 /**
- * Artifact uploads from remote training jobs (RunPod): `PUT <uploadUrl>/<file name>`, where
- * uploadUrl = `<base>/uploads/<expires>/<signature>/runs/<runId>`. The signature (in the path,
- * so the job can append a file name) covers `/uploads/runs/<runId>` and the expiry; the file
- * goes to the blob store under `runs/<runId>/<name>`, streamed, never buffered whole.
+ * Uploads from remote jobs (a RunPod training run's artifacts): `PUT <uploadUrl>/<file name>`,
+ * where uploadUrl = `<base>/uploads/<expires>/<signature>/<scope>` and the scope names the
+ * owner, such as `runs/run_...`. The signature (in the path, so the job can append a file name)
+ * covers `/uploads/<scope>` and the expiry; the module owning the scope says whether it takes
+ * uploads now; the file goes to the blob store under `<scope>/<name>`, streamed, never buffered whole.
  */
 const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
-const UPLOAD_PATH = /^\/uploads\/([0-9]{1,12})\/([A-Za-z0-9_-]{43})\/runs\/(run_[A-Za-z0-9]{1,40})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
+const UPLOAD_PATH = /^\/uploads\/([0-9]{1,12})\/([A-Za-z0-9_-]{43})\/([a-z]{1,20}\/[A-Za-z0-9_]{1,60})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 
 export async function serveUpload(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { links: SignedLinks; blobs: BlobStore; acceptsUploads(runId: string): Promise<boolean>; log?(error: unknown): void },
+  deps: { links: SignedLinks; blobs: BlobStore; acceptsUpload(scope: string): Promise<boolean>; log?(error: unknown): void },
 ): Promise<boolean> {
   const path = (req.url ?? '').split('?')[0];
   if (!path.startsWith(UPLOADS_PREFIX)) return false;
@@ -28,14 +29,14 @@ export async function serveUpload(
     reply(404, 'not an upload URL: PUT <artifactUploadUrl>/<file name> (letters, digits, . _ -)');
     return true;
   }
-  const [, expires, signature, runId, name] = match;
-  const verdict = deps.links.verifyUpload(`runs/${runId}`, expires, signature);
+  const [, expires, signature, scope, name] = match;
+  const verdict = deps.links.verifyUpload(scope, expires, signature);
   if (!verdict.ok) {
     reply(403, verdict.reason);
     return true;
   }
-  if (!(await deps.acceptsUploads(runId))) {
-    reply(409, `run ${runId} is not running: artifacts are uploaded while it runs`);
+  if (!(await deps.acceptsUpload(scope))) {
+    reply(409, `${scope} takes no uploads now: files are uploaded while it is running`);
     return true;
   }
   if (Number(req.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) {
@@ -51,7 +52,7 @@ export async function serveUpload(
     }
   })();
   try {
-    const stored = await deps.blobs.put(`runs/${runId}/${name}`, limited);
+    const stored = await deps.blobs.put(`${scope}/${name}`, limited);
     res
       .writeHead(201, { 'content-type': 'application/json' })
       .end(JSON.stringify({ name, sizeBytes: stored.sizeBytes, sha256: stored.sha256, blobKey: stored.key }));

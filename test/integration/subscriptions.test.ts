@@ -14,6 +14,8 @@ import {
   TestServerInfoDocument,
   TestServerTimeDocument,
   TestServerTimeSequenceDocument,
+  TestStartTrainingRunIdDocument,
+  TestStopTrainingRunDocument,
   type TypedDocumentString,
 } from '../../generated/test-operations';
 
@@ -155,6 +157,43 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
 
   after(async function () {
     await server?.close();
+  });
+
+  describe('mutations', function () {
+    it("takes a create mutation's Idempotency-Key per operation from its extensions, never from the upgrade request", async function () {
+      const vendor = await server.createVendor();
+      type Started = Result<ResultOf<typeof TestStartTrainingRunIdDocument>>;
+      const start = (client: Client, timeoutSeconds: number, extensions?: Record<string, unknown>) =>
+        new Promise<Started>((resolve, reject) => {
+          let last: Started | undefined;
+          client.subscribe<ResultOf<typeof TestStartTrainingRunIdDocument>>(
+            { query: TestStartTrainingRunIdDocument.toString(), variables: { spec: { task: 'SIGNAL', timeoutSeconds } }, extensions },
+            { next: (result) => (last = result), error: reject, complete: () => (last ? resolve(last) : reject(new Error('no result'))) },
+          );
+        });
+      const client = connect({ key: vendor.apiKey });
+      const first = await start(client, 600, { idempotencyKey: 'ws-key-1' });
+      const again = await start(client, 600, { idempotencyKey: 'ws-key-1' });
+      assert.ok(first.data?.startTrainingRun.id);
+      assert.equal(again.data?.startTrainingRun.id, first.data?.startTrainingRun.id, 'the same key and spec give the first run');
+      const other = await start(client, 900, { idempotencyKey: 'ws-key-1' });
+      assert.equal((other.errors?.[0] as FormattedError | undefined)?.extensions?.code, 'CONFLICT');
+
+      // A header on the upgrade request is not an operation's key: two starts make two runs.
+      const withHeader = connect({
+        key: vendor.apiKey,
+        webSocketImpl: class extends WebSocket {
+          constructor(url: string, protocols?: string | string[]) {
+            super(url, protocols, { headers: { 'idempotency-key': 'ws-header-key' } });
+          }
+        },
+      });
+      const [a, b] = [await start(withHeader, 600), await start(withHeader, 600)];
+      assert.notEqual(a.data?.startTrainingRun.id, b.data?.startTrainingRun.id);
+      for (const id of [first, a, b].map((result) => result.data!.startTrainingRun.id)) {
+        await server.graphql(TestStopTrainingRunDocument, { id }, vendor.apiKey);
+      }
+    });
   });
 
   describe('subscriptions', function () {
