@@ -1,4 +1,14 @@
-// Flag parsers every command shares: --limit, whole-number counts, --round.
+// Flags more than one command takes: --task, --limit, whole-number counts, --round.
+import { ModelTask } from '../generated/schema-types';
+import { enumChoices, toEnum } from './enum-choices';
+
+/** `--task signal`: the model tasks, in lower case. */
+export const TASKS = enumChoices(ModelTask);
+export type TaskName = Lowercase<ModelTask>;
+
+export function taskEnum(task: TaskName): ModelTask {
+  return toEnum(ModelTask, task);
+}
 
 export const MAX_LIMIT = 100;
 

@@ -38,6 +38,7 @@ import {
   verdict,
   type Target,
 } from './_common';
+import { DataRoundDownloadsDocument, type DataRoundDownloadsQuery } from '../../generated/cli-operations';
 import { CLI_MAIN, createVendor, loadAverage, graphql, mib, rssBytes, runCommand, serverCommand, sleep, sp500Csv, startServer } from './_servers';
 
 const FILE_BYTES = 256 * 2 ** 20;
@@ -46,11 +47,6 @@ const PARALLEL = 20;
 const SAMPLE_EVERY_MS = 50;
 const IDLE_SAMPLING_MS = 2000;
 
-const ROUND_FILES = `query ($number: Int!) { round(number: $number) { number files { kind name sizeBytes sha256 downloadUrl(expiresInSeconds: 3600) } } }`;
-
-interface RoundFiles {
-  round: { number: number; files: { kind: string; name: string; sizeBytes: number; sha256: string; downloadUrl: string }[] };
-}
 
 /** Writes ~FILE_BYTES of CSV: the header and rows of `source`, rows repeated, whole lines only. */
 async function writeLargeCsv(source: string, target: string): Promise<{ sizeBytes: number; sha256: string; rows: number }> {
@@ -149,7 +145,7 @@ async function main(): Promise<void> {
   try {
     const pid = server.child.pid!;
     const urlFor = async (): Promise<string> => {
-      const { round } = await graphql<RoundFiles>(server.url, ROUND_FILES, { number: roundNumber }, vendor.apiKey);
+      const { round } = await graphql<DataRoundDownloadsQuery>(server.url, DataRoundDownloadsDocument.toString(), { number: roundNumber, expiresInSeconds: 3600 }, vendor.apiKey);
       const train = round.files.find((file) => file.kind === 'TRAIN');
       if (!train) throw new Error(`round ${roundNumber} has no TRAIN file: ${JSON.stringify(round.files)}`);
       if (train.sizeBytes !== large.sizeBytes || train.sha256 !== large.sha256) {

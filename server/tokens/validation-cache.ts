@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { DomainError } from '../domain-error';
 import type { Logger } from '../logger';
-import type { Notifications } from '../db/notifications';
+import type { Notifications, Queryable } from '../db/notifications';
 
 /** What a credential resolves to; the cache never keeps it past `expiresAt`. */
 export interface Credential {
@@ -80,7 +80,7 @@ export class ValidationCache<P extends Credential> {
    * transaction's manager: the message goes out on commit). Call `awaitEcho` after the
    * commit to know the notification has gone round.
    */
-  async announce(query: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, revocation: Revocation): Promise<string> {
+  async announce(query: Queryable, revocation: Revocation): Promise<string> {
     const payload = JSON.stringify({ ...revocation, nonce: randomBytes(8).toString('hex') });
     await this.options.notifications.notify(query, this.options.channel, payload);
     return payload;

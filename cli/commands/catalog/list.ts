@@ -1,14 +1,11 @@
 import type { CommandModule } from 'yargs';
 import type { CatalogListQuery } from '../../../generated/cli-operations';
-import { CatalogSort, ModelTask } from '../../../generated/schema-types';
-import { enumChoices, toEnum } from '../../enum-choices';
+import { CatalogSort } from '../../../generated/schema-types';
 import { execute } from '../../execute';
 import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Column } from '../../output';
-import { MAX_LIMIT, parseLimit } from '../../flag-parsers';
-
-export const TASKS = enumChoices(ModelTask);
+import { MAX_LIMIT, TASKS, parseLimit, taskEnum, type TaskName } from '../../flag-parsers';
 
 /** The --sort word of each CatalogSort (a new value in the schema fails to compile until it has one). */
 const SORT_WORDS = {
@@ -21,7 +18,7 @@ type SortWord = (typeof SORT_WORDS)[CatalogSort];
 export const SORTS = Object.values(SORT_WORDS);
 
 export interface CatalogListArgs extends GlobalArgs {
-  task?: Lowercase<ModelTask>;
+  task?: TaskName;
   search?: string;
   vendor?: string;
   limit: number;
@@ -45,7 +42,7 @@ export async function run(args: CatalogListArgs, io: Io): Promise<void> {
   const client = connect(resolveSession(args, io.env), args, io, 'none');
 
   const filter = {
-    task: args.task ? toEnum(ModelTask, args.task) : undefined,
+    task: args.task ? taskEnum(args.task) : undefined,
     search: args.search,
     vendor: args.vendor,
   };

@@ -1,10 +1,8 @@
 // The flags of the `mp train` commands: choices from the generated enums and their parsers.
 // Imported by builders, so it stays light (`mp --version` must not load more).
-import { ComputeProviderName, ModelTask, TrainingRunStatus } from '../../../generated/schema-types';
+import { ComputeProviderName, TrainingRunStatus } from '../../../generated/schema-types';
 import { enumChoices, enumValue, toEnum } from '../../enum-choices';
 
-export const TASKS = enumChoices(ModelTask);
-export type TaskName = Lowercase<ModelTask>;
 export const PROVIDERS = enumChoices(ComputeProviderName);
 export type ProviderFlag = Lowercase<ComputeProviderName>;
 
@@ -40,10 +38,6 @@ export function parseStatuses(value: unknown): TrainingRunStatus[] {
 /** The words --status takes: every status in lower case, then `active` and `finished`. */
 export function statusChoices(): string {
   return [...enumChoices(TrainingRunStatus), 'active', 'finished'].join(', ');
-}
-
-export function taskEnum(task: TaskName): ModelTask {
-  return toEnum(ModelTask, task);
 }
 
 export function providerEnum(provider: ProviderFlag): ComputeProviderName {

@@ -6,9 +6,10 @@ import type { GlobalArgs } from '../../global-options';
 import { parseHyperparameters } from '../../hyperparameters';
 import type { Io } from '../../io';
 import { parseBudgetUsd } from '../../money';
-import { PROVIDERS, TASKS, providerEnum, taskEnum } from './flags';
+import { PROVIDERS, providerEnum } from './flags';
+import { TASKS, taskEnum, type TaskName } from '../../flag-parsers';
 import { parseRound } from '../../flag-parsers';
-import type { ProviderFlag, TaskName } from './flags';
+import type { ProviderFlag } from './flags';
 import type { RoundRef } from '../../flag-parsers';
 import type { FollowOptions } from './follow';
 

@@ -5,8 +5,8 @@ import type { GlobalArgs } from '../../global-options';
 import type { Io } from '../../io';
 import type { Output } from '../../output';
 import { MAX_LIMIT, parseLimit } from '../../flag-parsers';
-import { TASKS, parseStatuses, statusChoices } from './flags';
-import type { TaskName } from './flags';
+import { parseStatuses, statusChoices } from './flags';
+import { TASKS, type TaskName } from '../../flag-parsers';
 import type { TrainingRunDetail } from './run-display';
 
 export interface TrainStatusArgs extends GlobalArgs {
@@ -112,7 +112,7 @@ export async function run(args: TrainStatusArgs, io: Io): Promise<void> {
   const { formatSeconds } = require('../../duration') as typeof import('../../duration');
   const { formatUsd } = require('../../money') as typeof import('../../money');
   const { runColumns } = require('./run-display') as typeof import('./run-display');
-  const { taskEnum } = require('./flags') as typeof import('./flags');
+  const { taskEnum } = require('../../flag-parsers') as typeof import('../../flag-parsers');
   const limit = args.limit ?? DEFAULT_LIMIT;
   const filter = { status: args.status, task: args.task ? taskEnum(args.task) : undefined };
   const runs: TrainingRunFieldsFragment[] = [];

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { DomainError } from '../../domain-error';
 import type { Logger } from '../../logger';
-import type { Notifications } from '../../db/notifications';
+import type { Notifications, Queryable } from '../../db/notifications';
 import { verifySecret } from '../../tokens/secret-hash';
 import { ValidationCache, type Validation } from '../../tokens/validation-cache';
 import { apiKeyFormat } from './api-key-token';
@@ -55,7 +55,7 @@ export class KeyValidator {
   }
 
   /** Tell every process, on commit of `query`'s transaction, that a key or vendor stopped working. */
-  announce(query: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, revocation: Revocation): Promise<string> {
+  announce(query: Queryable, revocation: Revocation): Promise<string> {
     return this.cache.announce(query, revocation);
   }
 
