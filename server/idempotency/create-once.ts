@@ -31,7 +31,9 @@ export function normalizeIdempotencyKey(raw: string | null | undefined): string 
 /**
  * Runs `create` (in a transaction, returning the new object's id) at most once per key: the
  * claim on the key and the creation commit together, so a crash in between leaves neither.
- * Returns the id, and whether it is the first request's result replayed.
+ * Returns the id, and whether it is the first request's result replayed. `create` must do all
+ * its work through `manager`: on the embedded database the transaction holds the one session,
+ * so a query through the data source would wait for it.
  */
 export async function createOnce(
   dataSource: DataSource,
