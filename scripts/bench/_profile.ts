@@ -5,7 +5,7 @@
  * much of the window the process had nothing to do.
  */
 import { readFileSync } from 'node:fs';
-import { printTable } from './_common';
+import { printTable } from './_harness';
 
 interface ProfileNode {
   id: number;

@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startService, type Service } from './_common';
+import { ROOT, startService, type Service } from './_harness';
 
 export const SERVER_MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
 export const CLI_MAIN = path.join(ROOT, 'dist', 'cli', 'mp.js');

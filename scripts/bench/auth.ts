@@ -14,7 +14,7 @@ import { KeyValidator } from '../../server/modules/identity/key-validator';
 import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 import { verifySecret } from '../../server/tokens/secret-hash';
 import { startTestServer, usingPostgres } from '../../test/helpers/server';
-import { below, info, ms, count, printHeader, printTable, progress, runMain, summarize, verdict, type Summary, type Target } from './_common';
+import { below, info, ms, count, printHeader, printTable, progress, runMain, summarize, verdict, type Summary, type Target } from './_harness';
 
 const FIRST_TIME_SAMPLES = 50;
 const FIRST_TIME_WARMUP = 3;

@@ -42,7 +42,7 @@ import {
   type ProbeReport,
   type Service,
   type Target,
-} from './_common';
+} from './_harness';
 import { printProfileSummary } from './_profile';
 import { createVendor } from './_servers';
 

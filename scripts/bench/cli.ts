@@ -28,7 +28,7 @@ import {
   temporaryDirectory,
   verdict,
   type Target,
-} from './_common';
+} from './_harness';
 
 const WARMUP_ROUNDS = 2;
 const MEASURED_ROUNDS = 20;

@@ -37,7 +37,7 @@ import {
   temporaryDirectory,
   verdict,
   type Target,
-} from './_common';
+} from './_harness';
 import { DataRoundDownloadsDocument, type DataRoundDownloadsQuery } from '../../generated/cli-operations';
 import { CLI_MAIN, createVendor, loadAverage, graphql, mib, rssBytes, runCommand, serverCommand, sleep, sp500Csv, startServer } from './_servers';
 

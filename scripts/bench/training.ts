@@ -58,7 +58,7 @@ import {
   type Service,
   type Summary,
   type Target,
-} from './_common';
+} from './_harness';
 import {
   createPostgresDatabase,
   createVendor,

@@ -1,5 +1,5 @@
 /**
- * Shared helpers for the benchmarks (not a benchmark itself: names starting with `_` are
+ * The benchmark harness (not a benchmark itself: names starting with `_` are
  * not listed by scripts/bench.mjs). Machine facts, statistics, the result table, building
  * dist/ when it is stale, and child processes (compiled server, hello-world server) that
  * are always killed when the benchmark ends, however it ends.
