@@ -47,7 +47,6 @@ const PARALLEL = 20;
 const SAMPLE_EVERY_MS = 50;
 const IDLE_SAMPLING_MS = 2000;
 
-
 /** Writes ~FILE_BYTES of CSV: the header and rows of `source`, rows repeated, whole lines only. */
 async function writeLargeCsv(source: string, target: string): Promise<{ sizeBytes: number; sha256: string; rows: number }> {
   const [header, ...rows] = readFileSync(source, 'utf8')
@@ -145,7 +144,12 @@ async function main(): Promise<void> {
   try {
     const pid = server.child.pid!;
     const urlFor = async (): Promise<string> => {
-      const { round } = await graphql<DataRoundDownloadsQuery>(server.url, DataRoundDownloadsDocument.toString(), { number: roundNumber, expiresInSeconds: 3600 }, vendor.apiKey);
+      const { round } = await graphql<DataRoundDownloadsQuery>(
+        server.url,
+        DataRoundDownloadsDocument.toString(),
+        { number: roundNumber, expiresInSeconds: 3600 },
+        vendor.apiKey,
+      );
       const train = round.files.find((file) => file.kind === 'TRAIN');
       if (!train) throw new Error(`round ${roundNumber} has no TRAIN file: ${JSON.stringify(round.files)}`);
       if (train.sizeBytes !== large.sizeBytes || train.sha256 !== large.sha256) {
