@@ -176,7 +176,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     server,
     schema,
     contexts,
-    authenticate: (token) => services.keys.authenticate(token),
+    credentials: services.keys,
     protections,
     metrics,
     log,

@@ -13,6 +13,7 @@ import { toGraphQLError } from '../errors';
 import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
+import { SocketCredentials, UNAUTHORIZED_CLOSE, type Credentials } from './socket-credentials';
 import { sharedSubscribe, type DirectSend } from '../live/shared-subscribe';
 import { GraphQLWsSocket } from '../live/shared-frames';
 
@@ -20,8 +21,8 @@ export interface GraphQLWsOptions {
   server: HttpServer;
   schema: GraphQLSchema;
   contexts: ContextFactory;
-  /** The principal of an API key (throws a DomainError for a refused one). */
-  authenticate(token: string): Promise<Principal>;
+  /** API keys: the principal of one (a DomainError for a refused one), and the revocations heard. */
+  credentials: Credentials<unknown>;
   protections: Protections;
   metrics: Metrics;
   log: Logger;
@@ -35,9 +36,6 @@ interface ConnectionState extends Record<PropertyKey, unknown> {
   token: string | undefined;
   principal: Principal | null;
 }
-
-/** The graphql-ws close code and reason for a refused key (reason at most 123 bytes). */
-const UNAUTHORIZED_CLOSE = 4403;
 
 /**
  * graphql-ws on the same path as HTTP (/graphql), with the same authentication
@@ -62,7 +60,9 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
     sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
   });
 
-  const authenticate = async (token: string | undefined): Promise<Principal | null> => (token ? options.authenticate(token) : null);
+  const authenticate = async (token: string | undefined): Promise<Principal | null> => (token ? options.credentials.authenticate(token) : null);
+  // Sockets whose key is revoked, suspended or expired are closed while open, not only refused at the next operation.
+  const open = new SocketCredentials(options.credentials, options.log);
 
   // Subscriptions with the same document, variables and caller share each event's result,
   // and a result without errors is written to its socket directly (see shared-subscribe.ts).
@@ -86,11 +86,15 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
           ctx.extra.socket.close(UNAUTHORIZED_CLOSE, Buffer.from(reason).subarray(0, 123).toString());
           return false;
         }
+        if (ctx.extra.token && ctx.extra.principal) open.add(ctx.extra.socket, ctx.extra.token, ctx.extra.principal);
         options.metrics.websocketConnections.inc();
         return true;
       },
       onDisconnect: () => {
         options.metrics.websocketConnections.dec();
+      },
+      onClose: (ctx) => {
+        open.remove(ctx.extra.socket);
       },
       onSubscribe: async (ctx, id, payload) => {
         const scope = { requestId: `${ctx.extra.connectionId}:${id}`, log: options.log };
@@ -162,6 +166,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
   return {
     sockets,
     async dispose() {
+      open.close();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
       await disposable.dispose();
     },

@@ -44,6 +44,7 @@ export class ValidationCache<P extends Credential> {
   /** Bumped by every revocation: a validation that started before one is not cached. */
   private epoch = 0;
   private stopListening?: () => Promise<void>;
+  private readonly revocationListeners = new Set<(revocation: Revocation | null) => void>();
 
   constructor(private readonly options: ValidationCacheOptions<P>) {
     this.cache = new LRUCache<string, Validation<P>>({ max: 50_000, ttl: Math.max(options.ttlMs, 1), ttlAutopurge: false });
@@ -55,7 +56,33 @@ export class ValidationCache<P extends Credential> {
     this.options.notifications.onReconnect(() => {
       this.epoch += 1;
       this.cache.clear();
+      this.tell(null);
     });
+  }
+
+  /**
+   * Calls `listener` after every revocation this process hears (its own included), once the
+   * cache has forgotten what it concerns; with null after a listener reconnect, when any
+   * credential may have changed. Returns a function that stops the calls.
+   */
+  onRevoked(listener: (revocation: Revocation | null) => void): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
+  }
+
+  /** Whether a revocation concerns this principal. */
+  affects(principal: P, revocation: Revocation): boolean {
+    return this.options.matches(principal, revocation);
+  }
+
+  private tell(revocation: Revocation | null): void {
+    for (const listener of this.revocationListeners) {
+      try {
+        listener(revocation);
+      } catch (error) {
+        this.options.log.warn({ err: error, channel: this.options.channel }, 'a revocation listener failed');
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -109,7 +136,9 @@ export class ValidationCache<P extends Credential> {
   private onRevocation(payload: string): void {
     this.heard.set(payload, true);
     try {
-      this.forget(JSON.parse(payload) as Revocation);
+      const revocation = JSON.parse(payload) as Revocation;
+      this.forget(revocation);
+      this.tell(revocation);
     } catch (error) {
       this.options.log.warn({ err: error, channel: this.options.channel }, 'ignoring a malformed revocation notification');
     }

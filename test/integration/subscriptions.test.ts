@@ -3,17 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client, type ClientOptions, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { ResultOf } from '@graphql-typed-document-node/core';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 import {
   TestCatalogSlugsDocument,
+  TestCreateApiKeyBriefDocument,
   TestMeKeyIdDocument,
   TestMeRoleAndHandleDocument,
-  TestMeRoleDocument,
+  TestReactivateVendorDocument,
   TestRevokeApiKeyStatusDocument,
   TestServerInfoDocument,
   TestServerTimeDocument,
   TestServerTimeSequenceDocument,
+  TestSuspendVendorDocument,
   TestStartTrainingRunIdDocument,
   TestStopTrainingRunDocument,
   type TypedDocumentString,
@@ -335,19 +337,90 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
       assert.match(outcome.closed.reason, /does not exist/);
     });
 
-    it('refuses a new operation on an open connection with UNAUTHENTICATED once its key is revoked', async function () {
+    /** A serverTime stream (one tick a second) that records when and how its socket closed. */
+    function openStream(key: string, url = server.wsUrl) {
+      const closed: { at: number; code: number; reason: string }[] = [];
+      const client = connect({
+        key,
+        url,
+        lazy: false,
+        on: { closed: (event) => closed.push({ at: Date.now(), ...(event as Closed) }) },
+      });
+      const ended = run(client, TestServerTimeSequenceDocument, { intervalSeconds: 1 });
+      return { client, closed, ended };
+    }
+
+    async function keyIdOf(key: string): Promise<string> {
+      const me = await server.graphql(TestMeKeyIdDocument, {}, key);
+      return me.data!.me.apiKey.id;
+    }
+
+    it('closes an open socket with 4403 within a second of its key being revoked, ending its stream', async function () {
       const vendor = await server.createVendor();
-      const client = connect({ key: vendor.apiKey, lazy: false });
-      const before = await run(client, TestMeKeyIdDocument);
-      assert.equal(before.errors, undefined, JSON.stringify(before));
-      const keyId = before.results[0].data!.me.apiKey.id;
-
-      const revoked = await server.graphql(TestRevokeApiKeyStatusDocument, { id: keyId }, vendor.apiKey);
+      const other = await server.graphql(TestCreateApiKeyBriefDocument, { input: { name: 'second' } }, vendor.apiKey);
+      const stream = openStream(vendor.apiKey);
+      const untouched = openStream(other.data!.createApiKey.secret);
+      await sleep(300);
+      const revoked = await server.graphql(TestRevokeApiKeyStatusDocument, { id: await keyIdOf(vendor.apiKey) }, vendor.apiKey);
+      const answeredAt = Date.now();
       assert.equal(revoked.data?.revokeApiKey.status, 'REVOKED', JSON.stringify(revoked));
+      const outcome = await stream.ended;
+      assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
+      assert.match(outcome.closed!.reason, /revoked/);
+      assert.ok(stream.closed[0].at - answeredAt < 1000, `closed ${stream.closed[0].at - answeredAt} ms after the mutation answered`);
+      assert.equal(untouched.closed.length, 0, "the vendor's other key keeps its socket");
+    });
 
-      const after = await run(client, TestMeRoleDocument);
-      assert.equal(after.results.length, 0, JSON.stringify(after));
-      assertRefused(after, 'UNAUTHENTICATED', /revoked/);
+    it('closes every socket of a suspended vendor with 4403, and a reactivation closes none', async function () {
+      const vendor = await server.createVendor();
+      const first = openStream(vendor.apiKey);
+      const second = openStream(vendor.apiKey);
+      await sleep(300);
+      await server.graphql(TestSuspendVendorDocument, { id: vendor.vendorId, reason: 'test' }, server.adminKey);
+      for (const stream of [first, second]) {
+        const outcome = await stream.ended;
+        assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
+        assert.match(outcome.closed!.reason, /suspended/);
+      }
+      await server.graphql(TestReactivateVendorDocument, { id: vendor.vendorId }, server.adminKey);
+      const again = openStream(vendor.apiKey);
+      await sleep(300);
+      const otherVendor = await server.createVendor();
+      await server.graphql(TestReactivateVendorDocument, { id: vendor.vendorId }, server.adminKey);
+      await server.graphql(TestSuspendVendorDocument, { id: otherVendor.vendorId, reason: 'someone else' }, server.adminKey);
+      await sleep(500);
+      assert.equal(again.closed.length, 0, JSON.stringify(again.closed));
+    });
+
+    it('closes a socket with 4403 when its key expires mid-stream', async function () {
+      const vendor = await server.createVendor();
+      const expiresAt = new Date(Date.now() + 2500).toISOString();
+      const created = await server.graphql(TestCreateApiKeyBriefDocument, { input: { name: 'short-lived', expiresAt } }, vendor.apiKey);
+      const stream = openStream(created.data!.createApiKey.secret);
+      const outcome = await stream.ended;
+      assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
+      assert.match(outcome.closed!.reason, /expired/);
+      const late = stream.closed[0].at - Date.parse(expiresAt);
+      assert.ok(late >= 0 && late < 1000, `closed ${late} ms after the expiry`);
+      assert.ok(outcome.results.length >= 1, 'it streamed until then');
+    });
+
+    it('closes a socket on another server process within a second of the revocation (PostgreSQL)', async function () {
+      if (!usingPostgres) this.skip();
+      const peer = await startPeerServer(server);
+      try {
+        const vendor = await server.createVendor();
+        const stream = openStream(vendor.apiKey, peer.wsUrl);
+        await sleep(300);
+        await server.graphql(TestRevokeApiKeyStatusDocument, { id: await keyIdOf(vendor.apiKey) }, vendor.apiKey);
+        const answeredAt = Date.now();
+        const outcome = await stream.ended;
+        assert.equal(outcome.closed?.code, 4403, JSON.stringify(outcome));
+        assert.ok(stream.closed[0].at - answeredAt < 1000, `closed ${stream.closed[0].at - answeredAt} ms after the mutation answered`);
+      } finally {
+        await Promise.all(clients.splice(0).map((client) => client.dispose()));
+        await peer.close();
+      }
     });
   });
 

@@ -59,6 +59,16 @@ export class KeyValidator {
     return this.cache.announce(query, revocation);
   }
 
+  /** Hear every revocation (null: anything may have changed); see ValidationCache.onRevoked. */
+  onRevoked(listener: (revocation: Revocation | null) => void): () => void {
+    return this.cache.onRevoked((revocation) => listener(revocation as Revocation | null));
+  }
+
+  /** Whether a revocation concerns a principal (its key, or its whole vendor). */
+  affects(principal: Principal, revocation: Revocation): boolean {
+    return this.cache.affects(principal, revocation);
+  }
+
   /** Wait until the announcement has gone round every process (see ValidationCache.awaitEcho). */
   awaitEcho(payload: string, timeoutMs?: number): Promise<void> {
     return this.cache.awaitEcho(payload, timeoutMs);
