@@ -40,9 +40,9 @@ export class SequenceFeeds<Item extends { seq: number }, Final, Event> {
     return (await this.feedOf(key)).subscribe(Math.max(0, afterSeq));
   }
 
-  /** `load()` now and each time the key changes; ends after a value `isLast` accepts. */
-  async watch<T>(key: string, load: () => Promise<T>, isLast: (value: T) => boolean): Promise<AsyncIterableIterator<T>> {
-    return (await this.feedOf(key)).watch(load, isLast);
+  /** `load()` now and each time the key changes, one load per change for all watchers of `name`; ends after a value `isLast` accepts. */
+  async watch<T>(key: string, name: string, load: () => Promise<T>, isLast: (value: T) => boolean): Promise<AsyncIterableIterator<T>> {
+    return (await this.feedOf(key)).watch(name, load, isLast);
   }
 
   /** Items this process just committed (seq ascending, contiguous). */
@@ -112,6 +112,9 @@ class SequenceFeed<Item extends { seq: number }, Final, Event> {
   private recheck: NodeJS.Timeout | undefined;
   private subscribers = 0;
   private closed = false;
+  /** Bumped by every wake: watchers load again once it moved. */
+  private generation = 0;
+  private readonly loads = new Map<string, { generation: number; value: Promise<unknown> }>();
 
   constructor(
     readonly key: string,
@@ -217,16 +220,32 @@ class SequenceFeed<Item extends { seq: number }, Final, Event> {
     });
   }
 
-  /** `load()` now and after every change of the key; ends after a value that `isLast` accepts. */
-  watch<T>(load: () => Promise<T>, isLast: (value: T) => boolean): AsyncIterableIterator<T> {
-    let first = true;
-    return this.iterate<T>(async (finish) => {
-      if (!first) await this.signal.promise;
-      first = false;
-      const value = await load();
+  /**
+   * `load()` now and after every change of the key; ends after a value that `isLast` accepts.
+   * Watchers of the same `name` share one load per change (and so one value object).
+   */
+  watch<T>(name: string, load: () => Promise<T>, isLast: (value: T) => boolean): AsyncIterableIterator<T> {
+    let seen = -1;
+    return this.iterate<T>(async (finish, stopped) => {
+      while (seen === this.generation && !stopped()) await this.signal.promise;
+      if (stopped()) return undefined;
+      seen = this.generation;
+      const value = await this.sharedLoad(name, load);
       if (isLast(value)) finish();
       return value;
     });
+  }
+
+  private sharedLoad<T>(name: string, load: () => Promise<T>): Promise<T> {
+    const cached = this.loads.get(name);
+    if (cached && cached.generation === this.generation) return cached.value as Promise<T>;
+    const value = load();
+    this.loads.set(name, { generation: this.generation, value });
+    // A failed load is not shared with later watchers.
+    value.catch(() => {
+      if (this.loads.get(name)?.value === value) this.loads.delete(name);
+    });
+    return value;
   }
 
   /**
@@ -320,6 +339,7 @@ class SequenceFeed<Item extends { seq: number }, Final, Event> {
   }
 
   private wake(): void {
+    this.generation += 1;
     const { resolve } = this.signal;
     this.signal = deferred();
     resolve();

@@ -126,20 +126,27 @@ describe('live sequence feeds', () => {
     feeds.close();
   });
 
-  it('watches a value on every change and ends after the last one', async () => {
+  it('watches a value on every change, with one load per change for all watchers, and ends after the last one', async () => {
     const store = memorySource();
     const feeds = new SequenceFeeds(store.source);
-    let version = 0;
-    const watch = await feeds.watch(
-      'k',
-      async () => ++version,
-      (value) => value >= 2,
+    let loads = 0;
+    const load = async () => ({ version: ++loads });
+    const watchers = await Promise.all([1, 2, 3].map(() => feeds.watch('k', 'thing', load, (value) => value.version >= 2)));
+    const first = await Promise.all(watchers.map((watcher) => watcher.next()));
+    assert.equal(loads, 1, 'one load for three watchers');
+    assert.ok(
+      first.every((next) => next.value === first[0].value),
+      'and one value object',
     );
-    assert.deepEqual(await watch.next(), { done: false, value: 1 });
-    const pending = watch.next();
+    const pending = watchers.map((watcher) => watcher.next());
     feeds.changed('k');
-    assert.deepEqual(await pending, { done: false, value: 2 });
-    assert.equal((await watch.next()).done, true);
+    const second = await Promise.all(pending);
+    assert.equal(loads, 2);
+    assert.deepEqual(
+      second.map((next) => next.value),
+      [{ version: 2 }, { version: 2 }, { version: 2 }],
+    );
+    for (const watcher of watchers) assert.equal((await watcher.next()).done, true);
     feeds.close();
   });
 });

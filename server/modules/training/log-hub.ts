@@ -76,6 +76,7 @@ export class TrainingLogHub implements LiveLogs {
     const runs = this.dataSource.getRepository(TrainingRunEntity);
     return this.feeds.watch(
       runId,
+      'run',
       () => runs.findOneByOrFail({ id: runId }),
       (run) => isFinal(run.status),
     );
