@@ -1,3 +1,6 @@
+import { crc32 } from 'node:zlib';
+import { encodeBase62, randomBase62 } from '../../server/db/ids';
+import { TokenFormat } from '../../server/tokens';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -270,9 +273,20 @@ describe('GraphQL over HTTP', function () {
     it('refuses a well-formed key that does not exist with 401 UNAUTHENTICATED, without echoing the key', async function () {
       const { token } = apiKeyFormat.generate();
       const reply = await post(server, { query: TestMeRoleDocument }, { authorization: `Bearer ${token}` });
-      assertRefused(reply, 401, 'UNAUTHENTICATED', /invalid API key: it does not exist/);
+      assertRefused(reply, 401, 'UNAUTHENTICATED', /invalid API key: no key matches it/);
       assert.ok(!reply.text.includes(token), 'the body contains the presented key');
       assert.ok(!reply.text.includes(token.slice(16, 48)), 'the body contains the secret part of the key');
+    });
+
+    it('answers a wrong secret for an existing key exactly as a key that does not exist', async function () {
+      const { apiKey } = await server.createVendor();
+      const lookup = apiKey.split('_')[1];
+      const body = `vk_${lookup}_${randomBase62(TokenFormat.lengths.secret)}`;
+      const wrongSecret = body + encodeBase62(crc32(body), TokenFormat.lengths.checksum);
+      const wrong = await post(server, { query: TestMeRoleDocument }, { authorization: `Bearer ${wrongSecret}` });
+      const unknown = await post(server, { query: TestMeRoleDocument }, { authorization: `Bearer ${apiKeyFormat.generate().token}` });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.text, unknown.text);
     });
 
     it('refuses something that is not a marketplace key with 401 saying keys start with vk_', async function () {

@@ -12,6 +12,9 @@ import type { Principal } from './principal';
 /** The channel on which every process hears that a key or a whole vendor stopped working. */
 export const REVOCATION_CHANNEL = 'mp_identity_revoked';
 
+/** The one answer for a key that does not exist and for a wrong secret. */
+const INVALID_KEY = 'invalid API key: no key matches it (it may have been deleted, or not copied whole)';
+
 /** A key or a vendor whose standing changed (revoked, suspended or reactivated). */
 export type Revocation = { apiKeyId: string } | { vendorId: string };
 
@@ -82,8 +85,9 @@ export class KeyValidator {
       .where('key.lookup = :lookup', { lookup })
       .getOne()) as (ApiKeyEntity & { vendor?: VendorEntity }) | null;
 
-    if (!row) return { ok: false, reason: 'invalid API key: it does not exist (it may have been deleted)' };
-    if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: 'invalid API key' };
+    // The key's own standing first: a revoked, expired or suspended key costs no hash. A key
+    // that does not exist and a wrong secret get the same answer, so neither tells which.
+    if (!row) return { ok: false, reason: INVALID_KEY };
     if (row.revokedAt) return { ok: false, reason: `API key revoked at ${row.revokedAt.toISOString()}: create a new one or log in with another` };
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
       return { ok: false, reason: `API key expired at ${row.expiresAt.toISOString()}: create a new one` };
@@ -91,6 +95,7 @@ export class KeyValidator {
     if (row.vendor && row.vendor.status !== 'ACTIVE') {
       return { ok: false, reason: 'this vendor account is suspended: contact the marketplace operator' };
     }
+    if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: INVALID_KEY };
 
     this.touch(row.id);
     return { ok: true, principal: { role: row.role, vendorId: row.vendorId, apiKeyId: row.id, expiresAt: row.expiresAt } };
