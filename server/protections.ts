@@ -2,11 +2,13 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { ServerConfig } from './config';
+import { introspectionBudgetRule } from './introspection-budget';
 
 /**
  * Query limits (graphql-armor) applied alike to HTTP (Apollo plugins + validation rules)
  * and WebSocket (the same validation rules, plus the token limit passed to parse()).
- * Introspection is ignored by the depth and cost limits so GraphiQL and codegen work.
+ * Introspection is ignored by the depth and cost limits so GraphiQL and codegen work; it has a
+ * limit of its own (introspection-budget.ts) so it cannot be nested into a huge answer.
  */
 export interface Protections {
   apolloPlugins: ApolloServerPlugin[];
@@ -15,6 +17,9 @@ export interface Protections {
   /** Production hides "Did you mean ...?" hints that reveal the schema. */
   maskSuggestions: boolean;
 }
+
+/** The standard introspection query nests three list fields (types, fields, args); one spare. */
+const MAX_INTROSPECTION_LIST_NESTING = 4;
 
 export function createProtections(config: ServerConfig): Protections {
   const production = config.env === 'production';
@@ -45,7 +50,7 @@ export function createProtections(config: ServerConfig): Protections {
   const { plugins, validationRules } = armor.protect();
   return {
     apolloPlugins: plugins,
-    validationRules: config.introspection ? validationRules : [...validationRules, NoSchemaIntrospectionCustomRule],
+    validationRules: [...validationRules, config.introspection ? introspectionBudgetRule(MAX_INTROSPECTION_LIST_NESTING) : NoSchemaIntrospectionCustomRule],
     maxTokens: config.limits.maxTokens,
     maskSuggestions: production,
   };

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { crc32 } from 'node:zlib';
 import { encodeBase62, randomBase62 } from '../../server/db/ids';
 import { TokenFormat } from '../../server/tokens';
@@ -331,6 +332,22 @@ describe('GraphQL over HTTP', function () {
       assert.equal(reply.status, 200, reply.text);
       const types = (reply.body.data?.__schema as { types: { name: string }[] }).types.map((type) => type.name);
       assert.ok(types.includes('CatalogModel'));
+    });
+
+    it("answers the standard introspection query (GraphiQL's and codegen's) whole", async function () {
+      const reply = await post(server, { query: getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }) });
+      assert.equal(reply.status, 200, reply.text.slice(0, 300));
+      assert.ok((reply.body.data?.__schema as { types: unknown[] }).types.length > 50);
+    });
+
+    it('refuses introspection nested into a huge answer with 400 BAD_USER_INPUT, fragments followed', async function () {
+      // Each level of list fields returns the whole schema again; this one is 6 deep.
+      const nested = '{ __schema { types { fields { type { fields { type { fields { type { interfaces { fields { name } } } } } } } } } } }';
+      const reply = await post(server, { query: nested });
+      assertRefused(reply, 400, 'BAD_USER_INPUT', /Introspection query is nested too deeply \(6 levels of list fields; at most 4\)/);
+      // graphql-js's own rule counts only fields, interfaces, possibleTypes and inputFields: this one it lets through.
+      const viaFragment = `{ __schema { types { ...Deep } } } fragment Deep on __Type { fields { args { type { fields { args { name } } } } } }`;
+      assertRefused(await post(server, { query: viaFragment }), 400, 'BAD_USER_INPUT', /nested too deeply \(5 levels/);
     });
   });
 
