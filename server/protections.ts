@@ -3,6 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { ServerConfig } from './config';
 import { introspectionBudgetRule } from './introspection-budget';
+import { unusableLiteralsRule, unusableVariablesPlugin } from './unusable-strings';
 
 /**
  * Query limits (graphql-armor) applied alike to HTTP (Apollo plugins + validation rules)
@@ -49,8 +50,12 @@ export function createProtections(config: ServerConfig): Protections {
   });
   const { plugins, validationRules } = armor.protect();
   return {
-    apolloPlugins: plugins,
-    validationRules: [...validationRules, config.introspection ? introspectionBudgetRule(MAX_INTROSPECTION_LIST_NESTING) : NoSchemaIntrospectionCustomRule],
+    apolloPlugins: [...plugins, unusableVariablesPlugin],
+    validationRules: [
+      ...validationRules,
+      unusableLiteralsRule,
+      config.introspection ? introspectionBudgetRule(MAX_INTROSPECTION_LIST_NESTING) : NoSchemaIntrospectionCustomRule,
+    ],
     maxTokens: config.limits.maxTokens,
     maskSuggestions: production,
   };

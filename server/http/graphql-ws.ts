@@ -10,6 +10,7 @@ import type { Logger } from '../logger';
 import type { Principal } from '../modules/identity/principal';
 import { DomainError } from '../domain-error';
 import { toGraphQLError } from '../errors';
+import { refuseUnusableVariables } from '../unusable-strings';
 import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
@@ -123,6 +124,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
         }
         const errors = validate(options.schema, document, rules);
         if (errors.length > 0) return fail(errors);
+        const unusable = refuseUnusableVariables(payload.variables);
+        if (unusable) return fail([toGraphQLError(unusable)]);
         const contextValue = buildContext(options.contexts, {
           requestId: scope.requestId,
           principal,

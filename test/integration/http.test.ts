@@ -11,6 +11,7 @@ import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import {
   HttpMetricsProbeDocument,
+  TestCatalogDocument,
   TestCatalogTotalDocument,
   TestHttpCatalogDocument as CATALOG_QUERY,
   TestMeKeyIdDocument,
@@ -393,6 +394,31 @@ describe('GraphQL over HTTP', function () {
       assert.equal(reply.status, 200);
       assert.match(reply.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(reply.text, /<title>Marketplace GraphiQL<\/title>/);
+    });
+  });
+
+  describe('text the database cannot hold', function () {
+    it('refuses a NUL character or a lone surrogate in a variable with 400 BAD_USER_INPUT naming where', async function () {
+      for (const [search, problem] of [
+        ['momentum\u0000', /NUL character/],
+        ['half \ud83d pair', /surrogate/],
+      ] as const) {
+        const reply = await post(server, { query: TestCatalogDocument, variables: { filter: { search } } });
+        assertRefused(reply, 400, 'BAD_USER_INPUT', problem);
+        const fields = (reply.body.errors?.[0].extensions as { fields?: { field: string }[] }).fields;
+        assert.deepEqual(
+          fields?.map((field) => field.field),
+          ['filter.search'],
+        );
+        assert.ok(!reply.text.includes('stack'), reply.text);
+      }
+      const whole = await post(server, { query: TestCatalogDocument, variables: { filter: { search: 'emoji \ud83d\ude00 fine' } } });
+      assert.equal(whole.status, 200, whole.text);
+    });
+
+    it('refuses the same in a string literal of the document, naming the argument', async function () {
+      const reply = await post(server, { query: '{ catalogModel(slug: "demo/\\u0000") { id } }' });
+      assertRefused(reply, 400, 'BAD_USER_INPUT', /argument slug contains a NUL character/);
     });
   });
 

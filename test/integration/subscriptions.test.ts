@@ -6,6 +6,7 @@ import type { ResultOf } from '@graphql-typed-document-node/core';
 import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { apiKeyFormat } from '../../server/modules/identity/api-key-token';
 import {
+  TestCatalogDocument,
   TestCatalogSlugsDocument,
   TestCreateApiKeyBriefDocument,
   TestMeKeyIdDocument,
@@ -282,6 +283,16 @@ describe('GraphQL over WebSocket (graphql-ws)', function () {
       assert.equal(connections, 1, 'the client had to reconnect');
       assert.deepEqual(closes, []);
     }
+
+    it('refuses a NUL character in a variable with BAD_USER_INPUT naming where, and keeps the connection', async function () {
+      const outcome = await run(client, TestCatalogDocument, { filter: { search: 'a\u0000b' } });
+      const error = assertRefused(outcome, 'BAD_USER_INPUT', /filter\.search: contains a NUL character/);
+      assert.deepEqual(
+        (error.extensions as { fields?: { field: string }[] }).fields?.map((field) => field.field),
+        ['filter.search'],
+      );
+      await assertConnectionSurvived();
+    });
 
     it('refuses an alias bomb (50 aliases) with BAD_USER_INPUT naming the alias limit', async function () {
       const aliases = Array.from({ length: 50 }, (_, i) => `s${i}: sequence`).join(' ');
