@@ -2,22 +2,14 @@ import { GraphQLError, Kind, type ASTVisitor, type ValidationContext } from 'gra
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DomainError, type FieldProblem } from './domain-error';
 import { toGraphQLError } from './errors';
+import { unusableTextProblem } from './db/unusable-text';
 
 /**
- * Text PostgreSQL cannot store or compare: a NUL character, or half of a UTF-16 surrogate
- * pair. Found in a variable or a string literal, the request is refused as BAD_USER_INPUT
- * naming where, before any resolver runs, instead of failing deep in the database as INTERNAL.
+ * Text PostgreSQL cannot store or compare (db/unusable-text.ts), found in a variable or a string
+ * literal: the request is refused as BAD_USER_INPUT naming where, before any resolver runs,
+ * instead of failing deep in the database as INTERNAL.
  */
-// eslint-disable-next-line no-control-regex -- the NUL character is what we look for
-const UNUSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function problemWith(text: string): string | null {
-  const match = UNUSABLE.exec(text);
-  if (!match) return null;
-  return match[0] === '\u0000'
-    ? 'contains a NUL character (\\u0000), which text cannot hold'
-    : 'contains half of a UTF-16 surrogate pair (not valid Unicode text)';
-}
+const problemWith = unusableTextProblem;
 
 /** Every string in `value` that cannot be stored, with its path (`input.name`, `spec.hyperparameters.0.value`). */
 export function unusableStrings(value: unknown, path: string, found: FieldProblem[] = []): FieldProblem[] {

@@ -1,4 +1,5 @@
 import { badInput } from '../domain-error';
+import { unusableTextProblem } from './unusable-text';
 
 /** Relay-style connections: `first` is 1..100, cursors are opaque base64url JSON. */
 export const MAX_PAGE_SIZE = 100;
@@ -15,11 +16,31 @@ export function encodeCursor(values: unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | null | undefined, arity: number): unknown[] | undefined {
+/**
+ * What each position of a cursor holds: a timestamp (ISO 8601; `time?` may be null), text, or
+ * a whole number. A cursor is opaque to clients, but a forged one must be refused as
+ * BAD_USER_INPUT, not reach the database as a value it cannot compare.
+ */
+export type CursorValue = 'time' | 'time?' | 'text' | 'integer';
+
+function fits(value: unknown, kind: CursorValue): boolean {
+  switch (kind) {
+    case 'time?':
+      return value === null || fits(value, 'time');
+    case 'time':
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(value) && !Number.isNaN(Date.parse(value));
+    case 'text':
+      return typeof value === 'string' && value.length <= 1000 && unusableTextProblem(value) === null;
+    case 'integer':
+      return Number.isSafeInteger(value);
+  }
+}
+
+export function decodeCursor(cursor: string | null | undefined, shape: readonly CursorValue[]): unknown[] | undefined {
   if (cursor === null || cursor === undefined) return undefined;
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(values) && values.length === arity) return values;
+    if (Array.isArray(values) && values.length === shape.length && values.every((value, index) => fits(value, shape[index]))) return values;
   } catch {
     // fall through to the error below
   }

@@ -92,6 +92,23 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
     assert.match(garbage.errors?.[0].message ?? '', /after/);
   });
 
+  it('refuses forged cursors of the right length but the wrong values as BAD_USER_INPUT, never INTERNAL', async () => {
+    const forge = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    for (const [sort, values] of [
+      ['PUBLISHED_DESC', ['not a time', 'mdl_x']],
+      ['CREATED_DESC', [null, 'mdl_x']],
+      ['NAME_ASC', [1, 2]],
+      ['NAME_ASC', ['a\u0000', 'mdl_x']],
+    ] as const) {
+      const forged = await server.graphql(CATALOG, { sort, after: forge([...values]) });
+      assert.equal(forged.errors?.[0].extensions?.code, 'BAD_USER_INPUT', `${sort} ${JSON.stringify(values)}: ${JSON.stringify(forged.errors)}`);
+      assert.deepEqual(
+        (forged.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field),
+        ['after'],
+      );
+    }
+  });
+
   it('shows one model by slug or id, and NOT_FOUND for an unknown slug or a draft', async () => {
     const show = TestCatalogModelDocument;
     const bySlug = await server.graphql(show, { slug: 'demo/momentum-ridge' });

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import type { Notifications } from '../../db/notifications';
 import { DomainError, badInput } from '../../domain-error';
-import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
+import { decodeCursor, pageSize, toConnection, type Connection, type CursorValue } from '../../db/pagination';
 import { CatalogSort } from '../../../generated/schema-types';
 import type { CatalogFilter } from '../../../generated/server-types';
 import { CatalogModelEntity } from './catalog-model.entity';
@@ -10,10 +10,18 @@ import { CatalogModelEntity } from './catalog-model.entity';
 export type { CatalogFilter, CatalogSort };
 
 /** How each sort orders rows and what its cursor holds (the sort value, then the id as tie-breaker). */
-const SORTS: Record<CatalogSort, { column: string; direction: 'ASC' | 'DESC'; cursorOf: (model: CatalogModelEntity) => unknown[] }> = {
-  PUBLISHED_DESC: { column: 'model.published_at', direction: 'DESC', cursorOf: (model) => [model.publishedAt?.toISOString() ?? null, model.id] },
-  CREATED_DESC: { column: 'model.created_at', direction: 'DESC', cursorOf: (model) => [model.createdAt.toISOString(), model.id] },
-  NAME_ASC: { column: 'lower(model.name)', direction: 'ASC', cursorOf: (model) => [model.name.toLowerCase(), model.id] },
+const SORTS: Record<
+  CatalogSort,
+  { column: string; direction: 'ASC' | 'DESC'; cursor: readonly CursorValue[]; cursorOf: (model: CatalogModelEntity) => unknown[] }
+> = {
+  PUBLISHED_DESC: {
+    column: 'model.published_at',
+    direction: 'DESC',
+    cursor: ['time?', 'text'],
+    cursorOf: (model) => [model.publishedAt?.toISOString() ?? null, model.id],
+  },
+  CREATED_DESC: { column: 'model.created_at', direction: 'DESC', cursor: ['time', 'text'], cursorOf: (model) => [model.createdAt.toISOString(), model.id] },
+  NAME_ASC: { column: 'lower(model.name)', direction: 'ASC', cursor: ['text', 'text'], cursorOf: (model) => [model.name.toLowerCase(), model.id] },
 };
 
 /** Any process that changes catalog rows announces it here; every process drops its cached pages. */
@@ -64,7 +72,7 @@ export class CatalogService {
   }): Promise<Connection<CatalogModelEntity>> {
     const size = pageSize(args.first);
     const sort = SORTS[args.sort ?? CatalogSort.PublishedDesc];
-    const after = decodeCursor(args.after, 2);
+    const after = decodeCursor(args.after, sort.cursor);
     const query = this.listed();
     applyFilter(query, args.filter ?? {});
     const totalCount = await query.clone().getCount();

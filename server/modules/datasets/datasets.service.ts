@@ -33,7 +33,7 @@ export class DatasetsService {
     args: { status?: DatasetRoundStatus | null; first?: number | null; after?: string | null },
   ): Promise<Connection<DatasetRoundEntity>> {
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 1) as [number] | undefined;
+    const after = decodeCursor(args.after, ['integer']) as [number] | undefined;
     const query = this.dataSource.getRepository(DatasetRoundEntity).createQueryBuilder('round');
     if (principal?.role !== 'ADMIN') query.andWhere(`round.status <> 'UPCOMING'`);
     if (args.status) query.andWhere('round.status = :status', { status: args.status });

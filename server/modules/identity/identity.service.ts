@@ -65,7 +65,7 @@ export class IdentityService {
   ): Promise<Connection<ApiKeyEntity>> {
     const caller = this.requirePrincipal(principal);
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    const after = decodeCursor(args.after, ['time', 'text']) as [string, string] | undefined;
     const query = this.dataSource.getRepository(ApiKeyEntity).createQueryBuilder('key');
     if (caller.vendorId) query.where('key.vendor_id = :vendorId', { vendorId: caller.vendorId });
     else query.where('key.vendor_id IS NULL');

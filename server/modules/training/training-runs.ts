@@ -42,7 +42,7 @@ export class TrainingRuns {
   ): Promise<Connection<TrainingRunEntity>> {
     const vendorId = requireVendor(principal);
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    const after = decodeCursor(args.after, ['time', 'text']) as [string, string] | undefined;
     const query = this.dataSource.getRepository(TrainingRunEntity).createQueryBuilder('run').where('run.vendor_id = :vendorId', { vendorId });
     if (args.filter?.status?.length) query.andWhere('run.status IN (:...statuses)', { statuses: args.filter.status });
     if (args.filter?.task) query.andWhere('run.task = :task', { task: args.filter.task });
