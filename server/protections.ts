@@ -1,5 +1,7 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { DomainError } from './domain-error';
+import { toGraphQLError } from './errors';
 import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { ServerConfig } from './config';
 import { introspectionBudgetRule } from './introspection-budget';
@@ -50,7 +52,7 @@ export function createProtections(config: ServerConfig): Protections {
   });
   const { plugins, validationRules } = armor.protect();
   return {
-    apolloPlugins: [...plugins, unusableVariablesPlugin],
+    apolloPlugins: [...plugins, unusableVariablesPlugin, subscriptionsOverWebSocket],
     validationRules: [
       ...validationRules,
       unusableLiteralsRule,
@@ -64,3 +66,17 @@ export function createProtections(config: ServerConfig): Protections {
 export function withoutSuggestions(message: string): string {
   return message.replace(/\s*Did you mean .*\?$/, '');
 }
+
+/** A subscription sent over HTTP is the client's mistake: say where subscriptions run. */
+const subscriptionsOverWebSocket: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== 'subscription') return;
+        throw toGraphQLError(
+          new DomainError('BAD_USER_INPUT', 'subscriptions run over WebSocket: connect a graphql-ws client to ws://<this host>/graphql (the same path)'),
+        );
+      },
+    };
+  },
+};

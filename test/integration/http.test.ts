@@ -397,6 +397,11 @@ describe('GraphQL over HTTP', function () {
     });
   });
 
+  it('answers a subscription sent over HTTP with 400 BAD_USER_INPUT saying to use the WebSocket', async function () {
+    const reply = await post(server, { query: 'subscription { serverTime(intervalSeconds: 1) { sequence } }' });
+    assertRefused(reply, 400, 'BAD_USER_INPUT', /WebSocket|ws:/);
+  });
+
   describe('text the database cannot hold', function () {
     it('refuses a NUL character or a lone surrogate in a variable with 400 BAD_USER_INPUT naming where', async function () {
       for (const [search, problem] of [
