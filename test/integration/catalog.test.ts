@@ -92,6 +92,16 @@ describe(`catalog read path (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, () 
     assert.match(garbage.errors?.[0].message ?? '', /after/);
   });
 
+  it('refuses a search over 200 characters with BAD_USER_INPUT naming filter.search', async () => {
+    const long = await server.graphql(CATALOG, { filter: { search: 'momentum '.repeat(30) } });
+    assert.equal(long.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    assert.deepEqual(
+      (long.errors?.[0].extensions?.fields as { field: string }[]).map((problem) => problem.field),
+      ['filter.search'],
+    );
+    assert.match(long.errors?.[0].message ?? '', /at most 200 characters/);
+  });
+
   it('refuses forged cursors of the right length but the wrong values as BAD_USER_INPUT, never INTERNAL', async () => {
     const forge = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
     for (const [sort, values] of [

@@ -110,12 +110,16 @@ export class CatalogService {
   }
 }
 
+/** Ten words of a search are plenty; a longer text only costs ILIKE work. */
+const MAX_SEARCH_LENGTH = 200;
+
 function applyFilter(query: SelectQueryBuilder<CatalogModelEntity>, filter: CatalogFilter): void {
   if (filter.task) query.andWhere('model.task = :task', { task: filter.task });
   if (filter.vendor) {
     query.andWhere('model.vendor_id IN (SELECT id FROM vendors WHERE id = :vendor OR handle = :vendor)', { vendor: filter.vendor });
   }
   if (filter.tags && filter.tags.length > 0) query.andWhere('model.tags @> :tags', { tags: filter.tags });
+  if ((filter.search ?? '').length > MAX_SEARCH_LENGTH) throw badInput('filter.search', `use at most ${MAX_SEARCH_LENGTH} characters`);
   const words = (filter.search ?? '').trim().split(/\s+/).filter(Boolean);
   if (words.length > 10) throw badInput('filter.search', 'use at most 10 words');
   words.forEach((word, index) => {
