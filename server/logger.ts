@@ -48,9 +48,20 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       },
       serializers: {
         err: (error: Error) => {
-          const serialized = pino.stdSerializers.err(error);
+          const serialized = pino.stdSerializers.err(error) as ReturnType<typeof pino.stdSerializers.err> & {
+            parameters?: unknown;
+            driverError?: Record<string, unknown>;
+          };
           serialized.message = maskSecrets(serialized.message ?? '');
           if (serialized.stack) serialized.stack = maskSecrets(serialized.stack);
+          // A failed query's parameters (and the driver's detail, which quotes values) can hold
+          // hashes, secrets and vendors' data: the SQL text, the code and the constraint are kept.
+          delete serialized.parameters;
+          delete (serialized as { detail?: unknown }).detail;
+          if (serialized.driverError && typeof serialized.driverError === 'object') {
+            const { parameters: _parameters, detail: _detail, ...driverError } = serialized.driverError;
+            serialized.driverError = driverError;
+          }
           return serialized;
         },
       },
