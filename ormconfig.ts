@@ -5,6 +5,8 @@ import { Datasets1764200000000 } from './server/db/migrations/1764200000000-Data
 import { Training1764300000000 } from './server/db/migrations/1764300000000-Training';
 import { Idempotency1764400000000 } from './server/db/migrations/1764400000000-Idempotency';
 import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000-PeriodicTasks';
+import { RateLimits1764600000000 } from './server/db/migrations/1764600000000-RateLimits';
+import { Deployments1764700000000 } from './server/db/migrations/1764700000000-Deployments';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -14,6 +16,8 @@ export const migrations = [
   Training1764300000000,
   Idempotency1764400000000,
   PeriodicTasks1764500000000,
+  RateLimits1764600000000,
+  Deployments1764700000000,
 ];
 
 /**

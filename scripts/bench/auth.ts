@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     progress(`first-time validation: ${FIRST_TIME_WARMUP} warm-up + ${FIRST_TIME_SAMPLES} samples (~30 ms each)`);
     const firstTime: number[] = [];
     for (let i = 0; i < FIRST_TIME_WARMUP + FIRST_TIME_SAMPLES; i += 1) {
-      const validator = new KeyValidator(dataSource, notifications, silent, server.config.keyCacheTtlMs);
+      const validator = new KeyValidator(dataSource, notifications, silent, server.config.keyCacheTtlMs, server.config.authFailures);
       await settle();
       const started = process.hrtime.bigint();
       const principal = await validator.authenticate(token);

@@ -40,7 +40,7 @@ export const identityModule: MarketplaceModule = {
     },
   },
   create({ database, config, log }) {
-    const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs);
+    const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const identity = new IdentityService(database.dataSource, keys);
     return {
       services: { identity, keys },

@@ -7,6 +7,7 @@ import { ValidationCache, type Validation } from '../../tokens/validation-cache'
 import { apiKeyFormat } from './api-key-token';
 import { ApiKeyEntity } from './api-key.entity';
 import { VendorEntity } from './vendor.entity';
+import { FailedAttempts, type FailedAttemptLimits } from '../../tokens/failed-attempts';
 import type { Principal } from './principal';
 
 /** The channel on which every process hears that a key or a whole vendor stopped working. */
@@ -20,18 +21,21 @@ export type Revocation = { apiKeyId: string } | { vendorId: string };
 
 /**
  * Turns a presented API key into a Principal: the format and checksum first (no database
- * work for garbage), then the shared validation cache (server/tokens), then the stored
- * argon2id hash and the key's and vendor's standing.
+ * work for garbage), then the shared validation cache (server/tokens), then the key's and
+ * vendor's standing, the failed-attempt limits and only then the stored argon2id hash.
  */
 export class KeyValidator {
   private readonly cache: ValidationCache<Principal>;
+  private readonly failures: FailedAttempts;
 
   constructor(
     private readonly dataSource: DataSource,
     notifications: Notifications,
     private readonly log: Logger,
     ttlMs: number,
+    failureLimits: FailedAttemptLimits,
   ) {
+    this.failures = new FailedAttempts(dataSource, failureLimits, log, 'key', 'API key');
     this.cache = new ValidationCache<Principal>({
       notifications,
       log,
@@ -51,10 +55,14 @@ export class KeyValidator {
     return this.cache.stop();
   }
 
-  async authenticate(token: string): Promise<Principal> {
+  /**
+   * The principal of `token`, presented from `address` (the client's IP, for the failed-attempt
+   * limit; a re-check of an open socket passes none). UNAUTHENTICATED or RATE_LIMITED otherwise.
+   */
+  async authenticate(token: string, address?: string): Promise<Principal> {
     const parsed = apiKeyFormat.parse(token);
     if (!parsed.ok) throw new DomainError('UNAUTHENTICATED', parsed.reason);
-    return this.cache.resolve(token, () => this.validate(parsed.lookup, token));
+    return this.cache.resolve(token, () => this.validate(parsed.lookup, token, address));
   }
 
   /** Tell every process, on commit of `query`'s transaction, that a key or vendor stopped working. */
@@ -77,7 +85,10 @@ export class KeyValidator {
     return this.cache.awaitEcho(payload, timeoutMs);
   }
 
-  private async validate(lookup: string, token: string): Promise<Validation<Principal>> {
+  private async validate(lookup: string, token: string, address: string | undefined): Promise<Validation<Principal>> {
+    // RATE_LIMITED is thrown, not returned: a refusal for now must not be cached as the token's
+    // answer. A client this process knows is past its limit costs no database work at all.
+    this.failures.refuseKnownExhausted(lookup, address);
     const row = (await this.dataSource
       .getRepository(ApiKeyEntity)
       .createQueryBuilder('key')
@@ -85,9 +96,12 @@ export class KeyValidator {
       .where('key.lookup = :lookup', { lookup })
       .getOne()) as (ApiKeyEntity & { vendor?: VendorEntity }) | null;
 
-    // The key's own standing first: a revoked, expired or suspended key costs no hash. A key
+    // The key's own standing next: a revoked, expired or suspended key costs no hash. A key
     // that does not exist and a wrong secret get the same answer, so neither tells which.
-    if (!row) return { ok: false, reason: INVALID_KEY };
+    if (!row) {
+      await this.failures.pay(null, address);
+      return { ok: false, reason: INVALID_KEY };
+    }
     if (row.revokedAt) return { ok: false, reason: `API key revoked at ${row.revokedAt.toISOString()}: create a new one or log in with another` };
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
       return { ok: false, reason: `API key expired at ${row.expiresAt.toISOString()}: create a new one` };
@@ -95,8 +109,10 @@ export class KeyValidator {
     if (row.vendor && row.vendor.status !== 'ACTIVE') {
       return { ok: false, reason: 'this vendor account is suspended: contact the marketplace operator' };
     }
+    await this.failures.pay(lookup, address);
     if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: INVALID_KEY };
 
+    await this.failures.refund(lookup, address);
     this.touch(row.id);
     return { ok: true, principal: { role: row.role, vendorId: row.vendorId, apiKeyId: row.id, expiresAt: row.expiresAt } };
   }

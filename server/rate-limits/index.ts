@@ -1,0 +1,7 @@
+/**
+ * Rate limits shared by every process of the cluster: counters in the database (PostgreSQL or
+ * the embedded PGlite), so a client cannot multiply its allowance by spreading requests over
+ * processes. Used for failed credential attempts; deployments' write limits build on it.
+ */
+export { SharedLimit, scheduleRateLimitPurge, RATE_LIMIT_TABLE, type LimitState, type SharedLimitOptions } from './shared-limit';
+export { addressBucket } from './address-bucket';
