@@ -1,13 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { buildContext, type ContextFactory, type GraphQLContext } from '../context';
 import type { Protections } from '../protections';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../logger';
 import type { Principal } from '../modules/identity/principal';
+import type { WebSocketLimits } from '../config';
 import { DomainError } from '../domain-error';
 import { toGraphQLError } from '../errors';
 import { refuseUnusableVariables } from '../unusable-strings';
@@ -15,6 +16,8 @@ import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
 import { originAllowedForUpgrade } from './cors';
 import { SocketCredentials, UNAUTHORIZED_CLOSE, type Credentials } from './socket-credentials';
+import { SocketLimits, TOO_MANY_CLOSE } from './socket-limits';
+import { holdThrottledAnswer } from './throttled-answer';
 import { sharedSubscribe, type DirectSend } from '../live/shared-subscribe';
 import { GraphQLWsSocket } from '../live/shared-frames';
 
@@ -29,6 +32,7 @@ export interface GraphQLWsOptions {
   log: Logger;
   corsOrigins: string[];
   maxPayloadBytes: number;
+  limits: WebSocketLimits;
 }
 
 /** What a connection remembers from connection_init. */
@@ -37,6 +41,9 @@ interface ConnectionState extends Record<PropertyKey, unknown> {
   token: string | undefined;
   principal: Principal | null;
 }
+
+/** graphql-ws's record of a socket's subscriptions: an id maps to null while it is being set up. */
+type SubscriptionsOf = Record<string, unknown>;
 
 /**
  * graphql-ws on the same path as HTTP (/graphql), with the same authentication
@@ -58,10 +65,23 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
+    const address = req.socket.remoteAddress;
+    if (!limits.admitsUpgradeFrom(address)) {
+      const message = `too many WebSockets from this address have not sent connection_init yet (the limit is ${options.limits.maxAnonymousSocketsPerAddress}): retry shortly\n`;
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: 10\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}`);
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      limits.opened(ws, address, () => Object.keys(subscriptionsOf.get(ws) ?? {}).length);
+      ws.once('close', () => limits.closed(ws));
+      sockets.emit('connection', ws, req);
+    });
   });
 
-  const authenticate = async (token: string | undefined): Promise<Principal | null> => (token ? options.credentials.authenticate(token) : null);
+  const limits = new SocketLimits(options.limits);
+  const subscriptionsOf = new WeakMap<WebSocket, SubscriptionsOf>();
+  const authenticate = async (token: string | undefined, address?: string): Promise<Principal | null> =>
+    token ? options.credentials.authenticate(token, address) : null;
   // Sockets whose key is revoked, suspended or expired are closed while open, not only refused at the next operation.
   const open = new SocketCredentials(options.credentials, options.log);
 
@@ -80,14 +100,25 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       onConnect: async (ctx) => {
         ctx.extra.connectionId = randomUUID();
         ctx.extra.token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        subscriptionsOf.set(ctx.extra.socket, ctx.subscriptions);
         try {
-          ctx.extra.principal = await authenticate(ctx.extra.token);
+          ctx.extra.principal = await authenticate(ctx.extra.token, ctx.extra.request.socket.remoteAddress);
         } catch (error) {
           const reason = error instanceof DomainError ? error.message : 'authentication failed';
-          ctx.extra.socket.close(UNAUTHORIZED_CLOSE, Buffer.from(reason).subarray(0, 123).toString());
+          const code = error instanceof DomainError && error.code === 'RATE_LIMITED' ? TOO_MANY_CLOSE : UNAUTHORIZED_CLOSE;
+          await holdThrottledAnswer(error);
+          ctx.extra.socket.close(code, closeReason(reason));
           return false;
         }
-        if (ctx.extra.token && ctx.extra.principal) open.add(ctx.extra.socket, ctx.extra.token, ctx.extra.principal);
+        const principal = ctx.extra.principal;
+        if (!limits.initialised(ctx.extra.socket, principal?.apiKeyId ?? null)) {
+          const reason = principal
+            ? `too many open WebSockets for this API key (the limit is ${options.limits.maxSocketsPerKey})`
+            : `too many open WebSockets without an API key from this address (the limit is ${options.limits.maxAnonymousSocketsPerAddress})`;
+          ctx.extra.socket.close(TOO_MANY_CLOSE, closeReason(reason));
+          return false;
+        }
+        if (ctx.extra.token && principal) open.add(ctx.extra.socket, ctx.extra.token, principal);
         options.metrics.websocketConnections.inc();
         return true;
       },
@@ -109,6 +140,21 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
               positions: error.positions,
             });
           });
+        // graphql-ws has already recorded this id (as null while it is set up).
+        const subscriptions = Object.values(ctx.subscriptions);
+        if (subscriptions.length > options.limits.maxSubscriptionsPerSocket) {
+          return fail([
+            tooMany(
+              `this socket already has ${options.limits.maxSubscriptionsPerSocket} subscriptions (the limit per socket): complete one, or open another socket`,
+            ),
+          ]);
+        }
+        if (subscriptions.filter((subscription) => subscription === null).length > options.limits.maxPendingSubscribes) {
+          return fail([
+            tooMany(`more than ${options.limits.maxPendingSubscribes} subscriptions on this socket are still starting: wait for them before sending more`),
+          ]);
+        }
+        limits.busy(ctx.extra.socket);
         // Re-check the key on every operation (a cache hit): a revoked key stops new subscriptions at once.
         let principal: Principal | null;
         try {
@@ -150,8 +196,9 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       onOperation: () => {
         options.metrics.subscriptions.inc();
       },
-      onComplete: () => {
+      onComplete: (ctx) => {
         options.metrics.subscriptions.dec();
+        limits.busy(ctx.extra.socket);
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors) return;
@@ -164,14 +211,25 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       },
     },
     sockets,
+    options.limits.keepAliveMs,
   );
 
   return {
     sockets,
     async dispose() {
       open.close();
+      limits.stop();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
       await disposable.dispose();
     },
   };
+}
+
+/** A close reason must fit in 123 bytes. */
+function closeReason(text: string): string {
+  return Buffer.from(text).subarray(0, 123).toString();
+}
+
+function tooMany(message: string): GraphQLError {
+  return toGraphQLError(new DomainError('RATE_LIMITED', message, { retryAfter: 1 }));
 }

@@ -10,7 +10,7 @@ export const UNAUTHORIZED_CLOSE = 4403;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface Credentials<R> {
-  authenticate(token: string): Promise<Principal>;
+  authenticate(token: string, address?: string): Promise<Principal>;
   /** Calls back after every revocation this process hears (null: any credential may have changed). */
   onRevoked(listener: (revocation: R | null) => void): () => void;
   affects(principal: Principal, revocation: R): boolean;

@@ -545,6 +545,20 @@ describe('mp train commands', function () {
       assert.equal(error.message, 'API key revoked');
     });
 
+    it('-f exits 5 with the reason when the server closes the socket for too many connections (4429)', async () => {
+      api = await fakeApi(
+        () => brief({ status: 'RUNNING' }),
+        () => events([]),
+        (socket) => {
+          socket.close(4429, 'too many open WebSockets for this API key (the limit is 20)');
+          return false;
+        },
+      );
+      const error = await expectCliError(trainLogs({ ...globals(), run_id: 'trn_1', follow: true }, io(), { retry: FAST_RETRY }), ExitCode.INVALID);
+      assert.equal(error.message, 'too many open WebSockets for this API key (the limit is 20)');
+      assert.equal(api.calls.length, 0, 'no retry');
+    });
+
     it('-f gives up after the retry limit with exit 6 and says how to resume', async () => {
       api = await fakeApi(
         () => brief({ status: 'RUNNING' }),

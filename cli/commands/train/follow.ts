@@ -121,6 +121,12 @@ function fatalError(end: SubscriptionEnd, runId: string): CliError | undefined {
         hint: 'Run `mp login` to sign in again.',
       });
     }
+    // 4429: too many sockets for this key or address, or too many failed key attempts.
+    if (end.code === 4429) {
+      return new CliError(end.reason || 'the server has too many connections from you', ExitCode.INVALID, {
+        hint: 'Close other `mp train logs --follow` sessions, or wait and run it again.',
+      });
+    }
     return new CliError(`the server closed the log stream: ${describeEnd(end)}`, ExitCode.UNEXPECTED);
   }
   return undefined;
