@@ -1,14 +1,21 @@
 import pino, { type Logger } from 'pino';
+import { maskText } from './tokens/mask-text';
+import { REDACTED } from './tokens/mask-tokens';
+import { SecretValues } from './tokens/secret-values';
 
 export type { Logger };
 
-/** Anything that looks like one of our secrets: vendor keys, deployment tokens, bearer values. */
-const SECRET_PATTERN = /\b(vk|sit)_[A-Za-z0-9]{6,}(_[A-Za-z0-9]+)?\b|(Bearer\s+)[^\s"',]+/g;
+/** Secrets of this process's configuration, masked in every line of every logger from when they are registered. */
+const registeredSecrets = new SecretValues();
 
-export function maskSecrets(text: string): string {
-  return text.replace(SECRET_PATTERN, (match, prefix: string | undefined, _rest, bearer: string | undefined) =>
-    bearer ? `${bearer}[REDACTED]` : `${prefix}_[REDACTED]`,
-  );
+/** Masks `secret` (as given, percent-encoded and JSON-escaped) in every server log line from now on. */
+export function registerSecret(secret: string): void {
+  registeredSecrets.add(secret);
+}
+
+/** `text` masked as a log line is: tokens, credentials and the registered secrets (for text stored elsewhere). */
+export function maskForDisplay(text: string): string {
+  return maskText(text, registeredSecrets);
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
@@ -37,14 +44,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           'password',
           '*.password',
         ],
-        censor: '[REDACTED]',
+        censor: REDACTED,
       },
       hooks: {
-        // Free-text messages and error messages are masked too: a key pasted into a query string still never reaches the log.
-        logMethod(args, method) {
-          const masked = args.map((arg) => (typeof arg === 'string' ? maskSecrets(arg) : arg));
-          method.apply(this, masked as Parameters<typeof method>);
-        },
+        // The whole serialized line, so messages, error messages and stacks, every field and the
+        // bindings of child loggers are masked alike: a key pasted into a query string never reaches the log.
+        streamWrite: (line) => maskText(line, registeredSecrets),
       },
       serializers: {
         err: (error: Error) => {
@@ -52,8 +57,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
             parameters?: unknown;
             driverError?: Record<string, unknown>;
           };
-          serialized.message = maskSecrets(serialized.message ?? '');
-          if (serialized.stack) serialized.stack = maskSecrets(serialized.stack);
           // A failed query's parameters (and the driver's detail, which quotes values) can hold
           // hashes, secrets and vendors' data: the SQL text, the code and the constraint are kept.
           delete serialized.parameters;

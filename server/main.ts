@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServerConfig } from './config';
-import type { Logger } from './logger';
+import { registerSecret, type Logger } from './logger';
+import { configuredSecrets, secretsInConfig } from './configured-secrets';
 import { openForServing } from './bootstrap';
 import { openDatabase } from './db/database';
 import { lockDataDir } from './db/data-dir-lock';
@@ -65,8 +66,19 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
+/**
+ * Read once by loadConfig, then removed from this process's environment, so that nothing it
+ * spawns later inherits them. /proc/<pid>/environ still shows the environment the process was
+ * started with: the kernel keeps that copy, whatever process.env says.
+ */
+const SECRET_VARIABLES = ['MP_SIGNING_SECRET', 'RUNPOD_API_KEY', 'DATABASE_URL'];
+
 async function start(config: ServerConfig, log: Logger): Promise<void> {
+  for (const name of SECRET_VARIABLES) delete process.env[name];
+  for (const secret of secretsInConfig(config)) registerSecret(secret);
   const database = await openForServing(config, log);
+  // The generated signing secret, once the data directory is ours (openForServing locks it).
+  for (const secret of await configuredSecrets(config)) registerSecret(secret);
   const app = await createApp(config, database, log);
   const url = await app.listen();
   log.info({ url, database: database.kind, dataDir: database.kind === 'embedded' ? config.dataDir : undefined }, 'marketplace API listening');
@@ -109,7 +121,7 @@ async function migrate(config: ServerConfig, log: Logger): Promise<void> {
 async function withIdentity<T>(config: ServerConfig, log: Logger, work: (identity: IdentityService) => Promise<T>): Promise<T> {
   const database = await openForServing(config, log);
   try {
-    const keys = new KeyValidator(database.dataSource, database.notifications, log, 0);
+    const keys = new KeyValidator(database.dataSource, database.notifications, log, 0, config.authFailures);
     return await work(new IdentityService(database.dataSource, keys));
   } finally {
     await database.close();

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, type ServerConfig } from '../config';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, registerSecret, type Logger } from '../logger';
+import { secretsInConfig } from '../configured-secrets';
 import { PendingMigrationsError } from '../bootstrap';
 import { DatabaseUnreachableError } from '../db/database';
 import { DataDirLockedError } from '../db/data-dir-lock';
@@ -17,6 +18,7 @@ export async function withConfig(run: (config: ServerConfig, log: Logger) => Pro
     throw error;
   }
   const log = createLogger(config.logLevel, logTo === 'stderr' ? pino.destination(2) : undefined);
+  for (const secret of secretsInConfig(config)) registerSecret(secret);
   try {
     await run(config, log);
   } catch (error) {

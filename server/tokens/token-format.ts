@@ -15,6 +15,13 @@ export interface GeneratedToken {
 export type ParsedToken = { ok: true; lookup: string } | { ok: false; reason: string };
 
 /**
+ * The prefix of every kind of token we hand out. Masking (mask-tokens.ts) looks for exactly
+ * these, so a new kind of token has to be named here, and is masked from its first day.
+ */
+export const TOKEN_PREFIXES = ['vk', 'sit'] as const;
+export type TokenPrefix = (typeof TOKEN_PREFIXES)[number];
+
+/**
  * Every prefixed secret we hand out: `<prefix>_<lookup>_<secret><checksum>`.
  * - lookup: 12 base62 characters, not secret, finds the stored hash without scanning;
  * - secret: 32 base62 characters (about 190 bits) of randomness;
@@ -27,7 +34,7 @@ export class TokenFormat {
 
   /** `prefix` such as `vk`; `noun` and `short` name the token in messages ("API key", "key"). */
   constructor(
-    readonly prefix: string,
+    readonly prefix: TokenPrefix,
     private readonly noun: string,
     private readonly short: string,
   ) {
@@ -49,8 +56,7 @@ export class TokenFormat {
     if (!this.owns(token)) return { ok: false, reason: `not a marketplace ${this.noun} (${this.short}s start with ${this.prefix}_)` };
     const match = this.pattern.exec(token);
     if (!match) return { ok: false, reason: `malformed ${this.noun}: check that you copied the whole ${this.short}` };
-    const body = token.slice(0, token.length - CHECKSUM_LENGTH);
-    if (checksumOf(body) !== token.slice(-CHECKSUM_LENGTH)) {
+    if (!checksumMatches(token)) {
       return { ok: false, reason: `malformed ${this.noun} (checksum mismatch): check that you copied the whole ${this.short}` };
     }
     return { ok: true, lookup: match[1] };
@@ -60,6 +66,11 @@ export class TokenFormat {
   displayPrefix(lookup: string): string {
     return `${this.prefix}_${lookup}_…`;
   }
+}
+
+/** Whether the last CHECKSUM_LENGTH characters of `token` are the checksum of the rest (prefix included). */
+export function checksumMatches(token: string): boolean {
+  return token.length > CHECKSUM_LENGTH && checksumOf(token.slice(0, -CHECKSUM_LENGTH)) === token.slice(-CHECKSUM_LENGTH);
 }
 
 function checksumOf(body: string): string {

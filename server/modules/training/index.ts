@@ -13,6 +13,7 @@ import { TrainingRunEntity } from './training-run.entity';
 import { TrainingArtifactEntity } from './training-artifact.entity';
 import { TRAINING_RUN_ID_PREFIX } from './ids';
 import { useExtraTemplates } from './templates';
+import { configuredSecrets } from '../../configured-secrets';
 
 declare module '../../context' {
   interface Services {
@@ -42,7 +43,7 @@ export const trainingModule: MarketplaceModule = {
       load: (id, { principal, services }) => (principal?.vendorId ? services.trainingRuns.get(principal, id).catch(() => null) : null),
     },
   },
-  create({ config, database, storage, providers, log, publicBaseUrl }) {
+  async create({ config, database, storage, providers, log, publicBaseUrl }) {
     useExtraTemplates(config.training.templatesDir);
     const trainingRuns = new TrainingRuns(database.dataSource, database.notifications, providers);
     const training = new TrainingCommands(database.dataSource, database.notifications, providers, trainingRuns);
@@ -52,7 +53,7 @@ export const trainingModule: MarketplaceModule = {
           concurrency: config.training.concurrency,
           perVendorConcurrency: config.training.perVendorConcurrency,
           leaseSeconds: config.training.leaseSeconds,
-          secrets: [config.runpod?.apiKey ?? '', config.signingSecret ?? ''].filter(Boolean),
+          secrets: await configuredSecrets(config),
           publicBaseUrl,
           liveLogs: trainingLogs,
           asyncLogCommit: database.kind === 'postgres',

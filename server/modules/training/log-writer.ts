@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { assertNotification } from '../../db/notifications';
-import { maskSecrets } from '../../logger';
+import { maskText } from '../../tokens/mask-text';
+import { SecretValues } from '../../tokens/secret-values';
 import { TRAINING_CHANNEL, encodeLogsEvent, encodeTrainingEvent } from './training-events';
 import type { LogLine } from './training-runs';
 
@@ -52,17 +53,21 @@ export class LogWriter {
   private flushing: Promise<void> = Promise.resolve();
   private metrics: PendingMetric[] = [];
   private abandoned = false;
+  private readonly secrets: SecretValues;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly runId: string,
     private nextSeq: number,
-    private readonly secrets: string[],
+    /** Exact values to mask besides anything shaped like a token (the configured secrets). */
+    secrets: readonly string[],
     private readonly onError: (error: unknown) => void,
     private readonly live?: LiveLogs,
     /** See storeBatch; true only on a PostgreSQL server. */
     private readonly asyncCommit = false,
-  ) {}
+  ) {
+    this.secrets = new SecretValues(secrets);
+  }
 
   write(stream: string, line: string): void {
     if (this.abandoned) return;
@@ -127,12 +132,15 @@ export class LogWriter {
   }
 
   private mask(line: string): string {
+    if (line.length <= MAX_LINE_CHARS) return maskText(line, this.secrets);
     // Masked before it is cut, so a secret across the cut is masked whole, not left as a prefix;
-    // the margin (longer than any key or token) keeps masking a huge line cheap.
-    const long = line.length > MAX_LINE_CHARS;
-    let masked = maskSecrets(long ? truncate(line, MAX_LINE_CHARS + MASK_MARGIN_CHARS) : line);
-    for (const secret of this.secrets) if (secret) masked = masked.split(secret).join('[REDACTED]');
-    return long ? `${truncate(masked, MAX_LINE_CHARS)} … [line truncated]` : masked;
+    // the margin (longer than any key or token) keeps masking a huge line cheap. When masking
+    // shortened the window, a secret cut at its end may have moved into the kept part: then the
+    // whole line is masked instead (rare: a line over 16 KiB with secrets in it).
+    const head = truncate(line, MAX_LINE_CHARS + MASK_MARGIN_CHARS);
+    let masked = maskText(head, this.secrets);
+    if (masked.length < head.length) masked = maskText(line, this.secrets);
+    return `${truncate(masked, MAX_LINE_CHARS)} … [line truncated]`;
   }
 
   private async store(): Promise<void> {
