@@ -5,13 +5,21 @@
  *  1. A fresh working directory `<workRoot>/<runId>/` with `data/` and `output/`. Every round
  *     file is streamed from its signed URL into `data/<name>` and verified (size and sha256);
  *     any problem ends the run as FAILED before the program starts.
- *  2. The training program starts in its own process group (`detached: true`) with cwd = the
- *     working directory and an environment built from scratch (see `childEnv`): nothing of the
- *     server's own environment (DATABASE_URL, MP_SIGNING_SECRET, RUNPOD_API_KEY, ...) reaches it.
+ *  2. The training program starts under a supervisor (local/supervisor.ts), a process of its own
+ *     that the server holds by a socket: it starts the program in its own process group and
+ *     session with cwd = the working directory and an environment built from scratch (see
+ *     `childEnv`): nothing of the server's own environment (DATABASE_URL, MP_SIGNING_SECRET,
+ *     RUNPOD_API_KEY, ...) reaches it. When the server process ends in any way, SIGKILL included,
+ *     the socket closes and the supervisor stops the program's group (SIGTERM, then SIGKILL after
+ *     `killGraceMs`). With `runUser` (when the server runs as root) the program runs as that
+ *     user, owns only its working directory, and cannot read the server's environment
+ *     (/proc/<pid>/environ), the signing secret or the database (see local/work-root.ts).
  *  3. Every stdout/stderr line becomes a log line (sanitized, capped at `maxLineBytes`); a
  *     metric line also becomes a metric.
- *  4. When the program exits, whatever else is left in its process group is SIGKILLed, and the
- *     regular files in `output/` become artifacts (relative name, local path, size, sha256).
+ *  4. When the program exits, whatever else is left in its process group is SIGKILLed, and so is
+ *     any process that carries its MP_RUN_ID and left the group (local/leftovers.ts); a program
+ *     that ran as another user has its working directory taken back first (local/seal.ts).
+ *     Then the regular files in `output/` become artifacts (relative name, local path, size, sha256).
  *  5. An abort of `signal` sends SIGTERM to the process group, then SIGKILL after `killGraceMs`,
  *     and resolves with status ABORTED (the worker maps the abort reason to the run's status).
  *  6. Disk guard: `output/` is measured every second and on exit; past `maxOutputBytes` the
@@ -19,6 +27,10 @@
  *  7. `data/` is removed when `run()` ends; `output/` stays so the worker can move the
  *     artifacts into the blob store, after which the worker calls `cleanup(runId)`, which
  *     removes the whole working directory.
+ *  8. A record per run (local/run-records.ts) names the server process that owns it and the
+ *     program's pid and start time. `cleanup(runId)` (the worker's reaper calls it for a run it
+ *     ended as "worker lost") and `sweep()` (at start: every run whose owning process is gone)
+ *     kill what such a run left behind and remove its working directory.
  *
  * Which program runs (the template directory is `job.templateDir`):
  *  - `dist/train.js` if the template has one (a compiled template): `node dist/train.js`;
@@ -29,13 +41,19 @@
  *
  * `resume` is not implemented: a local job dies with the server process that ran it.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { collectArtifacts, directorySize, DownloadError, downloadVerified, formatBytes, formatLimit, isPlainFileName } from './local/files';
+import { killLeftovers } from './local/leftovers';
 import { LineSplitter } from './local/lines';
+import { isSameProcess } from './local/processes';
+import { RunRecords, type RunRecord } from './local/run-records';
+import { resolveRunUser, unreachableBy, type RunUser } from './local/run-user';
+import { seal } from './local/seal';
+import { supervise } from './local/supervised';
+import { enclose } from './local/work-root';
 import { parseMetricLine, type ComputeProvider, type GpuType, type JobEvents, type JobOutcome, type ProducedArtifact, type TrainingJob } from './provider';
 
 export interface LocalProviderOptions {
@@ -43,12 +61,17 @@ export interface LocalProviderOptions {
   workRoot: string;
   /** The "GPUs" offered; defaults to `defaultLocalGpuTypes()`. */
   gpuTypes?: GpuType[];
-  /** Between SIGTERM and SIGKILL on abort. Default 5000. */
+  /** Between SIGTERM and SIGKILL on abort, and when the server is gone. Default 5000. */
   killGraceMs?: number;
   /** Longer log lines are cut. Default 64 KiB. */
   maxLineBytes?: number;
   /** Disk guard for MP_OUTPUT_DIR. Default 1 GiB. */
   maxOutputBytes?: number;
+  /**
+   * Who runs the training programs (MP_LOCAL_RUN_USER): a user name or uid. Unset, or the
+   * server's own user: the server's user. Any other needs the server to run as root.
+   */
+  runUser?: string;
 }
 
 const DISK_CHECK_INTERVAL_MS = 1000;
@@ -75,6 +98,8 @@ interface Entry {
   args: string[];
   /** For the log: "node --require tsx/cjs src/train.ts". */
   display: string;
+  /** What the program's user must be able to read: the entry, and tsx for a TypeScript one. */
+  reads: string[];
 }
 
 class TemplateError extends Error {}
@@ -86,6 +111,9 @@ export class LocalProvider implements ComputeProvider {
   private readonly killGraceMs: number;
   private readonly maxLineBytes: number;
   private readonly maxOutputBytes: number;
+  /** Set when programs run as a user other than the server's. */
+  private readonly runAs: RunUser | undefined;
+  private readonly records: RunRecords;
 
   constructor(options: LocalProviderOptions) {
     this.workRoot = path.resolve(options.workRoot);
@@ -93,6 +121,15 @@ export class LocalProvider implements ComputeProvider {
     this.killGraceMs = positive('killGraceMs', options.killGraceMs ?? 5000, true);
     this.maxLineBytes = positive('maxLineBytes', options.maxLineBytes ?? 64 * 1024);
     this.maxOutputBytes = positive('maxOutputBytes', options.maxOutputBytes ?? 1024 ** 3);
+    this.records = new RunRecords(path.join(this.workRoot, '.records'));
+    const user = options.runUser === undefined ? undefined : resolveRunUser(options.runUser);
+    const own = ownUid();
+    if (user && user.uid !== own) {
+      if (own !== 0) {
+        throw new RangeError(`local training programs can run as ${user.name} (uid ${user.uid}) only when the server runs as root; it runs as uid ${own}`);
+      }
+      this.runAs = user;
+    }
   }
 
   async gpuTypes(): Promise<GpuType[]> {
@@ -105,9 +142,53 @@ export class LocalProvider implements ComputeProvider {
     return path.join(this.workRoot, runId);
   }
 
-  /** Removes the run's whole working directory (call after the artifacts were moved away). */
+  /**
+   * Removes whatever the run left on this machine: processes of the run still alive (the
+   * program's group, helpers that left it), then its whole working directory. The worker calls
+   * it after moving the artifacts away, and for a run it ended as "worker lost".
+   */
   async cleanup(runId: string): Promise<void> {
-    await rm(this.workDir(runId), { recursive: true, force: true });
+    const workDir = this.workDir(runId);
+    await this.takeBack(runId, workDir);
+    await rm(workDir, { recursive: true, force: true });
+    await this.records.remove(runId);
+  }
+
+  /**
+   * After a restart: cleans up every run whose owning server process is gone (a run of a live
+   * process sharing this data directory is left alone), and removes working directories that
+   * belong to no run. Returns the run ids cleaned up.
+   */
+  async sweep(): Promise<string[]> {
+    const cleaned: string[] = [];
+    const problems: string[] = [];
+    const attempt = async (runId: string, work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+        cleaned.push(runId);
+      } catch (error) {
+        problems.push(`${runId}: ${(error as Error).message}`);
+      }
+    };
+    for (const runId of await this.records.list()) {
+      if (!RUN_ID.test(runId)) continue;
+      const record = await this.records.read(runId);
+      if (record && isSameProcess(record.owner)) continue;
+      await attempt(runId, () => this.cleanup(runId));
+    }
+    const entries = await readdir(this.workRoot, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      // A run's record is written before its directory is made: a directory without one is nobody's.
+      if (!entry.isDirectory() || !RUN_ID.test(entry.name) || (await this.records.read(entry.name))) continue;
+      const dir = path.join(this.workRoot, entry.name);
+      await attempt(entry.name, async () => {
+        const owner = (await stat(dir)).uid;
+        if (owner !== ownUid()) await seal(dir, owner);
+        await rm(dir, { recursive: true, force: true });
+      });
+    }
+    if (problems.length > 0) throw new Error(`could not clean up after every lost local run: ${problems.join('; ')}`);
+    return cleaned;
   }
 
   async run(job: TrainingJob, events: JobEvents, signal: AbortSignal): Promise<JobOutcome> {
@@ -115,6 +196,10 @@ export class LocalProvider implements ComputeProvider {
     const workDir = this.workDir(job.runId);
     const dataDir = path.join(workDir, 'data');
     const outputDir = path.join(workDir, 'output');
+    await mkdir(this.workRoot, { recursive: true });
+    if (this.runAs) await enclose(this.workRoot, this.runAs);
+    const record: RunRecord = { runId: job.runId, owner: RunRecords.self(), uid: this.runAs?.uid ?? ownUid() };
+    await this.records.write(record);
     try {
       await rm(workDir, { recursive: true, force: true });
       await mkdir(dataDir, { recursive: true });
@@ -126,14 +211,38 @@ export class LocalProvider implements ComputeProvider {
       let entry: Entry;
       try {
         entry = await resolveEntry(job.templateDir);
+        if (this.runAs) for (const file of entry.reads) this.assertReadable(file);
       } catch (error) {
         if (error instanceof TemplateError) return outcome('FAILED', null, error.message, 0, []);
         throw error;
       }
       if (signal.aborted) return outcome('ABORTED', null, abortedBefore(signal), 0, []);
-      return await this.execute(job, entry, { workDir, dataDir, outputDir }, events, signal);
+      if (this.runAs) {
+        // The program's user owns its working directory and output; data/ stays the server's, read-only to it.
+        for (const dir of [workDir, outputDir]) {
+          await chown(dir, this.runAs.uid, this.runAs.gid);
+          await chmod(dir, 0o700);
+        }
+      }
+      return await this.execute(job, entry, { workDir, dataDir, outputDir }, record, events, signal);
     } finally {
+      await this.takeBack(job.runId, workDir);
       await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Ends the run's leftover processes and, when its program ran as another user, takes its directory back. */
+  private async takeBack(runId: string, workDir: string): Promise<void> {
+    const record = await this.records.read(runId);
+    if (!record) return;
+    killLeftovers(record);
+    if (record.uid !== ownUid()) await seal(workDir, record.uid);
+  }
+
+  private assertReadable(file: string): void {
+    const problem = this.runAs && unreachableBy(file, this.runAs);
+    if (problem) {
+      throw new TemplateError(`local training programs run as ${this.runAs!.name}, who cannot read ${file}: ${problem}; make the template readable by it`);
     }
   }
 
@@ -164,16 +273,19 @@ export class LocalProvider implements ComputeProvider {
     job: TrainingJob,
     entry: Entry,
     dirs: { workDir: string; dataDir: string; outputDir: string },
+    record: RunRecord,
     events: JobEvents,
     signal: AbortSignal,
   ): Promise<JobOutcome> {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, entry.args, {
+    const program = supervise(job.runId, {
+      command: process.execPath,
+      args: entry.args,
       cwd: dirs.workDir,
       env: childEnv(job, dirs),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
+      uid: this.runAs?.uid,
+      gid: this.runAs?.gid,
+      killGraceMs: this.killGraceMs,
     });
 
     // Everything that can happen from now on is recorded here; listeners go on before any await.
@@ -185,32 +297,12 @@ export class LocalProvider implements ComputeProvider {
     const stderrTail: string[] = [];
     const timers: NodeJS.Timeout[] = [];
 
-    const killGroup = (sig: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        /* ESRCH: nothing left in the group */
-      }
-    };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
-      child.once('exit', (code, sig) => {
-        exitedAt = performance.now();
-        // Whatever the program left behind in its group (daemons, workers, orphans) goes with it.
-        killGroup('SIGKILL');
-        resolve({ code, signal: sig });
-      });
-      child.on('error', (error) => {
-        if (child.pid === undefined) resolve({ error });
-      });
+    const killGroup = (sig: 'SIGTERM' | 'SIGKILL'): void => program.signal(sig);
+    const exited = program.ended.then((end) => {
+      exitedAt = performance.now();
+      return end;
     });
-    const pipesClosed = Promise.all([streamDone(child.stdout), streamDone(child.stderr)]);
-
-    if (child.pid === undefined) {
-      const result = await exited;
-      return outcome('FAILED', null, `could not start the training program: ${'error' in result ? result.error.message : 'no pid'}`, 0, []);
-    }
-    const pid = child.pid;
+    const pipesClosed = Promise.all([streamDone(program.stdout), streamDone(program.stderr)]);
 
     const onAbort = (): void => {
       if (exitedAt !== 0 || abortReason !== null) return;
@@ -240,7 +332,14 @@ export class LocalProvider implements ComputeProvider {
     signal.addEventListener('abort', onAbort, { once: true });
 
     try {
+      const started = await program.started;
+      if ('error' in started) {
+        await exited;
+        return outcome('FAILED', null, `could not start the training program: ${started.error}`, 0, []);
+      }
+      const pid = started.pid;
       try {
+        await this.records.write({ ...record, program: started });
         await events.submitted(`local-${pid}`);
       } catch (error) {
         // The worker could not record the job: it must not run unrecorded.
@@ -249,11 +348,11 @@ export class LocalProvider implements ComputeProvider {
         throw error;
       }
       safe(() => events.running());
-      safe(() => events.log('system', `started ${entry.display} (pid ${pid})`));
+      safe(() => events.log('system', `started ${entry.display} (pid ${pid}${this.runAs ? `, as ${this.runAs.name}` : ''})`));
 
       for (const [stream, readable] of [
-        ['stdout', child.stdout],
-        ['stderr', child.stderr],
+        ['stdout', program.stdout],
+        ['stderr', program.stderr],
       ] as const) {
         const splitter = new LineSplitter(this.maxLineBytes, (line) =>
           safe(() => {
@@ -287,21 +386,23 @@ export class LocalProvider implements ComputeProvider {
       }, DISK_CHECK_INTERVAL_MS);
       timers.push(diskTimer);
 
-      const result = await exited;
+      const end = await exited;
       // With the group gone the pipes close; a process that left the group (setsid) and kept
       // them open does not get to hold the run hostage.
       const drain = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        program.stdout.destroy();
+        program.stderr.destroy();
       }, PIPE_DRAIN_MS);
       await pipesClosed;
       clearTimeout(drain);
       for (const timer of timers) clearTimeout(timer);
       if (callbackError !== null) throw callbackError;
+      await this.takeBack(job.runId, dirs.workDir);
 
       const executionSeconds = Math.round(exitedAt - startedAt) / 1000;
-      const { code, signal: exitSignal } = result as { code: number | null; signal: NodeJS.Signals | null };
-      const how = exitSignal ? `killed by signal ${exitSignal}` : `exited with code ${code}`;
+      const code = 'lost' in end ? null : end.code;
+      const exitSignal = 'lost' in end ? null : end.signal;
+      const how = 'lost' in end ? end.lost : exitSignal ? `killed by signal ${exitSignal}` : `exited with code ${code}`;
 
       if (await checkDisk()) {
         const reason = `the training program wrote more than ${formatLimit(this.maxOutputBytes)} to MP_OUTPUT_DIR`;
@@ -323,8 +424,12 @@ export class LocalProvider implements ComputeProvider {
   }
 }
 
+function ownUid(): number {
+  return process.getuid?.() ?? -1;
+}
+
 /** The whole environment of the training program; nothing is inherited from the server's. */
-function childEnv(job: TrainingJob, dirs: { workDir: string; dataDir: string; outputDir: string }): NodeJS.ProcessEnv {
+function childEnv(job: TrainingJob, dirs: { workDir: string; dataDir: string; outputDir: string }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: dirs.workDir,
@@ -343,7 +448,7 @@ function childEnv(job: TrainingJob, dirs: { workDir: string; dataDir: string; ou
 async function resolveEntry(templateDir: string): Promise<Entry> {
   const root = path.resolve(templateDir);
   const compiled = path.join(root, 'dist', 'train.js');
-  if (await isFile(compiled)) return { args: [compiled], display: 'node dist/train.js' };
+  if (await isFile(compiled)) return { args: [compiled], display: 'node dist/train.js', reads: [compiled] };
 
   let manifest: { main?: unknown; scripts?: { train?: unknown } };
   try {
@@ -358,7 +463,7 @@ async function resolveEntry(templateDir: string): Promise<Entry> {
   const inside = path.relative(root, file);
   if (inside.startsWith('..') || path.isAbsolute(inside)) throw new TemplateError(`the template's training entry ${relative} lies outside the template`);
   if (!(await isFile(file))) throw new TemplateError(`the template's training entry ${relative} does not exist`);
-  if (/\.[cm]?js$/.test(file)) return { args: [file], display: `node ${inside}` };
+  if (/\.[cm]?js$/.test(file)) return { args: [file], display: `node ${inside}`, reads: [file] };
   if (!/\.[cm]?ts$/.test(file)) throw new TemplateError(`the template's training entry ${relative} is neither TypeScript nor JavaScript`);
   let tsx: string;
   try {
@@ -366,7 +471,7 @@ async function resolveEntry(templateDir: string): Promise<Entry> {
   } catch {
     throw new TemplateError('tsx is not installed, so a TypeScript training entry cannot run; compile the template to dist/train.js');
   }
-  return { args: ['--require', tsx, file], display: `node --require tsx/cjs ${inside}` };
+  return { args: ['--require', tsx, file], display: `node --require tsx/cjs ${inside}`, reads: [file, tsx] };
 }
 
 async function isFile(file: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Short-lived signed download URLs: `<path>?expires=<unix seconds>&signature=<HMAC>`.
 // The signature binds the exact decoded path and the expiry, so changing either breaks it.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 export const SIGNING_SECRET_FILE = 'signing-secret';
@@ -85,7 +85,10 @@ export async function loadSigningSecret(options: { secret?: string; dataDir: str
   }
   const file = path.join(options.dataDir, SIGNING_SECRET_FILE);
   const existing = await readSecretFile(file, 1000);
-  if (existing) return existing;
+  if (existing) {
+    await keepPrivate(file);
+    return existing;
+  }
 
   await mkdir(options.dataDir, { recursive: true });
   // Written whole to a private temporary file, then hard-linked to the final name: link() fails
@@ -115,7 +118,19 @@ export async function loadSigningSecret(options: { secret?: string; dataDir: str
   // Whoever won, the file now holds the secret everyone uses.
   const winner = await readSecretFile(file, 2000);
   if (!winner) throw new Error(`could not read the signing secret from ${file} after creating it`);
+  await keepPrivate(file);
   return winner;
+}
+
+/** Mode 0600, however the file came to be (copied, restored from a backup, made by hand). */
+async function keepPrivate(file: string): Promise<void> {
+  const { mode } = await stat(file);
+  if ((mode & 0o7777) === 0o600) return;
+  try {
+    await chmod(file, 0o600);
+  } catch (error) {
+    throw new Error(`the signing secret in ${file} has mode ${(mode & 0o7777).toString(8)} and could not be made 0600: ${(error as Error).message}`);
+  }
 }
 
 /** Fallback when link() is not supported: O_EXCL create, then write (a loser may briefly see it empty). */

@@ -100,6 +100,8 @@ describe(`mp train against the real server (${usingPostgres ? 'PostgreSQL' : 'em
 
   before(async () => {
     configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-train-it-'));
+    // Local runs may execute as another user (nobody, when the tests run as root): it reads the template.
+    fs.chmodSync(configHome, 0o755);
     writeSlowTemplate(path.join(configHome, 'templates'));
     server = await startTestServer({ MP_TEMPLATES_DIR: path.join(configHome, 'templates') });
     const vendor = await server.createVendor('Train CLI Vendor');

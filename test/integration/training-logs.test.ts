@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
 import type { ResultOf } from '@graphql-typed-document-node/core';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
@@ -72,6 +72,8 @@ describe(`live training logs to many subscribers (${usingPostgres ? 'PostgreSQL'
 
   before(async () => {
     templates = await mkdtemp(path.join(tmpdir(), 'mp-templates-'));
+    // Local runs may execute as another user (nobody, when the tests run as root): it reads the template and the go file.
+    await chmod(templates, 0o755);
     await mkdir(path.join(templates, 'many-lines'));
     await writeFile(
       path.join(templates, 'many-lines', 'package.json'),

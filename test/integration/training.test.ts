@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LogWriter } from '../../server/modules/training/log-writer';
@@ -288,6 +288,8 @@ describe(`live training logs (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, fu
     // A template that prints, then waits for a file the test creates: its lines can only reach
     // the subscriber live, while it is still running.
     templates = await mkdtemp(path.join(tmpdir(), 'mp-templates-'));
+    // Local runs may execute as another user (nobody, when the tests run as root): it reads the template and the go file.
+    await chmod(templates, 0o755);
     await mkdir(path.join(templates, 'wait-for-go'));
     await writeFile(
       path.join(templates, 'wait-for-go', 'package.json'),

@@ -42,7 +42,8 @@ interface HeldRun {
  * one each: a run is claimed with FOR UPDATE SKIP LOCKED (so it executes exactly once)
  * and leased; the holder renews the lease while the run is active (server/jobs). Policy for a
  * lost worker: when a lease expires (the process died), any worker's reaper ends the run as
- * FAILED "worker lost", unless it is a RunPod job, which a worker adopts and follows on.
+ * FAILED "worker lost" and has its provider clean up what the run left on this machine, unless
+ * it is a RunPod job, which a worker adopts and follows on.
  * The reaper runs in every process, not once per cluster: adoption needs a process with room.
  */
 export class TrainingWorker {
@@ -248,12 +249,21 @@ export class TrainingWorker {
           this.pool.adopt({ id: run.id, run, resumeJobId: row.provider_job_id ?? undefined });
           continue;
         }
-        await this.dataSource
+        const ended = await this.dataSource
           .transaction(async (manager) => {
             await transitionRun(manager, row.id, 'FAILED', { reason: 'worker lost: the server process running it stopped answering' });
             await this.announce(manager, row.id, true);
           })
-          .catch(() => undefined); // another reaper got there first
+          .then(() => true)
+          .catch(() => false); // another reaper got there first
+        // Its program may still be running on this machine (a server that hung rather than died, or
+        // a supervisor killed with its server): a run that ended does not keep it, nor its directory.
+        if (ended) {
+          await this.providers
+            .get(row.provider)
+            ?.cleanup?.(row.id)
+            .catch((error: unknown) => this.log.warn({ err: error, runId: row.id }, 'could not clean up after a lost training run'));
+        }
       }
     } catch (error) {
       this.log.warn({ err: error }, 'could not check for lost training runs');

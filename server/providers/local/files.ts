@@ -93,11 +93,12 @@ function describe(error: unknown): string {
 }
 
 /**
- * Total size of the regular files under `dir` (symlinks are not followed). Files that vanish
- * while we walk are skipped: the program is still running and may delete what it wrote.
+ * Total size of the regular files under `dir` (symlinks are not followed, not even `dir` itself).
+ * Files that vanish while we walk are skipped: the program is still running and may delete what it wrote.
  * Stops early once `stopAbove` is exceeded.
  */
 export async function directorySize(dir: string, stopAbove = Infinity): Promise<number> {
+  if (!(await isRealDirectory(dir))) return 0;
   let total = 0;
   const pending = [dir];
   while (pending.length > 0 && total <= stopAbove) {
@@ -129,9 +130,19 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A directory, not a link to one (a program may swap MP_OUTPUT_DIR for a link to anywhere). */
+async function isRealDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await lstat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Regular files under `dir`, recursively (symlinks and other special files ignored), as artifacts named by their relative POSIX path, sorted by name. */
 export async function collectArtifacts(dir: string): Promise<ProducedArtifact[]> {
   const artifacts: ProducedArtifact[] = [];
+  if (!(await isRealDirectory(dir))) return artifacts;
   const walk = async (current: string): Promise<void> => {
     let entries;
     try {
