@@ -28,6 +28,8 @@ export interface TestServer {
   /** The PostgreSQL database's URL (absent on the embedded database). */
   databaseUrl: string | undefined;
   config: ServerConfig;
+  /** With `captureLogs`, every log line so far; otherwise empty. */
+  logLines: Record<string, unknown>[];
   createVendor(displayName?: string): Promise<{ vendorId: string; handle: string; apiKey: string }>;
   graphql: GraphQLCall;
   close(): Promise<void>;
@@ -118,9 +120,14 @@ export async function openTestDatabase(): Promise<{ database: Database; url?: st
   return { database, drop: async () => undefined };
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Keep every log line (parsed JSON, at MP_LOG_LEVEL or debug) in `server.logLines`. */
+  captureLogs?: boolean;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const { database, url: databaseUrl, drop } = await openTestDatabase();
-  return serve(database, databaseUrl, env, drop);
+  return serve(database, databaseUrl, env, drop, options);
 }
 
 /** Another server process, as far as the database can tell, on the same PostgreSQL database as `peer`. */
@@ -130,9 +137,25 @@ export async function startPeerServer(peer: TestServer, env: Record<string, stri
   return serve(database, peer.databaseUrl, env, async () => undefined);
 }
 
-async function serve(database: Database, databaseUrl: string | undefined, env: Record<string, string>, drop: () => Promise<void>): Promise<TestServer> {
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MP_LOG_LEVEL: 'silent', MP_DATA_DIR: TEST_DATA_DIR, ...env });
-  const log = createLogger(process.env.MP_TEST_LOG ?? config.logLevel);
+async function serve(
+  database: Database,
+  databaseUrl: string | undefined,
+  env: Record<string, string>,
+  drop: () => Promise<void>,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
+  const logLines: Record<string, unknown>[] = [];
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MP_LOG_LEVEL: options.captureLogs ? 'debug' : 'silent',
+    MP_DATA_DIR: TEST_DATA_DIR,
+    ...env,
+  });
+  const log = options.captureLogs
+    ? createLogger(config.logLevel, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) })
+    : createLogger(process.env.MP_TEST_LOG ?? config.logLevel);
   const app = await createApp(config, database, log);
   const url = await app.listen();
   const admin = await app.services.identity.createAdminKey('test operator');
@@ -147,6 +170,7 @@ async function serve(database: Database, databaseUrl: string | undefined, env: R
     database,
     databaseUrl,
     config,
+    logLines,
     async createVendor(displayName = `Vendor ${randomBytes(3).toString('hex')}`) {
       const created = await app.services.identity.createVendor({ displayName, email: 'vendor@example.com' });
       return { vendorId: created.vendor.id, handle: created.vendor.handle, apiKey: created.secret };

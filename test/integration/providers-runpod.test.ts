@@ -288,7 +288,9 @@ describe('RunPod provider against a RunPod-like server', function () {
       recording.lines(),
       lines.map((line) => `stdout ${line}`),
     );
-    assert.equal(countRequests(/^GET .*\/stream\//), 5, 'four answers with outputs, then the empty one');
+    // Four answers carry the outputs and one more comes back empty; on a loaded machine the first
+    // poll can come before the job ended, which adds polls but never loses or repeats a line.
+    assert.ok(countRequests(/^GET .*\/stream\//) >= 5, 'four answers with outputs, then the empty one');
   });
 
   it('cancels the RunPod job and resolves ABORTED when the signal aborts', async function () {
