@@ -80,7 +80,7 @@ const boundariesWithTsImports = {
 };
 
 export default defineConfig(
-  globalIgnores(['generated/', 'dist/', '**/node_modules/', 'cli/templates/**/node_modules/', 'coverage/', '.mp-data/', '.test-data/']),
+  globalIgnores(['generated/', '**/*.generated.ts', 'dist/', '**/node_modules/', 'cli/templates/**/node_modules/', 'coverage/', '.mp-data/', '.test-data/']),
   {
     files: SOURCES,
     extends: [js.configs.recommended, tseslint.configs.recommended],

@@ -67,6 +67,63 @@ export const DatasetRoundStatus = {
 } as const;
 
 export type DatasetRoundStatus = typeof DatasetRoundStatus[keyof typeof DatasetRoundStatus];
+/** What can be done to a deployment now (its `actions`). */
+export const DeploymentAction = {
+  LinkInfra: 'LINK_INFRA',
+  RotateToken: 'ROTATE_TOKEN',
+  Stop: 'STOP'
+} as const;
+
+export type DeploymentAction = typeof DeploymentAction[keyof typeof DeploymentAction];
+export const DeploymentHealth = {
+  /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
+  Degraded: 'DEGRADED',
+  Healthy: 'HEALTHY',
+  /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
+  Unhealthy: 'UNHEALTHY',
+  /** No heartbeat yet. */
+  Unknown: 'UNKNOWN'
+} as const;
+
+export type DeploymentHealth = typeof DeploymentHealth[keyof typeof DeploymentHealth];
+export const DeploymentStatus = {
+  Failed: 'FAILED',
+  /** Accepted, not yet handed to its provider. */
+  Pending: 'PENDING',
+  /** The provider is creating it (a pod being scheduled, a process being spawned). */
+  Provisioning: 'PROVISIONING',
+  Running: 'RUNNING',
+  /** Running, its model not yet loaded (no READY heartbeat yet). */
+  Starting: 'STARTING',
+  Stopped: 'STOPPED',
+  Stopping: 'STOPPING'
+} as const;
+
+export type DeploymentStatus = typeof DeploymentStatus[keyof typeof DeploymentStatus];
+/** What an endpoint's `GET /health` answers as its status (200 only when READY). */
+export const EndpointStatus = {
+  /** Serving, at capacity. */
+  Busy: 'BUSY',
+  Ready: 'READY',
+  /** Loading its model. */
+  Starting: 'STARTING',
+  Unhealthy: 'UNHEALTHY'
+} as const;
+
+export type EndpointStatus = typeof EndpointStatus[keyof typeof EndpointStatus];
+/** Where the model a deployment serves comes from. */
+export const ModelSourceKind = {
+  /** The template's small built-in model. */
+  BuiltIn: 'BUILT_IN',
+  /** A file on the machine that runs the deployment (LOCAL provider). */
+  Path: 'PATH',
+  /** The model.json artifact of one of the vendor's training runs. */
+  TrainingRun: 'TRAINING_RUN',
+  /** An https URL, such as a Hugging Face file. */
+  Url: 'URL'
+} as const;
+
+export type ModelSourceKind = typeof ModelSourceKind[keyof typeof ModelSourceKind];
 /** What a model produces. */
 export const ModelTask = {
   /** A combination of many models' signals. */

@@ -9,6 +9,9 @@ import type { DatasetFileEntity } from '../server/modules/datasets/dataset-file.
 import type { TrainingRunEntity } from '../server/modules/training/training-run.entity';
 import type { TrainingArtifactEntity } from '../server/modules/training/training-artifact.entity';
 import type { GpuType as ProviderGpuType } from '../server/providers/provider';
+import type { DeploymentEntity } from '../server/modules/deployments/deployment.entity';
+import type { HeartbeatReceipt as HeartbeatReceiptModel } from '../server/modules/deployments/heartbeats';
+import type { DeploymentHealthEvent as DeploymentHealthEventModel } from '../server/modules/deployments/deployment-feed';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -30,6 +33,8 @@ export type Scalars = {
    * `--hp shuffle=true` a boolean, anything else a string.
    */
   HyperparameterValue: { input: string | number | boolean; output: string | number | boolean; }
+  /** A JSON object (string keys, any JSON values). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 /** A vendor API key. The secret is shown once, when the key is created, and never stored. */
@@ -65,6 +70,16 @@ export type ApiKeyStatus =
   | 'ACTIVE'
   | 'EXPIRED'
   | 'REVOKED';
+
+/** One daily bar, oldest first. */
+export type CandleInput = {
+  close: Scalars['Float']['input'];
+  high: Scalars['Float']['input'];
+  low: Scalars['Float']['input'];
+  open: Scalars['Float']['input'];
+  time: Scalars['DateTime']['input'];
+  volume?: InputMaybe<Scalars['Float']['input']>;
+};
 
 export type CatalogFilter = {
   /** Words matched against name, slug, description and tags (case-insensitive). */
@@ -125,6 +140,33 @@ export type ComputeProviderName =
   /** A RunPod serverless job. */
   | 'RUNPOD';
 
+/** `POST /v1/consensus` of a consensus endpoint: many models' signals for one symbol. */
+export type ConsensusInferenceRequest = {
+  asOf: Scalars['DateTime']['input'];
+  horizonDays: Scalars['Int']['input'];
+  signals: Array<ConsensusSignalInput>;
+  symbol: Scalars['String']['input'];
+};
+
+export type ConsensusInferenceResponse = {
+  __typename?: 'ConsensusInferenceResponse';
+  confidence: Scalars['Float']['output'];
+  /** How many of the request's signals it used. */
+  contributors: Scalars['Int']['output'];
+  latencyMs: Scalars['Float']['output'];
+  modelVersion: Scalars['String']['output'];
+  score: Scalars['Float']['output'];
+};
+
+/** One model's signal as a consensus endpoint receives it. */
+export type ConsensusSignalInput = {
+  confidence: Scalars['Float']['input'];
+  modelId: Scalars['ID']['input'];
+  score: Scalars['Float']['input'];
+  /** The model's weight from its scores; 1 when it has none yet. */
+  weight?: InputMaybe<Scalars['Float']['input']>;
+};
+
 export type CreateApiKeyInput = {
   /** When the key stops working. Must be in the future; null means never. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
@@ -137,6 +179,36 @@ export type CreateApiKeyPayload = {
   apiKey: ApiKey;
   /** The full key. Shown only in this response: store it now. */
   secret: Scalars['String']['output'];
+};
+
+export type CreateDeploymentInput = {
+  cpu?: InputMaybe<Scalars['Int']['input']>;
+  gpuCount?: InputMaybe<Scalars['Int']['input']>;
+  /** RunPod: GPU types to try in order (e.g. ["RTX4090", "A100"]); empty or absent for CPU. */
+  gpuTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  heartbeatIntervalSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** RunPod: the container image. */
+  image?: InputMaybe<Scalars['String']['input']>;
+  memoryGb?: InputMaybe<Scalars['Int']['input']>;
+  model?: InputMaybe<ModelSourceInput>;
+  /** Unique among your deployments that are not stopped; 1 to 64 characters. */
+  name: Scalars['String']['input'];
+  provider?: ComputeProviderName;
+  rateLimitPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** Where to write signals; default: not linked (see linkDeployment). */
+  signalsUrl?: InputMaybe<Scalars['String']['input']>;
+  /** The serving template (default runpod-signal-http). */
+  template?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CreateDeploymentPayload = {
+  __typename?: 'CreateDeploymentPayload';
+  deployment: Deployment;
+  /**
+   * The deployment token, shown once (it is also in the deployment's environment). Null when
+   * this answer replays an earlier request with the same idempotency key: rotate to get a new one.
+   */
+  token?: Maybe<Scalars['String']['output']>;
 };
 
 export type CreateVendorInput = {
@@ -250,6 +322,143 @@ export type DatasetSplit = {
   lastDate: Scalars['String']['output'];
 };
 
+export type Deployment = Node & {
+  __typename?: 'Deployment';
+  /** The transitions allowed now. */
+  actions: Array<DeploymentAction>;
+  createdAt: Scalars['DateTime']['output'];
+  /** Where the endpoint answers (http://host:port). */
+  endpointUrl?: Maybe<Scalars['String']['output']>;
+  health: DeploymentHealth;
+  heartbeatIntervalSeconds: Scalars['Int']['output'];
+  /** Every status and health change, oldest first, with its reason. */
+  history: Array<DeploymentEvent>;
+  id: Scalars['ID']['output'];
+  lastHeartbeat?: Maybe<Heartbeat>;
+  lastHeartbeatAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The endpoint's recent output lines (LOCAL: the process's stdout and stderr), oldest first. */
+  logs: Array<Scalars['String']['output']>;
+  model: ModelSource;
+  name: Scalars['String']['output'];
+  provider: ComputeProviderName;
+  /** The provider's id: a pod id on RunPod, a process id locally. */
+  providerRef?: Maybe<Scalars['String']['output']>;
+  /** Requests a minute its token may make. */
+  rateLimitPerMinute: Scalars['Int']['output'];
+  resources: DeploymentResources;
+  /** Where the deployment writes its signals (mp link-infra); null until linked. */
+  signalsUrl?: Maybe<Scalars['String']['output']>;
+  status: DeploymentStatus;
+  template: Scalars['String']['output'];
+  /** The deployment token's visible prefix (sit_<id>_…). */
+  tokenPrefix: Scalars['String']['output'];
+  /** The training run whose model it serves, when it serves one. */
+  trainingRun?: Maybe<TrainingRun>;
+  updatedAt: Scalars['DateTime']['output'];
+  vendor: Vendor;
+};
+
+
+export type DeploymentLogsArgs = {
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** What can be done to a deployment now (its `actions`). */
+export type DeploymentAction =
+  | 'LINK_INFRA'
+  | 'ROTATE_TOKEN'
+  | 'STOP';
+
+export type DeploymentConnection = {
+  __typename?: 'DeploymentConnection';
+  edges: Array<DeploymentEdge>;
+  nodes: Array<Deployment>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DeploymentEdge = {
+  __typename?: 'DeploymentEdge';
+  cursor: Scalars['String']['output'];
+  node: Deployment;
+};
+
+export type DeploymentEvent = {
+  __typename?: 'DeploymentEvent';
+  at: Scalars['DateTime']['output'];
+  health: DeploymentHealth;
+  reason: Scalars['String']['output'];
+  status: DeploymentStatus;
+};
+
+export type DeploymentFilter = {
+  status?: InputMaybe<Array<DeploymentStatus>>;
+};
+
+export type DeploymentHealth =
+  /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
+  | 'DEGRADED'
+  | 'HEALTHY'
+  /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
+  | 'UNHEALTHY'
+  /** No heartbeat yet. */
+  | 'UNKNOWN';
+
+/** A change of a deployment's status or health. */
+export type DeploymentHealthEvent = {
+  __typename?: 'DeploymentHealthEvent';
+  at: Scalars['DateTime']['output'];
+  deployment: Deployment;
+  health: DeploymentHealth;
+  reason: Scalars['String']['output'];
+  status: DeploymentStatus;
+};
+
+export type DeploymentResources = {
+  __typename?: 'DeploymentResources';
+  cpu: Scalars['Int']['output'];
+  gpuCount: Scalars['Int']['output'];
+  /** The GPU types to try, in order (RunPod); empty for CPU. */
+  gpuTypes: Array<Scalars['String']['output']>;
+  /** The container image (RunPod). */
+  image?: Maybe<Scalars['String']['output']>;
+  memoryGb: Scalars['Int']['output'];
+};
+
+export type DeploymentStatus =
+  | 'FAILED'
+  /** Accepted, not yet handed to its provider. */
+  | 'PENDING'
+  /** The provider is creating it (a pod being scheduled, a process being spawned). */
+  | 'PROVISIONING'
+  | 'RUNNING'
+  /** Running, its model not yet loaded (no READY heartbeat yet). */
+  | 'STARTING'
+  | 'STOPPED'
+  | 'STOPPING';
+
+/** `GET /health` of every endpoint. */
+export type EndpointHealth = {
+  __typename?: 'EndpointHealth';
+  modelVersion?: Maybe<Scalars['String']['output']>;
+  status: EndpointStatus;
+};
+
+/** What an endpoint's `GET /health` answers as its status (200 only when READY). */
+export type EndpointStatus =
+  /** Serving, at capacity. */
+  | 'BUSY'
+  | 'READY'
+  /** Loading its model. */
+  | 'STARTING'
+  | 'UNHEALTHY';
+
+/** One named input of a model, e.g. {name: "ret_5d", value: 0.012}. */
+export type FeatureValueInput = {
+  name: Scalars['String']['input'];
+  value: Scalars['Float']['input'];
+};
+
 export type GpuType = {
   __typename?: 'GpuType';
   displayName: Scalars['String']['output'];
@@ -258,6 +467,39 @@ export type GpuType = {
   /** USD per hour, decimal string. */
   pricePerHourUsd: Scalars['String']['output'];
   provider: ComputeProviderName;
+};
+
+export type Heartbeat = {
+  __typename?: 'Heartbeat';
+  at: Scalars['DateTime']['output'];
+  details?: Maybe<Scalars['JSONObject']['output']>;
+  latencyMs?: Maybe<Scalars['Float']['output']>;
+  status: EndpointStatus;
+  version?: Maybe<Scalars['String']['output']>;
+};
+
+/** What a deployment reports every MP_HEARTBEAT_SECONDS with its deployment token. */
+export type HeartbeatInput = {
+  /** Anything else worth showing (queue depth, memory...); at most 4 KB as JSON. */
+  details?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** The endpoint's recent inference latency, milliseconds. */
+  latencyMs?: InputMaybe<Scalars['Float']['input']>;
+  status: EndpointStatus;
+  /** The model version it serves. */
+  version?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type HeartbeatReceipt = {
+  __typename?: 'HeartbeatReceipt';
+  deploymentId: Scalars['ID']['output'];
+  health: DeploymentHealth;
+  /** When the next heartbeat is due before the deployment counts as missing one. */
+  nextDueAt: Scalars['DateTime']['output'];
+  /**
+   * Where the deployment should write its signals now (mp link-infra): a running endpoint picks
+   * up a new link from its next heartbeat. Null while not linked.
+   */
+  signalsUrl?: Maybe<Scalars['String']['output']>;
 };
 
 export type Hyperparameter = {
@@ -299,6 +541,37 @@ export type MetricSummary = {
   step: Scalars['Int']['output'];
 };
 
+export type ModelSource = {
+  __typename?: 'ModelSource';
+  kind: ModelSourceKind;
+  /** The run id, path or URL (absent for BUILT_IN). */
+  ref?: Maybe<Scalars['String']['output']>;
+  /** The sha256 the file must have, when known. */
+  sha256?: Maybe<Scalars['String']['output']>;
+};
+
+export type ModelSourceInput = {
+  /** A path on the server's machine (LOCAL only). */
+  path?: InputMaybe<Scalars['String']['input']>;
+  /** The file's sha256, checked after download (known for training runs). */
+  sha256?: InputMaybe<Scalars['String']['input']>;
+  /** A training run of yours whose model.json to serve. */
+  trainingRunId?: InputMaybe<Scalars['ID']['input']>;
+  /** An https URL to download the model file from. */
+  url?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Where the model a deployment serves comes from. */
+export type ModelSourceKind =
+  /** The template's small built-in model. */
+  | 'BUILT_IN'
+  /** A file on the machine that runs the deployment (LOCAL provider). */
+  | 'PATH'
+  /** The model.json artifact of one of the vendor's training runs. */
+  | 'TRAINING_RUN'
+  /** An https URL, such as a Hugging Face file. */
+  | 'URL';
+
 /** What a model produces. */
 export type ModelTask =
   /** A combination of many models' signals. */
@@ -314,8 +587,15 @@ export type Mutation = {
   closeRound: DatasetRound;
   /** Create an API key for the caller's vendor (or another admin key, for an admin). */
   createApiKey: CreateApiKeyPayload;
+  /**
+   * Deploy a model. The same idempotencyKey (or Idempotency-Key header) with the same input
+   * returns the first deployment again (without its token); with another input, CONFLICT.
+   */
+  createDeployment: CreateDeploymentPayload;
   /** Admin only: create a vendor and its first API key. */
   createVendor: CreateVendorPayload;
+  /** Where the deployment writes its signals (null: the marketplace's own signal store), delivered to it. */
+  linkDeployment: Deployment;
   /** Admin only: make an UPCOMING round downloadable (it becomes the current round). */
   openRound: DatasetRound;
   /** Admin only: lift a suspension. */
@@ -329,11 +609,17 @@ export type Mutation = {
   resolveRound: DatasetRound;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
+  /** A new token for the deployment; the old one stops working at once. */
+  rotateDeploymentToken: RotateDeploymentTokenPayload;
+  /** A heartbeat, sent with the deployment's own token (heartbeat:write). */
+  sendHeartbeat: HeartbeatReceipt;
   /**
    * Queue a training run. The same idempotencyKey (or Idempotency-Key header) with the same
    * spec returns the first run again; with another spec, CONFLICT.
    */
   startTrainingRun: TrainingRun;
+  /** Stop a deployment and revoke its token (PRECONDITION_FAILED once it has stopped). */
+  stopDeployment: Deployment;
   /** Stop a queued or running run (PRECONDITION_FAILED once it has finished). */
   stopTrainingRun: TrainingRun;
   /** Admin only: suspend a vendor; its keys stop working on every server at once. */
@@ -351,8 +637,20 @@ export type MutationCreateApiKeyArgs = {
 };
 
 
+export type MutationCreateDeploymentArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  input: CreateDeploymentInput;
+};
+
+
 export type MutationCreateVendorArgs = {
   input: CreateVendorInput;
+};
+
+
+export type MutationLinkDeploymentArgs = {
+  id: Scalars['ID']['input'];
+  signalsUrl?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -378,9 +676,24 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationRotateDeploymentTokenArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSendHeartbeatArgs = {
+  input: HeartbeatInput;
+};
+
+
 export type MutationStartTrainingRunArgs = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   spec: TrainingSpecInput;
+};
+
+
+export type MutationStopDeploymentArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -399,6 +712,30 @@ export type Node = {
   id: Scalars['ID']['output'];
 };
 
+/** `POST /v1/optimize` of an optimizer endpoint: portfolio weights from signals. */
+export type OptimizerInferenceRequest = {
+  /** Whether weights may be negative (short positions); default false. */
+  allowShort?: InputMaybe<Scalars['Boolean']['input']>;
+  asOf: Scalars['DateTime']['input'];
+  /** Largest absolute weight of one symbol (default 0.1). */
+  maxWeight?: InputMaybe<Scalars['Float']['input']>;
+  signals: Array<OptimizerSignalInput>;
+};
+
+export type OptimizerInferenceResponse = {
+  __typename?: 'OptimizerInferenceResponse';
+  latencyMs: Scalars['Float']['output'];
+  modelVersion: Scalars['String']['output'];
+  weights: Array<PortfolioWeight>;
+};
+
+/** One symbol's combined signal as an optimizer endpoint receives it. */
+export type OptimizerSignalInput = {
+  confidence: Scalars['Float']['input'];
+  score: Scalars['Float']['input'];
+  symbol: Scalars['String']['input'];
+};
+
 /** Relay-style page information for every connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -406,6 +743,13 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+export type PortfolioWeight = {
+  __typename?: 'PortfolioWeight';
+  symbol: Scalars['String']['output'];
+  /** A fraction of the portfolio: -1 to 1, the absolute values summing to at most 1. */
+  weight: Scalars['Float']['output'];
 };
 
 export type Query = {
@@ -418,6 +762,8 @@ export type Query = {
   catalogModel: CatalogModel;
   /** The newest OPEN round, or null when no round is open. */
   currentRound?: Maybe<DatasetRound>;
+  deployment: Deployment;
+  deployments: DeploymentConnection;
   gpuTypes: Array<GpuType>;
   /** The caller. Requires an API key. */
   me: Me;
@@ -457,6 +803,18 @@ export type QueryCatalogArgs = {
 export type QueryCatalogModelArgs = {
   id?: InputMaybe<Scalars['ID']['input']>;
   slug?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDeploymentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryDeploymentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<DeploymentFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -517,6 +875,13 @@ export type Role =
   | 'ADMIN'
   | 'VENDOR';
 
+export type RotateDeploymentTokenPayload = {
+  __typename?: 'RotateDeploymentTokenPayload';
+  deployment: Deployment;
+  /** The new token, shown once; the old one stops working at once, on every process. */
+  token: Scalars['String']['output'];
+};
+
 export type ServerInfo = {
   __typename?: 'ServerInfo';
   database: DatabaseKind;
@@ -533,8 +898,67 @@ export type ServerTick = {
   time: Scalars['DateTime']['output'];
 };
 
+/** `POST /v1/signals`: up to 500 requests at once, answered in the same order. */
+export type SignalInferenceBatchRequest = {
+  requests: Array<SignalInferenceRequest>;
+};
+
+export type SignalInferenceBatchResponse = {
+  __typename?: 'SignalInferenceBatchResponse';
+  responses: Array<SignalInferenceResponse>;
+};
+
+/**
+ * `POST /v1/signal` of a signal endpoint: one prediction for `symbol` as of `asOf` over
+ * `horizonDays`. Features come named (`features`) or as the round's feature vector, in the
+ * round's column order (`featureVector`); `candles` are optional recent history.
+ */
+export type SignalInferenceRequest = {
+  asOf: Scalars['DateTime']['input'];
+  candles?: InputMaybe<Array<CandleInput>>;
+  featureVector?: InputMaybe<Array<Scalars['Float']['input']>>;
+  features?: InputMaybe<Array<FeatureValueInput>>;
+  horizonDays: Scalars['Int']['input'];
+  /** A ticker: 1 to 16 characters, letters, digits, . and -. */
+  symbol: Scalars['String']['input'];
+};
+
+/** The answer to one SignalInferenceRequest. */
+export type SignalInferenceResponse = {
+  __typename?: 'SignalInferenceResponse';
+  /** 0 to 1: how much the model trusts this score. */
+  confidence: Scalars['Float']['output'];
+  /** Time spent inside the model, milliseconds. */
+  latencyMs: Scalars['Float']['output'];
+  /** What produced it (the model file's version or sha256 prefix). */
+  modelVersion: Scalars['String']['output'];
+  /** 0 (strongly down) to 1 (strongly up); 0.5 is no view. */
+  score: Scalars['Float']['output'];
+};
+
+/**
+ * One signal a deployment writes to the signal store (`writeSignals`, `POST /api/signals/store`):
+ * the vendor, model and deployment come from its token, never from here.
+ */
+export type SignalWrite = {
+  asOf: Scalars['DateTime']['input'];
+  confidence: Scalars['Float']['input'];
+  horizonDays: Scalars['Int']['input'];
+  score: Scalars['Float']['input'];
+  symbol: Scalars['String']['input'];
+};
+
+/** `POST /api/signals/store`: up to 5,000 signals in one batch. */
+export type SignalWriteBatch = {
+  signals: Array<SignalWrite>;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Every status and health change of one of your deployments, across processes. */
+  deploymentHealth: DeploymentHealthEvent;
+  /** Each of your deployments as it changes. */
+  deploymentUpdated: Deployment;
   /**
    * A public demo stream: the server's clock every intervalSeconds (1 to 60), so a
    * first-time user sees a subscription working in GraphiQL.
@@ -547,6 +971,11 @@ export type Subscription = {
   trainingLogs: TrainingLogEvent;
   /** The run as it changes: status, metrics, cost. Completes when the run ends. */
   trainingRunUpdated: TrainingRun;
+};
+
+
+export type SubscriptionDeploymentHealthArgs = {
+  deploymentId: Scalars['ID']['input'];
 };
 
 
@@ -793,6 +1222,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   Node:
     | ( ApiKeyEntity )
     | ( CatalogModelEntity )
+    | ( DeploymentEntity )
     | ( TrainingRunEntity )
     | ( VendorEntity )
   ;
@@ -805,6 +1235,7 @@ export type ResolversTypes = ResolversObject<{
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
   ApiKeyStatus: ApiKeyStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CandleInput: CandleInput;
   CatalogFilter: CatalogFilter;
   CatalogModel: ResolverTypeWrapper<CatalogModelEntity>;
   CatalogModelConnection: ResolverTypeWrapper<Omit<CatalogModelConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['CatalogModelEdge']>, nodes: Array<ResolversTypes['CatalogModel']> }>;
@@ -812,8 +1243,13 @@ export type ResolversTypes = ResolversObject<{
   CatalogModelStatus: CatalogModelStatus;
   CatalogSort: CatalogSort;
   ComputeProviderName: ComputeProviderName;
+  ConsensusInferenceRequest: ConsensusInferenceRequest;
+  ConsensusInferenceResponse: ResolverTypeWrapper<ConsensusInferenceResponse>;
+  ConsensusSignalInput: ConsensusSignalInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
+  CreateDeploymentInput: CreateDeploymentInput;
+  CreateDeploymentPayload: ResolverTypeWrapper<Omit<CreateDeploymentPayload, 'deployment'> & { deployment: ResolversTypes['Deployment'] }>;
   CreateVendorInput: CreateVendorInput;
   CreateVendorPayload: ResolverTypeWrapper<Omit<CreateVendorPayload, 'apiKey' | 'vendor'> & { apiKey: ResolversTypes['ApiKey'], vendor: ResolversTypes['Vendor'] }>;
   DatabaseKind: DatabaseKind;
@@ -825,25 +1261,56 @@ export type ResolversTypes = ResolversObject<{
   DatasetRoundStatus: DatasetRoundStatus;
   DatasetSplit: ResolverTypeWrapper<DatasetSplit>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Deployment: ResolverTypeWrapper<DeploymentEntity>;
+  DeploymentAction: DeploymentAction;
+  DeploymentConnection: ResolverTypeWrapper<Omit<DeploymentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['DeploymentEdge']>, nodes: Array<ResolversTypes['Deployment']> }>;
+  DeploymentEdge: ResolverTypeWrapper<Omit<DeploymentEdge, 'node'> & { node: ResolversTypes['Deployment'] }>;
+  DeploymentEvent: ResolverTypeWrapper<DeploymentEvent>;
+  DeploymentFilter: DeploymentFilter;
+  DeploymentHealth: DeploymentHealth;
+  DeploymentHealthEvent: ResolverTypeWrapper<DeploymentHealthEventModel>;
+  DeploymentResources: ResolverTypeWrapper<DeploymentResources>;
+  DeploymentStatus: DeploymentStatus;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
+  EndpointHealth: ResolverTypeWrapper<EndpointHealth>;
+  EndpointStatus: EndpointStatus;
+  FeatureValueInput: FeatureValueInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   GpuType: ResolverTypeWrapper<ProviderGpuType>;
+  Heartbeat: ResolverTypeWrapper<Heartbeat>;
+  HeartbeatInput: HeartbeatInput;
+  HeartbeatReceipt: ResolverTypeWrapper<HeartbeatReceiptModel>;
   Hyperparameter: ResolverTypeWrapper<Hyperparameter>;
   HyperparameterInput: HyperparameterInput;
   HyperparameterValue: ResolverTypeWrapper<Scalars['HyperparameterValue']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Me: ResolverTypeWrapper<Principal>;
   MetricPoint: ResolverTypeWrapper<MetricPoint>;
   MetricSummary: ResolverTypeWrapper<MetricSummary>;
+  ModelSource: ResolverTypeWrapper<ModelSource>;
+  ModelSourceInput: ModelSourceInput;
+  ModelSourceKind: ModelSourceKind;
   ModelTask: ModelTask;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
+  OptimizerInferenceRequest: OptimizerInferenceRequest;
+  OptimizerInferenceResponse: ResolverTypeWrapper<OptimizerInferenceResponse>;
+  OptimizerSignalInput: OptimizerSignalInput;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PortfolioWeight: ResolverTypeWrapper<PortfolioWeight>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
+  RotateDeploymentTokenPayload: ResolverTypeWrapper<Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversTypes['Deployment'] }>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   ServerTick: ResolverTypeWrapper<ServerTick>;
+  SignalInferenceBatchRequest: SignalInferenceBatchRequest;
+  SignalInferenceBatchResponse: ResolverTypeWrapper<SignalInferenceBatchResponse>;
+  SignalInferenceRequest: SignalInferenceRequest;
+  SignalInferenceResponse: ResolverTypeWrapper<SignalInferenceResponse>;
+  SignalWrite: SignalWrite;
+  SignalWriteBatch: SignalWriteBatch;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TrainingArtifact: ResolverTypeWrapper<TrainingArtifactEntity>;
@@ -868,12 +1335,18 @@ export type ResolversParentTypes = ResolversObject<{
   ApiKeyConnection: Omit<ApiKeyConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['ApiKeyEdge']>, nodes: Array<ResolversParentTypes['ApiKey']> };
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
   Boolean: Scalars['Boolean']['output'];
+  CandleInput: CandleInput;
   CatalogFilter: CatalogFilter;
   CatalogModel: CatalogModelEntity;
   CatalogModelConnection: Omit<CatalogModelConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['CatalogModelEdge']>, nodes: Array<ResolversParentTypes['CatalogModel']> };
   CatalogModelEdge: Omit<CatalogModelEdge, 'node'> & { node: ResolversParentTypes['CatalogModel'] };
+  ConsensusInferenceRequest: ConsensusInferenceRequest;
+  ConsensusInferenceResponse: ConsensusInferenceResponse;
+  ConsensusSignalInput: ConsensusSignalInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
+  CreateDeploymentInput: CreateDeploymentInput;
+  CreateDeploymentPayload: Omit<CreateDeploymentPayload, 'deployment'> & { deployment: ResolversParentTypes['Deployment'] };
   CreateVendorInput: CreateVendorInput;
   CreateVendorPayload: Omit<CreateVendorPayload, 'apiKey' | 'vendor'> & { apiKey: ResolversParentTypes['ApiKey'], vendor: ResolversParentTypes['Vendor'] };
   DatasetFile: DatasetFileEntity;
@@ -882,23 +1355,49 @@ export type ResolversParentTypes = ResolversObject<{
   DatasetRoundEdge: Omit<DatasetRoundEdge, 'node'> & { node: ResolversParentTypes['DatasetRound'] };
   DatasetSplit: DatasetSplit;
   DateTime: Scalars['DateTime']['output'];
+  Deployment: DeploymentEntity;
+  DeploymentConnection: Omit<DeploymentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DeploymentEdge']>, nodes: Array<ResolversParentTypes['Deployment']> };
+  DeploymentEdge: Omit<DeploymentEdge, 'node'> & { node: ResolversParentTypes['Deployment'] };
+  DeploymentEvent: DeploymentEvent;
+  DeploymentFilter: DeploymentFilter;
+  DeploymentHealthEvent: DeploymentHealthEventModel;
+  DeploymentResources: DeploymentResources;
   EmailAddress: Scalars['EmailAddress']['output'];
+  EndpointHealth: EndpointHealth;
+  FeatureValueInput: FeatureValueInput;
   Float: Scalars['Float']['output'];
   GpuType: ProviderGpuType;
+  Heartbeat: Heartbeat;
+  HeartbeatInput: HeartbeatInput;
+  HeartbeatReceipt: HeartbeatReceiptModel;
   Hyperparameter: Hyperparameter;
   HyperparameterInput: HyperparameterInput;
   HyperparameterValue: Scalars['HyperparameterValue']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JSONObject: Scalars['JSONObject']['output'];
   Me: Principal;
   MetricPoint: MetricPoint;
   MetricSummary: MetricSummary;
+  ModelSource: ModelSource;
+  ModelSourceInput: ModelSourceInput;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
+  OptimizerInferenceRequest: OptimizerInferenceRequest;
+  OptimizerInferenceResponse: OptimizerInferenceResponse;
+  OptimizerSignalInput: OptimizerSignalInput;
   PageInfo: PageInfo;
+  PortfolioWeight: PortfolioWeight;
   Query: Record<PropertyKey, never>;
+  RotateDeploymentTokenPayload: Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversParentTypes['Deployment'] };
   ServerInfo: ServerInfo;
   ServerTick: ServerTick;
+  SignalInferenceBatchRequest: SignalInferenceBatchRequest;
+  SignalInferenceBatchResponse: SignalInferenceBatchResponse;
+  SignalInferenceRequest: SignalInferenceRequest;
+  SignalInferenceResponse: SignalInferenceResponse;
+  SignalWrite: SignalWrite;
+  SignalWriteBatch: SignalWriteBatch;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TrainingArtifact: TrainingArtifactEntity;
@@ -920,6 +1419,13 @@ export type PublicCacheDirectiveArgs = {
 };
 
 export type PublicCacheDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicCacheDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RangeDirectiveArgs = {
+  max?: Maybe<Scalars['Float']['input']>;
+  min?: Maybe<Scalars['Float']['input']>;
+};
+
+export type RangeDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = RangeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -972,9 +1478,22 @@ export type CatalogModelEdgeResolvers<ContextType = GraphQLContext, ParentType e
   node?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType>;
 }>;
 
+export type ConsensusInferenceResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsensusInferenceResponse'] = ResolversParentTypes['ConsensusInferenceResponse']> = ResolversObject<{
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  contributors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type CreateApiKeyPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = ResolversObject<{
   apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type CreateDeploymentPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateDeploymentPayload'] = ResolversParentTypes['CreateDeploymentPayload']> = ResolversObject<{
+  deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
+  token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type CreateVendorPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateVendorPayload'] = ResolversParentTypes['CreateVendorPayload']> = ResolversObject<{
@@ -1032,9 +1551,76 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeploymentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Deployment'] = ResolversParentTypes['Deployment']> = ResolversObject<{
+  actions?: Resolver<Array<ResolversTypes['DeploymentAction']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  endpointUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['DeploymentHealth'], ParentType, ContextType>;
+  heartbeatIntervalSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['DeploymentEvent']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastHeartbeat?: Resolver<Maybe<ResolversTypes['Heartbeat']>, ParentType, ContextType>;
+  lastHeartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  logs?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<DeploymentLogsArgs, 'last'>>;
+  model?: Resolver<ResolversTypes['ModelSource'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['ComputeProviderName'], ParentType, ContextType>;
+  providerRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rateLimitPerMinute?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resources?: Resolver<ResolversTypes['DeploymentResources'], ParentType, ContextType>;
+  signalsUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeploymentStatus'], ParentType, ContextType>;
+  template?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tokenPrefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  trainingRun?: Resolver<Maybe<ResolversTypes['TrainingRun']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type DeploymentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentConnection'] = ResolversParentTypes['DeploymentConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['DeploymentEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type DeploymentEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentEdge'] = ResolversParentTypes['DeploymentEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
+}>;
+
+export type DeploymentEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentEvent'] = ResolversParentTypes['DeploymentEvent']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['DeploymentHealth'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeploymentStatus'], ParentType, ContextType>;
+}>;
+
+export type DeploymentHealthEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentHealthEvent'] = ResolversParentTypes['DeploymentHealthEvent']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['DeploymentHealth'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeploymentStatus'], ParentType, ContextType>;
+}>;
+
+export type DeploymentResourcesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentResources'] = ResolversParentTypes['DeploymentResources']> = ResolversObject<{
+  cpu?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  gpuCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  gpuTypes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  image?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  memoryGb?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
 }
+
+export type EndpointHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EndpointHealth'] = ResolversParentTypes['EndpointHealth']> = ResolversObject<{
+  modelVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['EndpointStatus'], ParentType, ContextType>;
+}>;
 
 export type GpuTypeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GpuType'] = ResolversParentTypes['GpuType']> = ResolversObject<{
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1044,6 +1630,21 @@ export type GpuTypeResolvers<ContextType = GraphQLContext, ParentType extends Re
   provider?: Resolver<ResolversTypes['ComputeProviderName'], ParentType, ContextType>;
 }>;
 
+export type HeartbeatResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Heartbeat'] = ResolversParentTypes['Heartbeat']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  latencyMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['EndpointStatus'], ParentType, ContextType>;
+  version?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type HeartbeatReceiptResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HeartbeatReceipt'] = ResolversParentTypes['HeartbeatReceipt']> = ResolversObject<{
+  deploymentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['DeploymentHealth'], ParentType, ContextType>;
+  nextDueAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  signalsUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type HyperparameterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Hyperparameter'] = ResolversParentTypes['Hyperparameter']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   value?: Resolver<ResolversTypes['HyperparameterValue'], ParentType, ContextType>;
@@ -1051,6 +1652,10 @@ export type HyperparameterResolvers<ContextType = GraphQLContext, ParentType ext
 
 export interface HyperparameterValueScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['HyperparameterValue'], any> {
   name: 'HyperparameterValue';
+}
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
 }
 
 export type MeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Me'] = ResolversParentTypes['Me']> = ResolversObject<{
@@ -1074,21 +1679,38 @@ export type MetricSummaryResolvers<ContextType = GraphQLContext, ParentType exte
   step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type ModelSourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ModelSource'] = ResolversParentTypes['ModelSource']> = ResolversObject<{
+  kind?: Resolver<ResolversTypes['ModelSourceKind'], ParentType, ContextType>;
+  ref?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sha256?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   closeRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationCloseRoundArgs, 'number'>>;
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
+  createDeployment?: Resolver<ResolversTypes['CreateDeploymentPayload'], ParentType, ContextType, RequireFields<MutationCreateDeploymentArgs, 'input'>>;
   createVendor?: Resolver<ResolversTypes['CreateVendorPayload'], ParentType, ContextType, RequireFields<MutationCreateVendorArgs, 'input'>>;
+  linkDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationLinkDeploymentArgs, 'id'>>;
   openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
   resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  rotateDeploymentToken?: Resolver<ResolversTypes['RotateDeploymentTokenPayload'], ParentType, ContextType, RequireFields<MutationRotateDeploymentTokenArgs, 'id'>>;
+  sendHeartbeat?: Resolver<ResolversTypes['HeartbeatReceipt'], ParentType, ContextType, RequireFields<MutationSendHeartbeatArgs, 'input'>>;
   startTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStartTrainingRunArgs, 'spec'>>;
+  stopDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationStopDeploymentArgs, 'id'>>;
   stopTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStopTrainingRunArgs, 'id'>>;
   suspendVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationSuspendVendorArgs, 'id'>>;
 }>;
 
 export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'ApiKey' | 'CatalogModel' | 'TrainingRun' | 'Vendor', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ApiKey' | 'CatalogModel' | 'Deployment' | 'TrainingRun' | 'Vendor', ParentType, ContextType>;
+}>;
+
+export type OptimizerInferenceResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OptimizerInferenceResponse'] = ResolversParentTypes['OptimizerInferenceResponse']> = ResolversObject<{
+  latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  weights?: Resolver<Array<ResolversTypes['PortfolioWeight']>, ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1098,11 +1720,18 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type PortfolioWeightResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PortfolioWeight'] = ResolversParentTypes['PortfolioWeight']> = ResolversObject<{
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'first' | 'includeRevoked'>>;
   catalog?: Resolver<ResolversTypes['CatalogModelConnection'], ParentType, ContextType, RequireFields<QueryCatalogArgs, 'first' | 'sort'>>;
   catalogModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, Partial<QueryCatalogModelArgs>>;
   currentRound?: Resolver<Maybe<ResolversTypes['DatasetRound']>, ParentType, ContextType>;
+  deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<QueryDeploymentArgs, 'id'>>;
+  deployments?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryDeploymentsArgs, 'first'>>;
   gpuTypes?: Resolver<Array<ResolversTypes['GpuType']>, ParentType, ContextType, Partial<QueryGpuTypesArgs>>;
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1116,6 +1745,11 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType, Partial<QueryVendorArgs>>;
 }>;
 
+export type RotateDeploymentTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RotateDeploymentTokenPayload'] = ResolversParentTypes['RotateDeploymentTokenPayload']> = ResolversObject<{
+  deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = ResolversObject<{
   database?: Resolver<ResolversTypes['DatabaseKind'], ParentType, ContextType>;
   time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1127,7 +1761,20 @@ export type ServerTickResolvers<ContextType = GraphQLContext, ParentType extends
   time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type SignalInferenceBatchResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalInferenceBatchResponse'] = ResolversParentTypes['SignalInferenceBatchResponse']> = ResolversObject<{
+  responses?: Resolver<Array<ResolversTypes['SignalInferenceResponse']>, ParentType, ContextType>;
+}>;
+
+export type SignalInferenceResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalInferenceResponse'] = ResolversParentTypes['SignalInferenceResponse']> = ResolversObject<{
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  deploymentHealth?: SubscriptionResolver<ResolversTypes['DeploymentHealthEvent'], "deploymentHealth", ParentType, ContextType, RequireFields<SubscriptionDeploymentHealthArgs, 'deploymentId'>>;
+  deploymentUpdated?: SubscriptionResolver<ResolversTypes['Deployment'], "deploymentUpdated", ParentType, ContextType>;
   serverTime?: SubscriptionResolver<ResolversTypes['ServerTick'], "serverTime", ParentType, ContextType, RequireFields<SubscriptionServerTimeArgs, 'intervalSeconds'>>;
   trainingLogs?: SubscriptionResolver<ResolversTypes['TrainingLogEvent'], "trainingLogs", ParentType, ContextType, RequireFields<SubscriptionTrainingLogsArgs, 'afterSeq' | 'runId'>>;
   trainingRunUpdated?: SubscriptionResolver<ResolversTypes['TrainingRun'], "trainingRunUpdated", ParentType, ContextType, RequireFields<SubscriptionTrainingRunUpdatedArgs, 'runId'>>;
@@ -1226,7 +1873,9 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CatalogModel?: CatalogModelResolvers<ContextType>;
   CatalogModelConnection?: CatalogModelConnectionResolvers<ContextType>;
   CatalogModelEdge?: CatalogModelEdgeResolvers<ContextType>;
+  ConsensusInferenceResponse?: ConsensusInferenceResponseResolvers<ContextType>;
   CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
+  CreateDeploymentPayload?: CreateDeploymentPayloadResolvers<ContextType>;
   CreateVendorPayload?: CreateVendorPayloadResolvers<ContextType>;
   DatasetFile?: DatasetFileResolvers<ContextType>;
   DatasetRound?: DatasetRoundResolvers<ContextType>;
@@ -1234,19 +1883,35 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   DatasetRoundEdge?: DatasetRoundEdgeResolvers<ContextType>;
   DatasetSplit?: DatasetSplitResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Deployment?: DeploymentResolvers<ContextType>;
+  DeploymentConnection?: DeploymentConnectionResolvers<ContextType>;
+  DeploymentEdge?: DeploymentEdgeResolvers<ContextType>;
+  DeploymentEvent?: DeploymentEventResolvers<ContextType>;
+  DeploymentHealthEvent?: DeploymentHealthEventResolvers<ContextType>;
+  DeploymentResources?: DeploymentResourcesResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  EndpointHealth?: EndpointHealthResolvers<ContextType>;
   GpuType?: GpuTypeResolvers<ContextType>;
+  Heartbeat?: HeartbeatResolvers<ContextType>;
+  HeartbeatReceipt?: HeartbeatReceiptResolvers<ContextType>;
   Hyperparameter?: HyperparameterResolvers<ContextType>;
   HyperparameterValue?: GraphQLScalarType;
+  JSONObject?: GraphQLScalarType;
   Me?: MeResolvers<ContextType>;
   MetricPoint?: MetricPointResolvers<ContextType>;
   MetricSummary?: MetricSummaryResolvers<ContextType>;
+  ModelSource?: ModelSourceResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
+  OptimizerInferenceResponse?: OptimizerInferenceResponseResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PortfolioWeight?: PortfolioWeightResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RotateDeploymentTokenPayload?: RotateDeploymentTokenPayloadResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ServerTick?: ServerTickResolvers<ContextType>;
+  SignalInferenceBatchResponse?: SignalInferenceBatchResponseResolvers<ContextType>;
+  SignalInferenceResponse?: SignalInferenceResponseResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TrainingArtifact?: TrainingArtifactResolvers<ContextType>;
   TrainingLogEvent?: TrainingLogEventResolvers<ContextType>;
@@ -1262,4 +1927,5 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
   publicCache?: PublicCacheDirectiveResolver<any, any, ContextType>;
+  range?: RangeDirectiveResolver<any, any, ContextType>;
 }>;

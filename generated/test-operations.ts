@@ -45,6 +45,26 @@ export type CreateApiKeyInput = {
   name: string;
 };
 
+export type CreateDeploymentInput = {
+  cpu?: number | null | undefined;
+  gpuCount?: number | null | undefined;
+  /** RunPod: GPU types to try in order (e.g. ["RTX4090", "A100"]); empty or absent for CPU. */
+  gpuTypes?: Array<string> | null | undefined;
+  heartbeatIntervalSeconds?: number | null | undefined;
+  /** RunPod: the container image. */
+  image?: string | null | undefined;
+  memoryGb?: number | null | undefined;
+  model?: ModelSourceInput | null | undefined;
+  /** Unique among your deployments that are not stopped; 1 to 64 characters. */
+  name: string;
+  provider?: ComputeProviderName;
+  rateLimitPerMinute?: number | null | undefined;
+  /** Where to write signals; default: not linked (see linkDeployment). */
+  signalsUrl?: string | null | undefined;
+  /** The serving template (default runpod-signal-http). */
+  template?: string | null | undefined;
+};
+
 export type CreateVendorInput = {
   displayName: string;
   email: string;
@@ -76,10 +96,79 @@ export type DatasetRoundStatus =
   /** Built, not yet downloadable by vendors. */
   | 'UPCOMING';
 
+/** What can be done to a deployment now (its `actions`). */
+export type DeploymentAction =
+  | 'LINK_INFRA'
+  | 'ROTATE_TOKEN'
+  | 'STOP';
+
+export type DeploymentHealth =
+  /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
+  | 'DEGRADED'
+  | 'HEALTHY'
+  /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
+  | 'UNHEALTHY'
+  /** No heartbeat yet. */
+  | 'UNKNOWN';
+
+export type DeploymentStatus =
+  | 'FAILED'
+  /** Accepted, not yet handed to its provider. */
+  | 'PENDING'
+  /** The provider is creating it (a pod being scheduled, a process being spawned). */
+  | 'PROVISIONING'
+  | 'RUNNING'
+  /** Running, its model not yet loaded (no READY heartbeat yet). */
+  | 'STARTING'
+  | 'STOPPED'
+  | 'STOPPING';
+
+/** What an endpoint's `GET /health` answers as its status (200 only when READY). */
+export type EndpointStatus =
+  /** Serving, at capacity. */
+  | 'BUSY'
+  | 'READY'
+  /** Loading its model. */
+  | 'STARTING'
+  | 'UNHEALTHY';
+
+/** What a deployment reports every MP_HEARTBEAT_SECONDS with its deployment token. */
+export type HeartbeatInput = {
+  /** Anything else worth showing (queue depth, memory...); at most 4 KB as JSON. */
+  details?: Record<string, unknown> | null | undefined;
+  /** The endpoint's recent inference latency, milliseconds. */
+  latencyMs?: number | null | undefined;
+  status: EndpointStatus;
+  /** The model version it serves. */
+  version?: string | null | undefined;
+};
+
 export type HyperparameterInput = {
   name: string;
   value: string | number | boolean;
 };
+
+export type ModelSourceInput = {
+  /** A path on the server's machine (LOCAL only). */
+  path?: string | null | undefined;
+  /** The file's sha256, checked after download (known for training runs). */
+  sha256?: string | null | undefined;
+  /** A training run of yours whose model.json to serve. */
+  trainingRunId?: string | number | null | undefined;
+  /** An https URL to download the model file from. */
+  url?: string | null | undefined;
+};
+
+/** Where the model a deployment serves comes from. */
+export type ModelSourceKind =
+  /** The template's small built-in model. */
+  | 'BUILT_IN'
+  /** A file on the machine that runs the deployment (LOCAL provider). */
+  | 'PATH'
+  /** The model.json artifact of one of the vendor's training runs. */
+  | 'TRAINING_RUN'
+  /** An https URL, such as a Hugging Face file. */
+  | 'URL';
 
 /** What a model produces. */
 export type ModelTask =
@@ -297,6 +386,64 @@ export type TestResolveRoundMutationVariables = Exact<{
 
 
 export type TestResolveRoundMutation = { resolveRound: { status: DatasetRoundStatus } };
+
+export type TestDeploymentFieldsFragment = { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, endpointUrl: string | null, tokenPrefix: string, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, history: Array<{ status: DeploymentStatus, health: DeploymentHealth, reason: string }> };
+
+export type TestCreateDeploymentMutationVariables = Exact<{
+  input: CreateDeploymentInput;
+  key?: string | null | undefined;
+}>;
+
+
+export type TestCreateDeploymentMutation = { createDeployment: { token: string | null, deployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, endpointUrl: string | null, tokenPrefix: string, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, history: Array<{ status: DeploymentStatus, health: DeploymentHealth, reason: string }> } } };
+
+export type TestDeploymentQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestDeploymentQuery = { deployment: { logs: Array<string>, id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, endpointUrl: string | null, tokenPrefix: string, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, history: Array<{ status: DeploymentStatus, health: DeploymentHealth, reason: string }> } };
+
+export type TestDeploymentsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TestDeploymentsQuery = { deployments: { totalCount: number, nodes: Array<{ id: string, status: DeploymentStatus }> } };
+
+export type TestStopDeploymentMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestStopDeploymentMutation = { stopDeployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, endpointUrl: string | null, tokenPrefix: string, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, history: Array<{ status: DeploymentStatus, health: DeploymentHealth, reason: string }> } };
+
+export type TestRotateDeploymentTokenMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestRotateDeploymentTokenMutation = { rotateDeploymentToken: { token: string, deployment: { tokenPrefix: string } } };
+
+export type TestLinkDeploymentMutationVariables = Exact<{
+  id: string | number;
+  signalsUrl?: string | null | undefined;
+}>;
+
+
+export type TestLinkDeploymentMutation = { linkDeployment: { signalsUrl: string | null } };
+
+export type TestSendHeartbeatMutationVariables = Exact<{
+  input: HeartbeatInput;
+}>;
+
+
+export type TestSendHeartbeatMutation = { sendHeartbeat: { deploymentId: string, health: DeploymentHealth, nextDueAt: string, signalsUrl: string | null } };
+
+export type TestDeploymentHealthSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestDeploymentHealthSubscription = { deploymentHealth: { status: DeploymentStatus, health: DeploymentHealth, reason: string } };
 
 export type TestMeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -546,6 +693,31 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const TestDeploymentFieldsFragmentDoc = new TypedDocumentString(`
+    fragment TestDeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  endpointUrl
+  tokenPrefix
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  signalsUrl
+  model {
+    kind
+    ref
+    sha256
+  }
+  history {
+    status
+    health
+    reason
+  }
+}
+    `, {"fragmentName":"TestDeploymentFields"}) as unknown as TypedDocumentString<TestDeploymentFieldsFragment, unknown>;
 export const TestTrainingRunFieldsFragmentDoc = new TypedDocumentString(`
     fragment TestTrainingRunFields on TrainingRun {
   id
@@ -837,6 +1009,144 @@ export const TestResolveRoundDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TestResolveRoundMutation, TestResolveRoundMutationVariables>;
+export const TestCreateDeploymentDocument = new TypedDocumentString(`
+    mutation TestCreateDeployment($input: CreateDeploymentInput!, $key: String) {
+  createDeployment(input: $input, idempotencyKey: $key) {
+    token
+    deployment {
+      ...TestDeploymentFields
+    }
+  }
+}
+    fragment TestDeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  endpointUrl
+  tokenPrefix
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  signalsUrl
+  model {
+    kind
+    ref
+    sha256
+  }
+  history {
+    status
+    health
+    reason
+  }
+}`) as unknown as TypedDocumentString<TestCreateDeploymentMutation, TestCreateDeploymentMutationVariables>;
+export const TestDeploymentDocument = new TypedDocumentString(`
+    query TestDeployment($id: ID!) {
+  deployment(id: $id) {
+    ...TestDeploymentFields
+    logs(last: 50)
+  }
+}
+    fragment TestDeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  endpointUrl
+  tokenPrefix
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  signalsUrl
+  model {
+    kind
+    ref
+    sha256
+  }
+  history {
+    status
+    health
+    reason
+  }
+}`) as unknown as TypedDocumentString<TestDeploymentQuery, TestDeploymentQueryVariables>;
+export const TestDeploymentsDocument = new TypedDocumentString(`
+    query TestDeployments {
+  deployments(first: 50) {
+    totalCount
+    nodes {
+      id
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TestDeploymentsQuery, TestDeploymentsQueryVariables>;
+export const TestStopDeploymentDocument = new TypedDocumentString(`
+    mutation TestStopDeployment($id: ID!) {
+  stopDeployment(id: $id) {
+    ...TestDeploymentFields
+  }
+}
+    fragment TestDeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  endpointUrl
+  tokenPrefix
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  signalsUrl
+  model {
+    kind
+    ref
+    sha256
+  }
+  history {
+    status
+    health
+    reason
+  }
+}`) as unknown as TypedDocumentString<TestStopDeploymentMutation, TestStopDeploymentMutationVariables>;
+export const TestRotateDeploymentTokenDocument = new TypedDocumentString(`
+    mutation TestRotateDeploymentToken($id: ID!) {
+  rotateDeploymentToken(id: $id) {
+    token
+    deployment {
+      tokenPrefix
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TestRotateDeploymentTokenMutation, TestRotateDeploymentTokenMutationVariables>;
+export const TestLinkDeploymentDocument = new TypedDocumentString(`
+    mutation TestLinkDeployment($id: ID!, $signalsUrl: String) {
+  linkDeployment(id: $id, signalsUrl: $signalsUrl) {
+    signalsUrl
+  }
+}
+    `) as unknown as TypedDocumentString<TestLinkDeploymentMutation, TestLinkDeploymentMutationVariables>;
+export const TestSendHeartbeatDocument = new TypedDocumentString(`
+    mutation TestSendHeartbeat($input: HeartbeatInput!) {
+  sendHeartbeat(input: $input) {
+    deploymentId
+    health
+    nextDueAt
+    signalsUrl
+  }
+}
+    `) as unknown as TypedDocumentString<TestSendHeartbeatMutation, TestSendHeartbeatMutationVariables>;
+export const TestDeploymentHealthDocument = new TypedDocumentString(`
+    subscription TestDeploymentHealth($id: ID!) {
+  deploymentHealth(deploymentId: $id) {
+    status
+    health
+    reason
+  }
+}
+    `) as unknown as TypedDocumentString<TestDeploymentHealthSubscription, TestDeploymentHealthSubscriptionVariables>;
 export const TestMeDocument = new TypedDocumentString(`
     query TestMe {
   me {

@@ -1,11 +1,19 @@
-// Fails when generated/ is stale: regenerates it and compares with what was there.
-// On a difference the fresh files stay in place (commit them) and the names are printed.
+// Fails when generated/ (or a template's generated contracts) is stale: regenerates them and
+// compares with what was there. On a difference the fresh files stay in place (commit them)
+// and the names are printed.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = new URL('../generated/', import.meta.url).pathname;
-const snapshot = () => Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+/** Generated outside generated/: the serving template carries its own copy of the contracts. */
+const elsewhere = ['cli/templates/runpod-signal-http/src/contract.generated.ts'];
+const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+const snapshot = () =>
+  Object.fromEntries([
+    ...readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
+    ...elsewhere.map((file) => [file, read(join(dir, '..', file))]),
+  ]);
 
 const before = snapshot();
 execFileSync(process.execPath, [join(dir, '../node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.yml', '--silent'], {

@@ -10,6 +10,7 @@ import { Metrics } from './metrics';
 import { openStorage } from './storage';
 import { ClusterSchedule, newWorkerId } from './jobs';
 import { schedulePurge } from './idempotency';
+import { scheduleRateLimitPurge } from './rate-limits';
 import { serveSignedFile } from './http/files';
 import { serveUpload } from './http/uploads';
 import { createProviders } from './providers/registry';
@@ -20,6 +21,7 @@ import { bearerToken, requestIdFrom } from './http/request-headers';
 import { packageVersion } from './paths';
 import { applyCors } from './http/cors';
 import { GraphQLHttp, sendError } from './http/graphql-http';
+import { holdThrottledAnswer } from './http/throttled-answer';
 import { attachGraphQLWs } from './http/graphql-ws';
 import { serveGraphiql, wantsGraphiql } from './http/graphiql';
 
@@ -38,8 +40,10 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const metrics = new Metrics(() => database.poolStats());
   const storage = await openStorage(config);
   let listenUrl = '';
-  const schedule = new ClusterSchedule(database.dataSource, log, newWorkerId());
+  // Looked at every second: the deployments' health sweep runs once a second across the cluster.
+  const schedule = new ClusterSchedule(database.dataSource, log, newWorkerId(), 1000);
   schedulePurge(schedule, database.dataSource);
+  scheduleRateLimitPurge(schedule, database.dataSource);
   const platform: Platform = {
     config,
     database,
@@ -142,19 +146,31 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     }
     // Authentication happens before Apollo so a bad key gets a plain 401 with the reason.
     let principal = null;
+    let deployment = null;
     const token = bearerToken(req.headers.authorization);
     if (token) {
       try {
-        principal = await services.keys.authenticate(token);
+        if (services.deploymentTokens.owns(token)) deployment = await services.deploymentTokens.authenticate(token, req.socket.remoteAddress);
+        else principal = await services.keys.authenticate(token, req.socket.remoteAddress);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
+        const status = error.code === 'RATE_LIMITED' ? 429 : 401;
         metrics.requests.inc({ operation: 'unknown', type: 'unknown', outcome: 'error' });
         metrics.errors.inc({ operation: 'unknown', code: error.code });
-        log.info({ requestId, status: 401, errors: [error.code] }, 'graphql');
-        return sendError(res, 401, error.message);
+        log.info({ requestId, status, errors: [error.code] }, 'graphql');
+        if (status === 429) {
+          await holdThrottledAnswer(error);
+          res.setHeader('retry-after', String(error.details.retryAfter ?? 1));
+        }
+        return sendError(res, status, error.message, error.code, { ...error.details });
       }
     }
-    await graphql.handle(req, res, url, buildContext(contexts, { requestId, principal, headers: req.headers, idempotencyKey: req.headers['idempotency-key'] }));
+    await graphql.handle(
+      req,
+      res,
+      url,
+      buildContext(contexts, { requestId, principal, deployment, headers: req.headers, idempotencyKey: req.headers['idempotency-key'] }),
+    );
   };
 
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
@@ -163,7 +179,13 @@ export async function createApp(config: ServerConfig, database: Database, log: L
       inFlight -= 1;
     });
     handle(req, res).catch((error: unknown) => {
-      log.error({ err: error, path: (req.url ?? '').split('?')[0] }, 'unhandled error in the HTTP handler');
+      const path = (req.url ?? '').split('?')[0];
+      if (clientWentAway(req, error)) {
+        log.debug({ path, reason: (error as NodeJS.ErrnoException).code ?? 'aborted' }, 'the client went away before the answer');
+        res.destroy();
+        return;
+      }
+      log.error({ err: error, path }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) sendError(res, 500, 'internal server error', 'INTERNAL');
       else res.destroy();
     });
@@ -182,6 +204,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     log,
     corsOrigins: config.corsOrigins,
     maxPayloadBytes: config.bodyLimitBytes,
+    limits: config.websocket,
   });
 
   return {
@@ -231,6 +254,12 @@ async function readiness(database: Database, log: Logger): Promise<[number, Reco
     log.warn({ err: error }, 'readiness check: database unreachable');
     return [503, { status: 'not ready', reason: 'database unreachable (see the server log)' }];
   }
+}
+
+/** A request the client abandoned (closed or reset mid-body): nothing to answer, nothing to report. */
+function clientWentAway(req: IncomingMessage, error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

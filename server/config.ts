@@ -36,8 +36,18 @@ const environmentSchema = z.object({
   MP_MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20000),
   MP_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
   MP_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(200).default(50),
+  MP_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(10),
+  MP_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100),
+  MP_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  MP_WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(100),
+  MP_WS_MAX_PENDING_SUBSCRIBES: z.coerce.number().int().min(1).max(1_000).default(16),
+  MP_WS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
+  MP_WS_MAX_ANONYMOUS_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(10),
+  MP_WS_KEEPALIVE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(12),
+  MP_WS_IDLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   MP_TRAINING_WORKER: booleanFlag.default(true),
   MP_TEMPLATES_DIR: z.string().min(1).optional(),
+  MP_LOCAL_RUN_USER: z.string().trim().min(1).optional(),
   MP_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_VENDOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
@@ -71,9 +81,35 @@ export interface ServerConfig {
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number };
-  training: { worker: boolean; concurrency: number; perVendorConcurrency: number; leaseSeconds: number; workRoot: string; templatesDir: string | undefined };
+  /** Failed API key attempts allowed per key id and per client address in each window, across processes. */
+  authFailures: { perKey: number; perAddress: number; windowSeconds: number };
+  /** graphql-ws limits, per process; 0 for keepAliveMs or idleMs turns that check off. */
+  websocket: WebSocketLimits;
+  training: {
+    worker: boolean;
+    concurrency: number;
+    perVendorConcurrency: number;
+    leaseSeconds: number;
+    workRoot: string;
+    templatesDir: string | undefined;
+    /** Who local training programs run as (a name or uid); unset: `nobody` under root where it can, else the server's user. */
+    localRunUser: string | undefined;
+  };
+  /** RUNPOD_API_KEY as given, with or without an endpoint (masked in logs either way). */
+  runpodApiKey: string | undefined;
+  /** Set when RUNPOD_API_KEY is: RunPod pods for deployments need no endpoint. */
+  runpodPods: { apiKey: string; restBaseUrl: string } | undefined;
   /** Set when both RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are. */
   runpod: { apiKey: string; endpointId: string; jobsBaseUrl: string; restBaseUrl: string } | undefined;
+}
+
+export interface WebSocketLimits {
+  maxSubscriptionsPerSocket: number;
+  maxPendingSubscribes: number;
+  maxSocketsPerKey: number;
+  maxAnonymousSocketsPerAddress: number;
+  keepAliveMs: number;
+  idleMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -114,7 +150,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       leaseSeconds: e.MP_TRAINING_LEASE_SECONDS,
       workRoot: path.join(dataDir, 'runs'),
       templatesDir: e.MP_TEMPLATES_DIR ? path.resolve(e.MP_TEMPLATES_DIR) : undefined,
+      localRunUser: e.MP_LOCAL_RUN_USER,
     },
+    runpodApiKey: e.RUNPOD_API_KEY,
+    runpodPods: e.RUNPOD_API_KEY ? { apiKey: e.RUNPOD_API_KEY, restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, '') } : undefined,
     runpod:
       e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID
         ? {
@@ -130,6 +169,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       maxCost: e.MP_MAX_COST,
       maxTokens: e.MP_MAX_TOKENS,
       maxDirectives: e.MP_MAX_DIRECTIVES,
+    },
+    authFailures: { perKey: e.MP_AUTH_FAILURES_PER_KEY, perAddress: e.MP_AUTH_FAILURES_PER_ADDRESS, windowSeconds: e.MP_AUTH_FAILURE_WINDOW_SECONDS },
+    websocket: {
+      maxSubscriptionsPerSocket: e.MP_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxPendingSubscribes: e.MP_WS_MAX_PENDING_SUBSCRIBES,
+      maxSocketsPerKey: e.MP_WS_MAX_SOCKETS_PER_KEY,
+      maxAnonymousSocketsPerAddress: e.MP_WS_MAX_ANONYMOUS_SOCKETS_PER_ADDRESS,
+      keepAliveMs: e.MP_WS_KEEPALIVE_SECONDS * 1000,
+      idleMs: e.MP_WS_IDLE_SECONDS * 1000,
     },
   };
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from './logger';
 import type { Links } from './storage';
 import type { Principal } from './modules/identity/principal';
+import type { DeploymentCaller } from './modules/deployments/token-validator';
 import type { DatabaseKind } from '../generated/server-types';
 
 /**
@@ -20,6 +21,8 @@ export interface Loaders {}
 export interface GraphQLContext {
   requestId: string;
   principal: Principal | null;
+  /** Set instead of `principal` for a request made with a deployment token (sit_...). */
+  deployment: DeploymentCaller | null;
   /** Signed links as this client reaches us (MP_PUBLIC_URL, else the request's Host). */
   links: Links;
   /** The operation's Idempotency-Key, for create-type mutations. */
@@ -49,13 +52,14 @@ export interface ContextFactory {
  */
 export function buildContext(
   factory: ContextFactory,
-  request: { requestId: string; principal: Principal | null; headers: IncomingHttpHeaders; idempotencyKey: unknown },
+  request: { requestId: string; principal: Principal | null; deployment?: DeploymentCaller | null; headers: IncomingHttpHeaders; idempotencyKey: unknown },
 ): GraphQLContext {
   const host = request.headers.host;
   const baseUrl = factory.publicUrl ?? (host ? `http://${host}` : factory.listenUrl());
   return {
     requestId: request.requestId,
     principal: request.principal,
+    deployment: request.deployment ?? null,
     links: factory.linksAt(baseUrl),
     idempotencyKey: typeof request.idempotencyKey === 'string' ? request.idempotencyKey : undefined,
     services: factory.services,

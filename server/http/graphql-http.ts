@@ -120,10 +120,16 @@ export class GraphQLHttp {
 }
 
 /** A GraphQL-shaped error for requests refused before Apollo sees them. */
-export function sendError(res: ServerResponse, status: number, message: string, code = status === 401 ? 'UNAUTHENTICATED' : 'BAD_USER_INPUT'): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code = status === 401 ? 'UNAUTHENTICATED' : 'BAD_USER_INPUT',
+  details: Record<string, unknown> = {},
+): void {
   if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="marketplace"');
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code, ...details } }] }));
 }
 
 /** A cached answer, counted and logged like any other operation. */

@@ -8,8 +8,9 @@ import { identityModule } from './identity';
 import { catalogModule } from './catalog';
 import { datasetsModule } from './datasets';
 import { trainingModule } from './training';
+import { deploymentsModule } from './deployments';
 
-export const modules: readonly MarketplaceModule[] = [baseModule, identityModule, catalogModule, datasetsModule, trainingModule];
+export const modules: readonly MarketplaceModule[] = [baseModule, identityModule, catalogModule, datasetsModule, trainingModule, deploymentsModule];
 
 /** Every module's entities, for the data source. */
 export const entities = modules.flatMap((module) => module.entities);

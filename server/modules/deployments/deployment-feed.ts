@@ -1,0 +1,113 @@
+import type { DataSource } from 'typeorm';
+import type { Notifications } from '../../db/notifications';
+import type { Logger } from '../../logger';
+import type { Principal } from '../identity/principal';
+import { requireVendor } from '../training/training-runs';
+import { DeploymentEntity } from './deployment.entity';
+import { DEPLOYMENT_CHANNEL, type DeploymentChange } from './lifecycle';
+
+/** What `deploymentHealth` sends: one change of status or health. */
+export interface DeploymentHealthEvent {
+  deployment: DeploymentEntity;
+  status: DeploymentEntity['status'];
+  health: DeploymentEntity['health'];
+  reason: string;
+  at: Date;
+}
+
+type Listener = (change: DeploymentChange, deployment: DeploymentEntity) => void;
+
+/** At most this many events wait for a slow subscriber; older ones are dropped (the newest state still arrives). */
+const MAX_QUEUED = 100;
+
+/**
+ * Live deployment changes in this process: one listener on the deployments channel (every
+ * process's changes arrive through it), one read of the changed row per change however many
+ * subscribers follow it, then each subscriber's queue.
+ */
+export class DeploymentFeed {
+  private readonly listeners = new Set<Listener>();
+  private stopListening?: () => Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications: Notifications,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopListening = await this.notifications.listen(DEPLOYMENT_CHANNEL, (payload) => void this.onChange(payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListening?.();
+  }
+
+  /** Each status or health change of one deployment (the caller checked it is the vendor's). */
+  health(deploymentId: string): AsyncIterableIterator<DeploymentHealthEvent> {
+    return this.iterate<DeploymentHealthEvent>((change, deployment, push) => {
+      if (change.deploymentId !== deploymentId) return;
+      push({ deployment, status: change.event.status, health: change.event.health, reason: change.event.reason, at: new Date(change.event.at) });
+    });
+  }
+
+  /** Each of the caller's deployments as it changes. */
+  updates(principal: Principal | null): AsyncIterableIterator<DeploymentEntity> {
+    const vendorId = requireVendor(principal);
+    return this.iterate<DeploymentEntity>((change, deployment, push) => {
+      if (change.vendorId === vendorId) push(deployment);
+    });
+  }
+
+  private async onChange(payload: string): Promise<void> {
+    if (this.listeners.size === 0) return;
+    try {
+      const change = JSON.parse(payload) as DeploymentChange;
+      const deployment = await this.dataSource.getRepository(DeploymentEntity).findOneBy({ id: change.deploymentId });
+      if (!deployment) return;
+      for (const listener of this.listeners) listener(change, deployment);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not follow a deployment change');
+    }
+  }
+
+  private iterate<T>(select: (change: DeploymentChange, deployment: DeploymentEntity, push: (value: T) => void) => void): AsyncIterableIterator<T> {
+    const queue: T[] = [];
+    let wake: ((result: IteratorResult<T>) => void) | null = null;
+    let done = false;
+    const listener: Listener = (change, deployment) =>
+      select(change, deployment, (value) => {
+        if (wake) {
+          const resolve = wake;
+          wake = null;
+          resolve({ value, done: false });
+          return;
+        }
+        queue.push(value);
+        if (queue.length > MAX_QUEUED) queue.shift();
+      });
+    this.listeners.add(listener);
+    const finish = (): Promise<IteratorResult<T>> => {
+      done = true;
+      this.listeners.delete(listener);
+      wake?.({ value: undefined, done: true });
+      wake = null;
+      return Promise.resolve({ value: undefined, done: true });
+    };
+    return {
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (wake = resolve));
+      },
+      return: finish,
+      throw: async (error: unknown) => {
+        await finish();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}

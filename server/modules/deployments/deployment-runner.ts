@@ -1,0 +1,271 @@
+import type { DataSource } from 'typeorm';
+import { DomainError } from '../../domain-error';
+import { maskForDisplay, type Logger } from '../../logger';
+import type { Notifications } from '../../db/notifications';
+import type { Links } from '../../storage';
+import type { DeploymentProvider, DeploymentSpec } from '../../providers/deployment-provider';
+import { LocalDeploymentProvider } from '../../providers/local-deployments';
+import type { ComputeProviderName } from '../../../generated/schema-types';
+import { TrainingArtifactEntity } from '../training/training-artifact.entity';
+import { templateDir } from '../training/templates';
+import { DeploymentEntity } from './deployment.entity';
+import { DeploymentLogLineEntity } from './deployment-log-line.entity';
+import { DEPLOYMENT_CHANNEL, isFinal, type DeploymentChange } from './lifecycle';
+import type { DeploymentsService } from './deployments.service';
+import type { DeploymentTokenValidator } from './token-validator';
+
+/** Asks the process that runs a LOCAL deployment to deliver a new environment (payload: {deploymentId, env}). */
+export const DEPLOYMENT_COMMAND_CHANNEL = 'mp_deployment_command';
+const LEASE_MS = 30_000;
+const MAX_LOG_LINES = 1000;
+const MODEL_LINK_DAYS = 7;
+
+export interface RunnerOptions {
+  dataSource: DataSource;
+  notifications: Notifications;
+  log: Logger;
+  providers: Map<ComputeProviderName, DeploymentProvider>;
+  service: DeploymentsService;
+  tokens: DeploymentTokenValidator;
+  workerId: string;
+  links: () => Links;
+  apiUrl: () => string;
+}
+
+/**
+ * Hands deployments to their providers and follows them: PENDING -> PROVISIONING -> STARTING on
+ * launch (RUNNING comes with the first READY heartbeat), FAILED when the provider fails or the
+ * endpoint ends on its own, STOPPED on stop. A LOCAL deployment lives in the process that launched
+ * it: that process holds a lease on it, renews it, and reacts when any process stops it or
+ * changes its environment; another process marks it FAILED once the lease lapses.
+ */
+export class DeploymentRunner {
+  private logSeq = new Map<string, number>();
+  private renewTimer?: NodeJS.Timeout;
+  private stopListening: (() => Promise<void>)[] = [];
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  async start(): Promise<void> {
+    const { notifications } = this.options;
+    this.stopListening.push(await notifications.listen(DEPLOYMENT_CHANNEL, (payload) => void this.onChange(JSON.parse(payload) as DeploymentChange)));
+    this.stopListening.push(
+      await notifications.listen(DEPLOYMENT_COMMAND_CHANNEL, (payload) => {
+        const command = JSON.parse(payload) as { deploymentId: string; env: Record<string, string> };
+        void this.deliverHere(command.deploymentId, command.env);
+      }),
+    );
+    this.renewTimer = setInterval(() => void this.renewLeases(), LEASE_MS / 3);
+    this.renewTimer.unref();
+  }
+
+  /** Graceful shutdown: this process's LOCAL deployments stop with it (their tokens are revoked). */
+  async stop(): Promise<void> {
+    clearInterval(this.renewTimer);
+    const local = this.options.providers.get('LOCAL');
+    const owned = await this.options.dataSource
+      .getRepository(DeploymentEntity)
+      .findBy({ ownerWorker: this.options.workerId })
+      .catch((error: unknown) => {
+        // The database is gone: end the processes anyway; another process fails the rows once their lease lapses.
+        this.options.log.warn({ err: error }, 'could not read the deployments to stop at shutdown');
+        return [] as DeploymentEntity[];
+      });
+    for (const deployment of owned.filter((row) => !isFinal(row.status))) {
+      await this.halt(deployment, 'the server process running it shut down').catch((error: unknown) =>
+        this.options.log.warn({ err: error, deploymentId: deployment.id }, 'could not stop a deployment at shutdown'),
+      );
+    }
+    if (local instanceof LocalDeploymentProvider) await local.terminateAll();
+    for (const stop of this.stopListening) await stop().catch(() => undefined);
+  }
+
+  launch(deployment: DeploymentEntity, token: string): void {
+    void this.provision(deployment, token).catch((error: unknown) =>
+      this.options.log.error({ err: error, deploymentId: deployment.id }, 'deployment launch failed'),
+    );
+  }
+
+  /** Stop at the provider (or ask its owner to), revoke the token, end STOPPED. */
+  async halt(deployment: DeploymentEntity, reason: string): Promise<DeploymentEntity> {
+    const { service } = this.options;
+    let current: DeploymentEntity | null = deployment;
+    if (current.status === 'PENDING') {
+      current = (await service.change(current.id, { status: 'STOPPED', reason })) ?? current;
+    } else {
+      current = (await service.change(current.id, { status: 'STOPPING', reason })) ?? current;
+      const provider = this.options.providers.get(current.provider);
+      if (current.providerRef && provider && (current.provider !== 'LOCAL' || current.ownerWorker === this.options.workerId)) {
+        await provider.terminate(current.providerRef);
+      }
+      // A LOCAL deployment of another process: its owner terminates it when it hears of STOPPING.
+      current = (await service.change(current.id, { status: 'STOPPED', reason })) ?? current;
+    }
+    await this.revokeTokens(current.id);
+    return current;
+  }
+
+  async deliver(deployment: DeploymentEntity, env: Record<string, string>): Promise<void> {
+    if (deployment.provider === 'LOCAL' && deployment.ownerWorker !== this.options.workerId) {
+      await this.options.notifications.notify(this.options.dataSource, DEPLOYMENT_COMMAND_CHANNEL, JSON.stringify({ deploymentId: deployment.id, env }));
+      return;
+    }
+    await this.deliverHere(deployment.id, env);
+  }
+
+  /** LOCAL deployments whose owner stopped renewing (a crashed process) are FAILED; returns how many. */
+  async failOrphans(): Promise<number> {
+    const orphans = await this.options.dataSource
+      .getRepository(DeploymentEntity)
+      .createQueryBuilder('d')
+      .where(`d.provider = 'LOCAL' AND d.status IN ('PROVISIONING', 'STARTING', 'RUNNING', 'STOPPING')`)
+      .andWhere('d.lease_expires_at < now()')
+      .getMany();
+    for (const orphan of orphans) {
+      await this.options.service.change(orphan.id, { status: 'FAILED', reason: 'the server process running it stopped without stopping it' });
+      await this.revokeTokens(orphan.id);
+    }
+    return orphans.length;
+  }
+
+  /** What the providers say of live deployments that no process runs itself (RunPod pods): their endpoint URL, and their end. */
+  async followRemote(): Promise<void> {
+    const live = await this.options.dataSource
+      .getRepository(DeploymentEntity)
+      .createQueryBuilder('d')
+      .where(`d.provider <> 'LOCAL' AND d.status IN ('PROVISIONING', 'STARTING', 'RUNNING') AND d.provider_ref IS NOT NULL`)
+      .getMany();
+    for (const deployment of live) {
+      const provider = this.options.providers.get(deployment.provider);
+      if (!provider || !deployment.providerRef) continue;
+      try {
+        const view = await provider.inspect(deployment.providerRef);
+        if (view.status === 'FAILED' || view.status === 'STOPPED') {
+          await this.ended(deployment.id, view.status, view.reason ?? `the ${deployment.provider} endpoint ended`);
+        } else if (view.endpointUrl && view.endpointUrl !== deployment.endpointUrl) {
+          await this.options.dataSource.getRepository(DeploymentEntity).update({ id: deployment.id }, { endpointUrl: view.endpointUrl });
+        }
+      } catch (error) {
+        this.options.log.warn({ err: error, deploymentId: deployment.id }, 'could not inspect a deployment at its provider');
+      }
+    }
+  }
+
+  private async provision(deployment: DeploymentEntity, token: string): Promise<void> {
+    const { service, providers, workerId } = this.options;
+    const provider = providers.get(deployment.provider);
+    const provisioning = await service.change(deployment.id, {
+      status: 'PROVISIONING',
+      reason: `handed to ${deployment.provider}`,
+      set: deployment.provider === 'LOCAL' ? { ownerWorker: workerId, leaseExpiresAt: new Date(Date.now() + LEASE_MS) } : {},
+    });
+    if (!provisioning || !provider) return;
+    try {
+      const spec = await this.specOf(provisioning, token);
+      const provisioned = await provider.provision(spec, {
+        provisioned: async (providerRef) => {
+          await this.options.dataSource.getRepository(DeploymentEntity).update({ id: deployment.id }, { providerRef });
+        },
+        log: (stream, line) => this.appendLog(deployment.id, stream, line),
+        ended: (view) => void this.ended(deployment.id, view.status, view.reason ?? 'the endpoint ended'),
+      });
+      await service.change(deployment.id, {
+        status: 'STARTING',
+        reason: 'started: waiting for its first READY heartbeat',
+        set: { providerRef: provisioned.providerRef, endpointUrl: provisioned.endpointUrl, startedAt: new Date() },
+      });
+    } catch (error) {
+      const reason = error instanceof DomainError ? error.message : `the provider failed: ${(error as Error).message}`;
+      await service.change(deployment.id, { status: 'FAILED', reason: maskForDisplay(reason) });
+      await this.revokeTokens(deployment.id);
+      if (!(error instanceof DomainError)) throw error;
+    }
+  }
+
+  private async ended(deploymentId: string, status: 'PROVISIONING' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED', reason: string): Promise<void> {
+    const current = await this.options.dataSource.getRepository(DeploymentEntity).findOneBy({ id: deploymentId });
+    if (!current || isFinal(current.status) || current.status === 'STOPPING') return;
+    await this.options.service.change(deploymentId, { status: status === 'STOPPED' ? 'STOPPED' : 'FAILED', reason: maskForDisplay(reason) });
+    await this.revokeTokens(deploymentId);
+  }
+
+  private async onChange(change: DeploymentChange): Promise<void> {
+    // Another process stopped a LOCAL deployment this one runs: end its process.
+    if (change.event.status !== 'STOPPING' && change.event.status !== 'STOPPED') return;
+    const local = this.options.providers.get('LOCAL');
+    const deployment = await this.options.dataSource.getRepository(DeploymentEntity).findOneBy({ id: change.deploymentId });
+    if (local && deployment?.providerRef && deployment.ownerWorker === this.options.workerId) await local.terminate(deployment.providerRef);
+  }
+
+  private async deliverHere(deploymentId: string, env: Record<string, string>): Promise<void> {
+    const deployment = await this.options.dataSource.getRepository(DeploymentEntity).findOneBy({ id: deploymentId });
+    if (!deployment?.providerRef || isFinal(deployment.status)) return;
+    if (deployment.provider === 'LOCAL' && deployment.ownerWorker !== this.options.workerId) return;
+    await this.options.providers.get(deployment.provider)?.updateEnvironment(deployment.providerRef, env);
+  }
+
+  private async renewLeases(): Promise<void> {
+    await this.options.dataSource
+      .query(
+        `UPDATE deployments SET lease_expires_at = now() + make_interval(secs => $2) WHERE owner_worker = $1 AND status IN ('PROVISIONING', 'STARTING', 'RUNNING', 'STOPPING')`,
+        [this.options.workerId, LEASE_MS / 1000],
+      )
+      .catch((error: unknown) => this.options.log.warn({ err: error }, 'could not renew deployment leases'));
+  }
+
+  private async revokeTokens(deploymentId: string): Promise<void> {
+    const echo = await this.options.dataSource.transaction(async (manager) => {
+      await manager.query(`UPDATE deployment_tokens SET revoked_at = now() WHERE deployment_id = $1 AND revoked_at IS NULL`, [deploymentId]);
+      return this.options.tokens.announce(manager, { deploymentId });
+    });
+    await this.options.tokens.awaitEcho(echo);
+  }
+
+  private appendLog(deploymentId: string, stream: string, line: string): void {
+    const seq = (this.logSeq.get(deploymentId) ?? 0) + 1;
+    this.logSeq.set(deploymentId, seq);
+    const repository = this.options.dataSource.getRepository(DeploymentLogLineEntity);
+    repository
+      .insert({ deploymentId, seq, stream, line: maskForDisplay(line), at: new Date() })
+      .then(() =>
+        seq % 100 === 0
+          ? repository
+              .createQueryBuilder()
+              .delete()
+              .where('deployment_id = :deploymentId AND seq <= :oldest', { deploymentId, oldest: seq - MAX_LOG_LINES })
+              .execute()
+          : null,
+      )
+      .catch((error: unknown) => this.options.log.warn({ err: error, deploymentId }, 'could not store a deployment log line'));
+  }
+
+  private async specOf(deployment: DeploymentEntity, token: string): Promise<DeploymentSpec> {
+    const env: Record<string, string> = {
+      MP_DEPLOYMENT_ID: deployment.id,
+      MP_DEPLOYMENT_TOKEN: token,
+      MP_API_URL: this.options.apiUrl(),
+      MP_HEARTBEAT_SECONDS: String(deployment.heartbeatIntervalSeconds),
+    };
+    if (deployment.signalsUrl) env.MP_SIGNALS_URL = deployment.signalsUrl;
+    if (deployment.modelSha256) env.MP_MODEL_SHA256 = deployment.modelSha256;
+    if (deployment.modelKind === 'PATH' && deployment.modelRef) env.MP_MODEL_PATH = deployment.modelRef;
+    if (deployment.modelKind === 'URL' && deployment.modelRef) env.MP_MODEL_URL = deployment.modelRef;
+    if (deployment.modelKind === 'TRAINING_RUN' && deployment.trainingRunId) {
+      const artifact = await this.options.dataSource
+        .getRepository(TrainingArtifactEntity)
+        .findOneByOrFail({ runId: deployment.trainingRunId, name: 'model.json' });
+      env.MP_MODEL_URL = this.options.links().downloadUrl(artifact.blobKey, new Date(Date.now() + MODEL_LINK_DAYS * 86_400_000));
+    }
+    return {
+      deploymentId: deployment.id,
+      name: `mp-${deployment.id}`,
+      templateDir: templateDir(deployment.template),
+      image: deployment.image ?? undefined,
+      gpuTypes: deployment.gpuTypes,
+      gpuCount: deployment.gpuCount,
+      cpu: deployment.cpu,
+      memoryGb: deployment.memoryGb,
+      env,
+    };
+  }
+}

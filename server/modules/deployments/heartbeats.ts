@@ -1,0 +1,121 @@
+import type { DataSource } from 'typeorm';
+import { DomainError } from '../../domain-error';
+import type { Logger } from '../../logger';
+import type { ClusterSchedule } from '../../jobs';
+import type { Notifications } from '../../db/notifications';
+import { HeartbeatInputSchema } from '../../../generated/contracts';
+import type { DeploymentHealth, DeploymentStatus, EndpointStatus } from '../../../generated/schema-types';
+import type { HeartbeatInput } from '../../../generated/server-types';
+import { DeploymentEntity, type StoredHeartbeat } from './deployment.entity';
+import { applyChange, isFinal } from './lifecycle';
+import type { DeploymentCaller } from './token-validator';
+
+/** Heartbeats missed before a deployment counts as UNHEALTHY. */
+export const MISSED_HEARTBEATS = 3;
+const MAX_DETAILS_BYTES = 4096;
+
+/** How an endpoint's own status reads as the deployment's health. */
+const HEALTH_OF: Record<EndpointStatus, DeploymentHealth> = { READY: 'HEALTHY', BUSY: 'DEGRADED', STARTING: 'UNKNOWN', UNHEALTHY: 'UNHEALTHY' };
+
+export interface HeartbeatReceipt {
+  deploymentId: string;
+  health: DeploymentHealth;
+  nextDueAt: Date;
+  signalsUrl: string | null;
+}
+
+/**
+ * Heartbeats in, health out. A heartbeat is one conditional UPDATE; only a change of status or
+ * health goes through the lifecycle (history, notification). The sweep that notices missed
+ * heartbeats runs once a second somewhere in the cluster (server/jobs), never once per process.
+ */
+export class Heartbeats {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications: Notifications,
+    private readonly log: Logger,
+  ) {}
+
+  async receive(caller: DeploymentCaller | null, input: HeartbeatInput): Promise<HeartbeatReceipt> {
+    if (!caller) throw new DomainError('FORBIDDEN', "sendHeartbeat takes the deployment's own token (MP_DEPLOYMENT_TOKEN, sit_...), not an API key");
+    if (!caller.scopes.includes('heartbeat:write')) throw new DomainError('FORBIDDEN', 'this deployment token lacks the heartbeat:write scope');
+    const parsed = HeartbeatInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((issue) => ({ field: ['input', ...issue.path].join('.'), message: issue.message }));
+      throw new DomainError('BAD_USER_INPUT', fields.map((field) => `${field.field}: ${field.message}`).join('; '), { fields });
+    }
+    if (input.details && Buffer.byteLength(JSON.stringify(input.details)) > MAX_DETAILS_BYTES) {
+      throw new DomainError('BAD_USER_INPUT', `input.details: at most ${MAX_DETAILS_BYTES} bytes as JSON`, {
+        fields: [{ field: 'input.details', message: `at most ${MAX_DETAILS_BYTES} bytes as JSON` }],
+      });
+    }
+    const at = new Date();
+    const heartbeat: StoredHeartbeat = {
+      at: at.toISOString(),
+      status: input.status,
+      latencyMs: input.latencyMs ?? null,
+      version: input.version ?? null,
+      details: input.details ?? null,
+    };
+    const repository = this.dataSource.getRepository(DeploymentEntity);
+    const deployment = await repository.findOneBy({ id: caller.deploymentId });
+    if (!deployment || isFinal(deployment.status) || deployment.status === 'STOPPING') {
+      throw new DomainError('PRECONDITION_FAILED', `deployment ${caller.deploymentId} is ${deployment?.status ?? 'gone'}: it takes no heartbeats`);
+    }
+    const health = HEALTH_OF[input.status];
+    const status: DeploymentStatus = input.status === 'READY' || input.status === 'BUSY' ? 'RUNNING' : deployment.status;
+    const nextDueAt = new Date(at.getTime() + deployment.heartbeatIntervalSeconds * 1000);
+    if (health === deployment.health && status === deployment.status) {
+      await repository
+        .createQueryBuilder()
+        .update()
+        .set({ lastHeartbeatAt: at, lastHeartbeat: () => ':heartbeat' })
+        .setParameter('heartbeat', JSON.stringify(heartbeat))
+        .where('id = :id', { id: deployment.id })
+        .execute();
+    } else {
+      const reason = status !== deployment.status ? `the endpoint reported ${input.status}` : `heartbeat: the endpoint reports ${input.status}`;
+      const legal = status === deployment.status || ['PROVISIONING', 'STARTING'].includes(deployment.status);
+      await this.dataSource.transaction((manager) =>
+        applyChange(manager, this.notifications, deployment, {
+          status: legal ? status : deployment.status,
+          health,
+          reason,
+          set: { lastHeartbeatAt: at, lastHeartbeat: heartbeat },
+        }),
+      );
+    }
+    return { deploymentId: deployment.id, health, nextDueAt, signalsUrl: deployment.signalsUrl };
+  }
+
+  /** Every live deployment whose last heartbeat (or start) is older than 3 of its intervals becomes UNHEALTHY. */
+  async sweep(): Promise<number> {
+    const overdue: DeploymentEntity[] = await this.dataSource
+      .getRepository(DeploymentEntity)
+      .createQueryBuilder('d')
+      .where(`d.status IN ('STARTING', 'RUNNING')`)
+      .andWhere(`d.health <> 'UNHEALTHY'`)
+      .andWhere(
+        `COALESCE(d.last_heartbeat_at, d.started_at, d.updated_at) < now() - make_interval(secs => d.heartbeat_interval_seconds * ${MISSED_HEARTBEATS})`,
+      )
+      .getMany();
+    let flipped = 0;
+    for (const deployment of overdue) {
+      const seconds = deployment.heartbeatIntervalSeconds * MISSED_HEARTBEATS;
+      const changed = await this.dataSource.transaction((manager) =>
+        applyChange(manager, this.notifications, deployment, {
+          health: 'UNHEALTHY',
+          unlessHeartbeatAfter: deployment.lastHeartbeatAt,
+          reason: `no heartbeat for ${seconds} s (${MISSED_HEARTBEATS} intervals of ${deployment.heartbeatIntervalSeconds} s)`,
+        }),
+      );
+      if (changed) flipped += 1;
+    }
+    if (flipped > 0) this.log.info({ flipped }, 'deployments marked UNHEALTHY for missed heartbeats');
+    return flipped;
+  }
+
+  schedule(schedule: ClusterSchedule): void {
+    schedule.every('deployment-health', 1000, () => this.sweep());
+  }
+}

@@ -1,0 +1,4 @@
+/** The id prefix of deployments (`dep_...`). */
+export const DEPLOYMENT_ID_PREFIX = 'dep';
+/** The id prefix of deployment tokens' records (`dtk_...`); the token itself is `sit_...`. */
+export const DEPLOYMENT_TOKEN_ID_PREFIX = 'dtk';

@@ -1,0 +1,80 @@
+/**
+ * Deployments: a vendor's model as a running inference endpoint (LOCAL child process or RunPod
+ * pod), its scoped token (sit_...), its heartbeats and health, and the live feeds of its changes.
+ */
+import type { MarketplaceModule } from '../module';
+import { newWorkerId } from '../../jobs';
+import { LocalDeploymentProvider } from '../../providers/local-deployments';
+import { RunPodPodsProvider } from '../../providers/runpod/pods';
+import type { DeploymentProvider } from '../../providers/deployment-provider';
+import type { ComputeProviderName } from '../../../generated/schema-types';
+import { deploymentsResolvers } from './resolvers';
+import { DeploymentEntity } from './deployment.entity';
+import { DeploymentTokenEntity } from './deployment-token.entity';
+import { DeploymentLogLineEntity } from './deployment-log-line.entity';
+import { DEPLOYMENT_ID_PREFIX } from './ids';
+import { DeploymentsService } from './deployments.service';
+import { DeploymentTokenValidator } from './token-validator';
+import { Heartbeats } from './heartbeats';
+import { DeploymentFeed } from './deployment-feed';
+import { DeploymentRunner } from './deployment-runner';
+
+declare module '../../context' {
+  interface Services {
+    deployments: DeploymentsService;
+    deploymentTokens: DeploymentTokenValidator;
+    heartbeats: Heartbeats;
+    deploymentFeed: DeploymentFeed;
+  }
+}
+
+export const deploymentsModule: MarketplaceModule = {
+  name: 'deployments',
+  resolvers: deploymentsResolvers,
+  entities: [DeploymentEntity, DeploymentTokenEntity, DeploymentLogLineEntity],
+  nodes: {
+    [DEPLOYMENT_ID_PREFIX]: {
+      typename: 'Deployment',
+      load: (id, { principal, services }) => (principal?.vendorId ? services.deployments.get(principal, id).catch(() => null) : null),
+    },
+  },
+  create({ config, database, storage, log, schedule, publicBaseUrl }) {
+    const tokens = new DeploymentTokenValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
+    const providers = new Map<ComputeProviderName, DeploymentProvider>([['LOCAL', new LocalDeploymentProvider()]]);
+    if (config.runpodPods)
+      providers.set('RUNPOD', new RunPodPodsProvider({ ...config.runpodPods, log: (message) => log.info({ provider: 'RUNPOD' }, message) }));
+    const deployments = new DeploymentsService(database.dataSource, database.notifications, tokens, new Set(providers.keys()));
+    const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
+    const feed = new DeploymentFeed(database.dataSource, database.notifications, log);
+    const runner = new DeploymentRunner({
+      dataSource: database.dataSource,
+      notifications: database.notifications,
+      log,
+      providers,
+      service: deployments,
+      tokens,
+      workerId: newWorkerId(),
+      links: () => storage.links.at(publicBaseUrl()),
+      apiUrl: publicBaseUrl,
+    });
+    deployments.launch = (deployment, token) => runner.launch(deployment, token);
+    deployments.halt = (deployment, reason) => runner.halt(deployment, reason);
+    deployments.deliver = (deployment, env) => runner.deliver(deployment, env);
+    heartbeats.schedule(schedule);
+    schedule.every('deployment-orphans', 10_000, () => runner.failOrphans());
+    schedule.every('deployment-providers', 10_000, () => runner.followRemote());
+    return {
+      services: { deployments, deploymentTokens: tokens, heartbeats, deploymentFeed: feed },
+      start: async () => {
+        await tokens.start();
+        await feed.start();
+        await runner.start();
+      },
+      stopWorkers: () => runner.stop(),
+      stop: async () => {
+        await feed.stop();
+        await tokens.stop();
+      },
+    };
+  },
+};

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { startTestServer, type TestServer } from '../helpers/server';
+import {
+  TestCreateDeploymentDocument,
+  TestDeploymentDocument,
+  TestDeploymentHealthDocument,
+  TestDeploymentsDocument,
+  TestLinkDeploymentDocument,
+  TestRotateDeploymentTokenDocument,
+  TestSendHeartbeatDocument,
+  TestStopDeploymentDocument,
+} from '../../generated/test-operations';
+
+/**
+ * A serving template of our own under MP_TEMPLATES_DIR (it takes the built-in one's name): a
+ * real child process that answers /health, prints its environment's non-secret facts and stays
+ * up; it sends no heartbeats, so the tests send them with the deployment's token.
+ */
+function writeQuietTemplate(root: string): void {
+  const dir = path.join(root, 'runpod-signal-http');
+  mkdirSync(path.join(dir, 'src'), { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'quiet-endpoint', mp: { entry: 'src/server.ts' } }));
+  writeFileSync(
+    path.join(dir, 'src', 'server.ts'),
+    `import { createServer } from 'node:http';
+const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"READY"}'));
+server.listen(Number(process.env.PORT), '127.0.0.1', () => {
+  console.log('listening on ' + process.env.PORT + ' for ' + process.env.MP_DEPLOYMENT_ID + ' token ' + process.env.MP_DEPLOYMENT_TOKEN);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  );
+}
+
+describe('deployments', function () {
+  let server: TestServer;
+  let templates: string;
+
+  before(async function () {
+    templates = mkdtempSync(path.join(tmpdir(), 'mp-deploy-templates-'));
+    writeQuietTemplate(templates);
+    server = await startTestServer({ MP_TEMPLATES_DIR: templates });
+  });
+
+  after(async function () {
+    await server?.close();
+    rmSync(templates, { recursive: true, force: true });
+  });
+
+  async function deploy(apiKey: string, input: Record<string, unknown> = {}) {
+    const created = await server.graphql(
+      TestCreateDeploymentDocument,
+      { input: { name: `model-${Math.random().toString(36).slice(2, 8)}`, ...input } },
+      apiKey,
+    );
+    assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+    return created.data!.createDeployment;
+  }
+
+  async function waitFor(apiKey: string, id: string, check: (deployment: { status: string; health: string }) => boolean, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const read = await server.graphql(TestDeploymentDocument, { id }, apiKey);
+      const deployment = read.data?.deployment;
+      if (deployment && check(deployment)) return deployment;
+      if (Date.now() > deadline) assert.fail(`timed out waiting on ${id}: ${JSON.stringify(deployment ?? read.errors)}`);
+      await sleep(50);
+    }
+  }
+
+  it('starts a LOCAL deployment as a child process: PENDING, PROVISIONING, STARTING, and RUNNING with HEALTHY on a READY heartbeat', async function () {
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey);
+    assert.match(token ?? '', /^sit_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}$/);
+    assert.equal(deployment.tokenPrefix, `${token!.slice(0, 16)}_…`);
+    const starting = await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    assert.match(starting.endpointUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+    let answered: number | undefined;
+    for (let attempt = 0; attempt < 100 && answered === undefined; attempt += 1) {
+      answered = await fetch(`${starting.endpointUrl}/health`).then(
+        (response) => response.status,
+        () => sleep(50).then(() => undefined),
+      );
+    }
+    assert.equal(answered, 200, 'the endpoint process answers');
+
+    const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY', latencyMs: 3.5, version: 'built-in' } }, token!);
+    assert.equal(beat.errors, undefined, JSON.stringify(beat.errors));
+    assert.equal(beat.data!.sendHeartbeat.health, 'HEALTHY');
+    const running = await server.graphql(TestDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+    const read = running.data!.deployment;
+    assert.equal(read.status, 'RUNNING');
+    assert.equal(read.health, 'HEALTHY');
+    assert.deepEqual(read.actions, ['STOP', 'ROTATE_TOKEN', 'LINK_INFRA']);
+    assert.deepEqual(
+      read.history.map((event) => event.status),
+      ['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING'],
+    );
+    assert.ok(
+      read.logs.some((line) => line.includes(`for ${deployment.id} token sit_`) && line.includes('[REDACTED]') && !line.includes(token!.slice(18))),
+      `the endpoint's output is kept, masked: ${JSON.stringify(read.logs)}`,
+    );
+  });
+
+  it('refuses a heartbeat made with an API key (FORBIDDEN) and after the deployment stopped (its token is revoked)', async function () {
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey);
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    const withKey = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, vendor.apiKey);
+    assert.equal(withKey.errors?.[0].extensions?.code, 'FORBIDDEN');
+    assert.match(withKey.errors![0].message, /deployment's own token/);
+
+    const stopped = await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+    assert.equal(stopped.errors, undefined, JSON.stringify(stopped.errors));
+    assert.equal(stopped.data!.stopDeployment.status, 'STOPPED');
+    assert.deepEqual(stopped.data!.stopDeployment.actions, []);
+    const after = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!);
+    assert.equal(after.status, 401);
+    assert.equal(after.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+    const again = await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+    assert.equal(again.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
+  });
+
+  it("hides another vendor's deployment (NOT_FOUND) and lists only one's own", async function () {
+    const owner = await server.createVendor();
+    const other = await server.createVendor();
+    const { deployment } = await deploy(owner.apiKey);
+    const read = await server.graphql(TestDeploymentDocument, { id: deployment.id }, other.apiKey);
+    assert.equal(read.errors?.[0].extensions?.code, 'NOT_FOUND');
+    const stop = await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, other.apiKey);
+    assert.equal(stop.errors?.[0].extensions?.code, 'NOT_FOUND');
+    const list = await server.graphql(TestDeploymentsDocument, {}, other.apiKey);
+    assert.equal(list.data!.deployments.totalCount, 0);
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, owner.apiKey);
+  });
+
+  it('marks a deployment UNHEALTHY after 3 missed intervals and HEALTHY again on the next heartbeat, pushing both to deploymentHealth', async function () {
+    this.timeout(30_000);
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey, { heartbeatIntervalSeconds: 1 });
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    const events: { status: string; health: string; reason: string }[] = [];
+    const client = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${vendor.apiKey}` },
+    });
+    const unsubscribe = client.subscribe(
+      { query: TestDeploymentHealthDocument.toString(), variables: { id: deployment.id } },
+      {
+        next: (result) => events.push((result.data as { deploymentHealth: (typeof events)[number] }).deploymentHealth),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    try {
+      await sleep(300);
+      await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!);
+      await waitFor(vendor.apiKey, deployment.id, (d) => d.health === 'UNHEALTHY', 10_000);
+      const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!);
+      assert.equal(beat.data!.sendHeartbeat.health, 'HEALTHY');
+      const deadline = Date.now() + 5000;
+      while (events.length < 3 && Date.now() < deadline) await sleep(50);
+      assert.deepEqual(
+        events.map((event) => event.health),
+        ['HEALTHY', 'UNHEALTHY', 'HEALTHY'],
+      );
+      assert.match(events[1].reason, /no heartbeat for 3 s \(3 intervals of 1 s\)/);
+    } finally {
+      unsubscribe();
+      await client.dispose();
+      await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+    }
+  });
+
+  it('rotates the token: the old one is refused at once, the new one works', async function () {
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey);
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    const rotated = await server.graphql(TestRotateDeploymentTokenDocument, { id: deployment.id }, vendor.apiKey);
+    assert.equal(rotated.errors, undefined, JSON.stringify(rotated.errors));
+    const fresh = rotated.data!.rotateDeploymentToken.token;
+    assert.notEqual(fresh, token);
+    assert.equal((await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!)).status, 401);
+    const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, fresh);
+    assert.equal(beat.errors, undefined, JSON.stringify(beat.errors));
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+  });
+
+  it('links a deployment to a signals URL and hands it over in the next heartbeat receipt', async function () {
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey);
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    const linked = await server.graphql(
+      TestLinkDeploymentDocument,
+      { id: deployment.id, signalsUrl: 'https://infra.example/api/signals/store' },
+      vendor.apiKey,
+    );
+    assert.equal(linked.data!.linkDeployment.signalsUrl, 'https://infra.example/api/signals/store');
+    const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!);
+    assert.equal(beat.data!.sendHeartbeat.signalsUrl, 'https://infra.example/api/signals/store');
+    const bad = await server.graphql(TestLinkDeploymentDocument, { id: deployment.id, signalsUrl: 'ftp://nope' }, vendor.apiKey);
+    assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+  });
+
+  it('creates once per idempotency key: the replay has the same deployment and no token; other input is CONFLICT', async function () {
+    const vendor = await server.createVendor();
+    const input = { name: 'idempotent-model' };
+    const first = await server.graphql(TestCreateDeploymentDocument, { input, key: 'deploy-1' }, vendor.apiKey);
+    const replay = await server.graphql(TestCreateDeploymentDocument, { input, key: 'deploy-1' }, vendor.apiKey);
+    assert.equal(replay.data!.createDeployment.deployment.id, first.data!.createDeployment.deployment.id);
+    assert.ok(first.data!.createDeployment.token);
+    assert.equal(replay.data!.createDeployment.token, null);
+    const other = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'another-name' }, key: 'deploy-1' }, vendor.apiKey);
+    assert.equal(other.errors?.[0].extensions?.code, 'CONFLICT');
+    const sameName = await server.graphql(TestCreateDeploymentDocument, { input }, vendor.apiKey);
+    assert.equal(sameName.errors?.[0].extensions?.code, 'CONFLICT');
+    assert.match(sameName.errors![0].message, /already have a deployment named "idempotent-model"/);
+    await server.graphql(TestStopDeploymentDocument, { id: first.data!.createDeployment.deployment.id }, vendor.apiKey);
+  });
+
+  it("refuses bad input naming each field, and another vendor's training run as NOT_FOUND", async function () {
+    const vendor = await server.createVendor();
+    const bad = await server.graphql(
+      TestCreateDeploymentDocument,
+      { input: { name: 'x', provider: 'RUNPOD', heartbeatIntervalSeconds: 0, model: { url: 'ftp://x', path: '/a' } } },
+      vendor.apiKey,
+    );
+    assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const fields = (bad.errors![0].extensions!.fields as { field: string }[]).map((problem) => problem.field).sort();
+    assert.deepEqual(fields, ['heartbeatIntervalSeconds', 'image', 'model', 'model.path', 'provider']);
+    const missing = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { trainingRunId: 'run_notyours' } } }, vendor.apiKey);
+    assert.equal(missing.errors?.[0].extensions?.code, 'NOT_FOUND');
+  });
+});
