@@ -134,10 +134,38 @@ const MAX_PAYLOAD_BYTES = 10 * 1000 * 1000;
 const MIN_EXECUTION_TIMEOUT_MS = 5_000;
 const MAX_MS = 7 * 24 * 60 * 60 * 1000;
 
-interface Reply {
+/** What a fake answers: a status, a JSON body (not sent with a 204) and extra headers. */
+export interface FakeReply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+}
+type Reply = FakeReply;
+
+/** An RFC 9457 problem object, as RunPod's REST v2 answers every error. */
+export function problemReply(status: number, title: string, detail: string, headers?: Record<string, string>, errors?: string[]): FakeReply {
+  return { status, body: { title, status, detail, ...(errors ? { errors } : {}) }, headers };
+}
+
+/** The key of `Authorization: Bearer <key>`, or undefined when there is none. */
+export function presentedBearer(request: IncomingMessage): string | undefined {
+  return /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/** Writes the reply: JSON, problems as application/problem+json, 204 without a body. */
+export function writeReply(response: ServerResponse, reply: FakeReply): void {
+  if (reply.status === 204) {
+    response.writeHead(204, { ...reply.headers });
+    response.end();
+    return;
+  }
+  const json = JSON.stringify(reply.body);
+  response.writeHead(reply.status, {
+    'content-type': reply.status >= 400 ? 'application/problem+json' : 'application/json',
+    'content-length': Buffer.byteLength(json),
+    ...reply.headers,
+  });
+  response.end(json);
 }
 
 class Job implements FakeJob {
@@ -241,11 +269,7 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
   const scripts: FakeJobScript[] = [];
   const faults: (FakeFault & { left: number })[] = [];
 
-  const problem = (status: number, title: string, detail: string, headers?: Record<string, string>): Reply => ({
-    status,
-    body: { title, status, detail },
-    headers,
-  });
+  const problem = (status: number, title: string, detail: string, headers?: Record<string, string>): Reply => problemReply(status, title, detail, headers);
 
   function takeFault(method: string, path: string): (FakeFault & { left: number }) | undefined {
     const index = faults.findIndex(
@@ -334,13 +358,7 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
 
   function send(response: ServerResponse, call: FakeCall, reply: Reply): void {
     call.status = reply.status;
-    const json = JSON.stringify(reply.body);
-    response.writeHead(reply.status, {
-      'content-type': reply.status >= 400 ? 'application/problem+json' : 'application/json',
-      'content-length': Buffer.byteLength(json),
-      ...reply.headers,
-    });
-    response.end(json);
+    writeReply(response, reply);
   }
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -359,8 +377,7 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
       else chunks.push(chunk);
     });
     request.on('end', () => {
-      const authorization = request.headers.authorization ?? '';
-      const presented = /^Bearer (.+)$/.exec(authorization)?.[1];
+      const presented = presentedBearer(request);
       if (presented !== apiKey) {
         const detail = presented === undefined ? 'missing bearer token' : options.echoKeyInErrors ? `invalid api key: ${presented}` : 'invalid api key';
         send(response, call, problem(401, 'Unauthorized', detail));

@@ -4,19 +4,20 @@
  * network failures are retried with exponential backoff and jitter, 4xx are final.
  *
  * Two retry modes:
- * - `idempotent` (status, stream, cancel, catalog): 429, 408, 5xx and every network failure are
- *   retried, up to `maxRetries` consecutive failures.
- * - `submit` (POST /run): a retry could start a second job that bills, and serverless jobs
- *   cannot be looked up by name, so only failures that prove RunPod did not take the request
- *   are retried: 429 (the rate limiter refused it) and connection failures before anything was
- *   sent (refused, DNS, unreachable, connect timeout). A 5xx, a reset or a timeout after the
- *   request went out is reported as `RunPodSubmitUncertainError`, never retried.
+ * - `idempotent` (status, stream, cancel, catalog, pod reads, updates and actions): 429, 408,
+ *   5xx and every network failure are retried, up to `maxRetries` consecutive failures.
+ * - `submit` (POST /run, POST /v2/pods): a retry could start a second job or pod that bills, so
+ *   only failures that prove RunPod did not take the request are retried: 429 (the rate limiter
+ *   refused it) and connection failures before anything was sent (refused, DNS, unreachable,
+ *   connect timeout). A 5xx, a reset or a timeout after the request went out is reported as
+ *   `RunPodSubmitUncertainError`, never retried here: serverless jobs cannot be looked up, and
+ *   the pods provider looks its pod up by name before it creates again (./pod-create.ts).
  */
 
 export type RetryMode = 'idempotent' | 'submit';
 
 export interface RunPodRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   url: string;
   /** How messages name the call, e.g. "GET /status/abc" (never the full URL with a key in it). */
   label: string;
