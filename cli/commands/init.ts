@@ -51,7 +51,7 @@ export function templatesDir(fromDir: string = __dirname): string {
   return dir;
 }
 
-/** Every sub-directory with a package.json is a template; its description comes from there. */
+/** Every sub-directory with a package.json is a template; its description (one line) comes from there. */
 export function listTemplates(dir: string): TemplateInfo[] {
   const templates: TemplateInfo[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -60,7 +60,7 @@ export function listTemplates(dir: string): TemplateInfo[] {
     let description = '';
     try {
       const pkg = JSON.parse(fs.readFileSync(path.join(templateDir, 'package.json'), 'utf8')) as { description?: unknown };
-      if (typeof pkg.description === 'string') description = pkg.description;
+      if (typeof pkg.description === 'string') description = pkg.description.replace(/\s+/g, ' ').trim();
     } catch {
       continue; // not a template
     }
@@ -104,6 +104,29 @@ function renamePackage(target: string, name: string): void {
     if (json.packages?.['']) json.packages[''].name = name;
     fs.writeFileSync(full, `${JSON.stringify(json, null, 2)}\n`);
   }
+}
+
+interface NextSteps {
+  steps: string[];
+  /** What the project's README.md explains, for the last line. */
+  readme: string;
+}
+
+/**
+ * What to do after `mp init`, by the kind of project the template's package.json declares
+ * (`"mp": {"kind": "inference"}` for a serving template; a training program otherwise).
+ */
+export function nextStepsFor(templateDir: string, cd: string): NextSteps {
+  let kind: unknown;
+  try {
+    kind = (JSON.parse(fs.readFileSync(path.join(templateDir, 'package.json'), 'utf8')) as { mp?: { kind?: unknown } }).mp?.kind;
+  } catch {
+    kind = undefined;
+  }
+  if (kind === 'inference') {
+    return { steps: [cd, 'npm install', 'mp dev'], readme: 'the HTTP contract, the environment, heartbeats and signals, and how to deploy it on RunPod' };
+  }
+  return { steps: [cd, 'npm install', 'mp data pull --dir ./data', 'npm start'], readme: 'the environment, the metric lines and how to run it on RunPod' };
 }
 
 /** How to reach `target` from the current directory: relative when it is below it. */
@@ -187,7 +210,7 @@ export async function run(args: InitArgs, io: Io): Promise<void> {
     throw new CliError(`cannot write ${shown}: ${reason}`, ExitCode.INVALID, { cause: error });
   }
 
-  const nextSteps = [`cd ${shellWord(shown)}`, 'npm install', 'mp data pull --dir ./data', 'npm start'];
+  const { steps: nextSteps, readme } = nextStepsFor(template.dir, `cd ${shellWord(shown)}`);
   if (out.json) {
     out.data({ template: template.name, dir: target, files: files.map((file) => file.to), overwritten, nextSteps });
     return;
@@ -198,12 +221,12 @@ export async function run(args: InitArgs, io: Io): Promise<void> {
   out.line('Next steps:');
   for (const step of nextSteps) out.line(`  ${step}`);
   out.line('');
-  out.line(`${path.join(shown, 'README.md')} explains the environment, the metric lines and how to run it on RunPod.`);
+  out.line(`${path.join(shown, 'README.md')} explains ${readme}.`);
 }
 
 const initCommand: CommandModule<GlobalArgs, InitArgs> = {
   command: 'init [dir]',
-  describe: 'Create a model project from a template (a training program you can change)',
+  describe: 'Create a model project from a template (a training program or an inference endpoint you can change)',
   builder: (yargs) =>
     yargs
       .positional('dir', { type: 'string', describe: 'Where to create it (default: ./<template>); must be new or empty' })
@@ -211,6 +234,7 @@ const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .option('list', { type: 'boolean', default: false, describe: 'List the templates and exit' })
       .option('force', { type: 'boolean', default: false, describe: 'Write into a non-empty directory, overwriting files the template has' })
       .example('$0 init --template runpod-signal-train my-model', 'A training program for a SIGNAL model in ./my-model')
+      .example('$0 init --template runpod-signal-http my-endpoint', 'An inference endpoint serving a SIGNAL model; run it with `mp dev`')
       .example('$0 init --list', 'The available templates'),
   handler: (args) => execute(args, run),
 };

@@ -9,6 +9,7 @@ import { runMp, type CliResult } from '../helpers/cli-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TEMPLATE = path.join(ROOT, 'cli', 'templates', 'runpod-signal-train');
+const SERVING_TEMPLATE = path.join(ROOT, 'cli', 'templates', 'runpod-signal-http');
 const TSX = require.resolve('tsx/cjs');
 
 /** `mp` options to run it in `dir`, with a config directory of its own there. */
@@ -101,6 +102,32 @@ describe('mp init', function () {
     assert.match(result.stdout, /Next steps:\n {2}cd my-model\n {2}npm install\n {2}mp data pull --dir \.\/data\n {2}npm start\n/);
   });
 
+  it('copies the runpod-signal-http serving template, its generated contract included, and points at `mp dev`, never `npx mp`', async () => {
+    const result = await runMp(['init', '--template', 'runpod-signal-http', 'my-endpoint'], inDir(work));
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const target = path.join(work, 'my-endpoint');
+    const expected = filesUnder(SERVING_TEMPLATE)
+      .filter((file) => !file.split(path.sep).includes('node_modules'))
+      .map((file) => (file === '_gitignore' ? '.gitignore' : file))
+      .sort();
+    assert.deepEqual(filesUnder(target), expected);
+    for (const file of ['src/server.ts', 'src/http/endpoint-server.ts', 'src/contract.generated.ts', 'Dockerfile', 'README.md', 'test/endpoint.test.ts']) {
+      assert.equal(fs.readFileSync(path.join(target, file), 'utf8'), fs.readFileSync(path.join(SERVING_TEMPLATE, file), 'utf8'), file);
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(target, 'package.json'), 'utf8')) as { name: string; mp: { kind: string } };
+    assert.equal(pkg.name, 'my-endpoint');
+    assert.equal(pkg.mp.kind, 'inference');
+
+    assert.match(result.stdout, /Next steps:\n {2}cd my-endpoint\n {2}npm install\n {2}mp dev\n/);
+    assert.match(result.stdout, /my-endpoint\/README\.md explains the HTTP contract/);
+    for (const output of [result.stdout, fs.readFileSync(path.join(target, 'README.md'), 'utf8')]) assert.doesNotMatch(output, /npx mp/);
+
+    const json = await runMp(['init', '--template', 'runpod-signal-http', 'second', '--json'], inDir(work));
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual((JSON.parse(json.stdout) as { nextSteps: string[] }).nextSteps, ['cd second', 'npm install', 'mp dev']);
+  });
+
   it('creates a project whose program trains on a pulled round as `npm start` runs it', async () => {
     const created = await runMp(['init', '--template', 'runpod-signal-train', 'model'], inDir(work));
     assert.equal(created.code, 0, created.stderr);
@@ -148,6 +175,25 @@ describe('mp init', function () {
     assert.ok(fs.existsSync(path.join(target, 'src', 'runpod-handler.ts')));
   });
 
+  it('refuses a non-empty directory for the serving template too (exit 5), and --force writes it over the files there', async () => {
+    const target = path.join(work, 'busy-endpoint');
+    fs.mkdirSync(path.join(target, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(target, 'src', 'server.ts'), '// mine');
+    fs.writeFileSync(path.join(target, 'model.json'), '{}');
+
+    const refused = await runMp(['init', '--template', 'runpod-signal-http', 'busy-endpoint'], inDir(work));
+    assert.equal(refused.code, ExitCode.INVALID);
+    assert.match(refused.stderr, /^mp: busy-endpoint is not empty \(2 entries\); nothing was written\n.*--force/);
+    assert.equal(fs.readFileSync(path.join(target, 'src', 'server.ts'), 'utf8'), '// mine');
+    assert.ok(!fs.existsSync(path.join(target, 'package.json')));
+
+    const forced = await runMp(['init', '--template', 'runpod-signal-http', 'busy-endpoint', '--force'], inDir(work));
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /Overwrote 1 existing file: src\/server\.ts/);
+    assert.equal(fs.readFileSync(path.join(target, 'src', 'server.ts'), 'utf8'), fs.readFileSync(path.join(SERVING_TEMPLATE, 'src', 'server.ts'), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(target, 'model.json'), 'utf8'), '{}', 'a file the template does not have is kept');
+  });
+
   it('writes into an existing empty directory, and refuses a path that is a file', async () => {
     fs.mkdirSync(path.join(work, 'empty'));
     const ok = await runMp(['init', '--template', 'runpod-signal-train', 'empty'], inDir(work));
@@ -165,11 +211,15 @@ describe('mp init', function () {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^TEMPLATE\s+DESCRIPTION\n/);
     assert.match(table.stdout, /^runpod-signal-train\s+Train a SIGNAL model/m);
+    assert.match(table.stdout, /^runpod-signal-http\s+Serve a SIGNAL model over HTTP/m);
+    assert.equal(table.stdout.trimEnd().split('\n').length, 1 + listTemplates(templatesDir()).length, 'one line per template');
 
     const json = await runMp(['init', '--list', '--json'], inDir(work));
     assert.equal(json.code, 0, json.stderr);
     const templates = JSON.parse(json.stdout) as { name: string; description: string }[];
     assert.ok(templates.some((template) => template.name === 'runpod-signal-train' && template.description.length > 0));
+    const serving = templates.find((template) => template.name === 'runpod-signal-http');
+    assert.ok(serving && !serving.description.includes('\n') && /POST \/v1\/signal/.test(serving.description), JSON.stringify(serving));
     assert.deepEqual(fs.readdirSync(work), [], '--list wrote something');
   });
 

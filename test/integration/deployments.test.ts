@@ -240,4 +240,45 @@ describe('deployments', function () {
     const missing = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { trainingRunId: 'run_notyours' } } }, vendor.apiKey);
     assert.equal(missing.errors?.[0].extensions?.code, 'NOT_FOUND');
   });
+
+  describe('with the built-in serving template', function () {
+    let real: TestServer;
+
+    before(async function () {
+      real = await startTestServer();
+    });
+
+    after(async function () {
+      await real?.close();
+    });
+
+    it('becomes RUNNING and HEALTHY from its own heartbeats and answers /v1/signal; stopping ends its process', async function () {
+      this.timeout(60_000);
+      const vendor = await real.createVendor();
+      const created = await real.graphql(TestCreateDeploymentDocument, { input: { name: 'built-in', heartbeatIntervalSeconds: 1 } }, vendor.apiKey);
+      assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+      const id = created.data!.createDeployment.deployment.id;
+      const deadline = Date.now() + 45_000;
+      let read = (await real.graphql(TestDeploymentDocument, { id }, vendor.apiKey)).data!.deployment;
+      while (!(read.status === 'RUNNING' && read.health === 'HEALTHY') && Date.now() < deadline) {
+        assert.notEqual(read.status, 'FAILED', JSON.stringify(read));
+        await sleep(200);
+        read = (await real.graphql(TestDeploymentDocument, { id }, vendor.apiKey)).data!.deployment;
+      }
+      assert.equal(read.status, 'RUNNING', JSON.stringify(read));
+      assert.equal(read.health, 'HEALTHY');
+      const answer = await fetch(`${read.endpointUrl}/v1/signal`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ symbol: 'AAPL', asOf: '2026-11-30T00:00:00Z', horizonDays: 5, featureVector: [0.1, 0.5, 0.9] }),
+      });
+      assert.equal(answer.status, 200);
+      const body = (await answer.json()) as { score: number; confidence: number };
+      assert.ok(body.score >= 0 && body.score <= 1 && body.confidence >= 0 && body.confidence <= 1, JSON.stringify(body));
+
+      const stopped = await real.graphql(TestStopDeploymentDocument, { id }, vendor.apiKey);
+      assert.equal(stopped.data!.stopDeployment.status, 'STOPPED');
+      await assert.rejects(fetch(`${read.endpointUrl}/health`), 'the endpoint process is gone');
+    });
+  });
 });
