@@ -110,6 +110,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
           ctx.extra.socket.close(code, closeReason(reason));
           return false;
         }
+        // Closed while its key was being checked: graphql-ws has already run onClose, so nothing may be kept for it.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         const principal = ctx.extra.principal;
         if (!limits.initialised(ctx.extra.socket, principal?.apiKeyId ?? null)) {
           const reason = principal

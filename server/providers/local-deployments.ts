@@ -27,6 +27,9 @@ interface Running {
 export class LocalDeploymentProvider implements DeploymentProvider {
   readonly name = 'LOCAL' as const;
   private readonly running = new Map<string, Running>();
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Deployments stopped for good: never restarted, even by an environment change already under way. */
+  private readonly terminated = new Set<string>();
 
   async provision(spec: DeploymentSpec, events: DeploymentEvents): Promise<ProvisionedDeployment> {
     const entry = entryOf(spec.templateDir);
@@ -48,21 +51,38 @@ export class LocalDeploymentProvider implements DeploymentProvider {
   }
 
   async updateEnvironment(providerRef: string, env: Record<string, string>): Promise<void> {
-    const running = this.running.get(providerRef);
-    if (!running) return;
-    const spec = { ...running.spec, env: { ...running.spec.env, ...env } };
-    await this.halt(running);
-    this.running.delete(providerRef);
-    const port = Number(new URL(running.endpointUrl).port);
-    running.events.log('system', 'restarting with a new environment');
-    this.start(spec, running.events, entryOf(spec.templateDir), port, providerRef);
+    await this.serially(providerRef, async () => {
+      const running = this.running.get(providerRef);
+      if (!running || this.terminated.has(providerRef)) return;
+      const spec = { ...running.spec, env: { ...running.spec.env, ...env } };
+      await this.halt(running);
+      if (this.running.get(providerRef) === running) this.running.delete(providerRef);
+      if (this.terminated.has(providerRef)) return;
+      const port = Number(new URL(running.endpointUrl).port);
+      running.events.log('system', 'restarting with a new environment');
+      this.start(spec, running.events, entryOf(spec.templateDir), port, providerRef);
+    });
   }
 
   async terminate(providerRef: string): Promise<void> {
-    const running = this.running.get(providerRef);
-    if (!running) return;
-    await this.halt(running);
-    this.running.delete(providerRef);
+    this.terminated.add(providerRef);
+    await this.serially(providerRef, async () => {
+      const running = this.running.get(providerRef);
+      if (!running) return;
+      await this.halt(running);
+      if (this.running.get(providerRef) === running) this.running.delete(providerRef);
+    });
+  }
+
+  /** One operation at a time per deployment: a restart and a stop never interleave. */
+  private serially(providerRef: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(providerRef) ?? Promise.resolve()).then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(providerRef, settled);
+    void settled.then(() => {
+      if (this.queues.get(providerRef) === settled) this.queues.delete(providerRef);
+    });
+    return next;
   }
 
   async terminateAll(): Promise<void> {

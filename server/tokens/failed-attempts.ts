@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../domain-error';
 import type { Logger } from '../logger';
 import { addressBucket, SharedLimit, type LimitState } from '../rate-limits';
+import { verifySecret } from './secret-hash';
 
 export interface FailedAttemptLimits {
   perKey: number;
@@ -50,6 +51,22 @@ export class FailedAttempts {
   /** The secret was right: the key id's attempts are forgotten and the address gets this one back. */
   async refund(lookup: string, address: string | undefined): Promise<void> {
     await Promise.all([this.byKey.forgive(lookup), address ? this.byAddress.refund(addressBucket(address)) : null]);
+  }
+
+  /** An attempt that was paid for but never checked (the server was too busy to hash): its point goes back. */
+  async giveBack(lookup: string, address: string | undefined): Promise<void> {
+    await Promise.all([this.byKey.refund(lookup), address ? this.byAddress.refund(addressBucket(address)) : null]);
+  }
+
+  /** Checks `token`'s secret against `hash` after paying for the attempt; a refusal for being busy costs the caller nothing. */
+  async verifyPaid(lookup: string, address: string | undefined, hash: string, token: string): Promise<boolean> {
+    await this.pay(lookup, address);
+    try {
+      return await verifySecret(hash, token);
+    } catch (error) {
+      await this.giveBack(lookup, address);
+      throw error;
+    }
   }
 
   private refuseIfLimited(key: LimitState, from: LimitState): void {

@@ -149,6 +149,16 @@ export class ValidationCache<P extends Credential> {
     }
   }
 
+  /** Forget what a revocation announced elsewhere concerns, in this process only (another kind of credential's owner changed). */
+  forgetHere(revocation: Revocation | null): void {
+    if (revocation) this.forget(revocation);
+    else {
+      this.epoch += 1;
+      this.cache.clear();
+    }
+    this.tell(revocation);
+  }
+
   private forget(revocation: Revocation): void {
     this.epoch += 1;
     for (const [key, entry] of this.cache.entries()) {

@@ -244,4 +244,21 @@ describe('WebSocket limits', function () {
     assert.equal(silent.closed?.code, 1006, 'terminated without a close frame');
     assert.equal(answering.closed, undefined, 'a socket that answers pings stays open');
   });
+
+  it('keeps nothing for a socket that closes while its key is being checked (the connection gauge goes back down)', async function () {
+    const server = await serve({});
+    const gauge = async () => (await server.app.metrics.websocketConnections.get()).values[0]?.value ?? 0;
+    const before = await gauge();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const vendor = await server.createVendor();
+      const socket = new WebSocket(server.wsUrl, GRAPHQL_WS);
+      await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${vendor.apiKey}` } }));
+      socket.terminate();
+    }
+    await sleep(500);
+    assert.equal(await gauge(), before);
+    const connection = await open(server);
+    assert.ok(connection.acknowledged, 'the address has its places back');
+  });
 });

@@ -13,6 +13,7 @@ import { DeploymentLogLineEntity } from './deployment-log-line.entity';
 import { DEPLOYMENT_CHANNEL, isFinal, type DeploymentChange } from './lifecycle';
 import type { DeploymentsService } from './deployments.service';
 import type { DeploymentTokenValidator } from './token-validator';
+import type { CommandSeal } from './sealed-command';
 
 /** Asks the process that runs a LOCAL deployment to deliver a new environment (payload: {deploymentId, env}). */
 export const DEPLOYMENT_COMMAND_CHANNEL = 'mp_deployment_command';
@@ -28,6 +29,8 @@ export interface RunnerOptions {
   service: DeploymentsService;
   tokens: DeploymentTokenValidator;
   workerId: string;
+  /** Seals commands to other processes (they can carry a token). */
+  seal: CommandSeal;
   links: () => Links;
   apiUrl: () => string;
 }
@@ -48,11 +51,15 @@ export class DeploymentRunner {
 
   async start(): Promise<void> {
     const { notifications } = this.options;
-    this.stopListening.push(await notifications.listen(DEPLOYMENT_CHANNEL, (payload) => void this.onChange(JSON.parse(payload) as DeploymentChange)));
+    this.stopListening.push(
+      await notifications.listen(DEPLOYMENT_CHANNEL, (payload) =>
+        this.quietly('follow a deployment change', () => this.onChange(JSON.parse(payload) as DeploymentChange)),
+      ),
+    );
     this.stopListening.push(
       await notifications.listen(DEPLOYMENT_COMMAND_CHANNEL, (payload) => {
-        const command = JSON.parse(payload) as { deploymentId: string; env: Record<string, string> };
-        void this.deliverHere(command.deploymentId, command.env);
+        const command = this.options.seal.open<{ deploymentId: string; env: Record<string, string> }>(payload);
+        if (command) this.quietly('deliver a new environment', () => this.deliverHere(command.deploymentId, command.env));
       }),
     );
     this.renewTimer = setInterval(() => void this.renewLeases(), LEASE_MS / 3);
@@ -86,28 +93,30 @@ export class DeploymentRunner {
     );
   }
 
-  /** Stop at the provider (or ask its owner to), revoke the token, end STOPPED. */
+  /**
+   * Revoke the token, stop at the provider (or let its owner, which hears STOPPING, do it), end
+   * STOPPED. A deployment left STOPPING by a provider that failed to terminate can be halted again.
+   */
   async halt(deployment: DeploymentEntity, reason: string): Promise<DeploymentEntity> {
     const { service } = this.options;
-    let current: DeploymentEntity | null = deployment;
-    if (current.status === 'PENDING') {
-      current = (await service.change(current.id, { status: 'STOPPED', reason })) ?? current;
-    } else {
-      current = (await service.change(current.id, { status: 'STOPPING', reason })) ?? current;
-      const provider = this.options.providers.get(current.provider);
-      if (current.providerRef && provider && (current.provider !== 'LOCAL' || current.ownerWorker === this.options.workerId)) {
-        await provider.terminate(current.providerRef);
-      }
-      // A LOCAL deployment of another process: its owner terminates it when it hears of STOPPING.
-      current = (await service.change(current.id, { status: 'STOPPED', reason })) ?? current;
+    await this.revokeTokens(deployment.id);
+    let current: DeploymentEntity = deployment;
+    if (current.status === 'PENDING') return (await service.change(current.id, { status: 'STOPPED', reason, from: 'PENDING' })) ?? current;
+    if (current.status !== 'STOPPING') current = (await service.change(current.id, { status: 'STOPPING', reason, from: current.status })) ?? current;
+    const provider = this.options.providers.get(current.provider);
+    if (current.providerRef && provider && (current.provider !== 'LOCAL' || current.ownerWorker === this.options.workerId)) {
+      await provider.terminate(current.providerRef);
     }
-    await this.revokeTokens(current.id);
-    return current;
+    return (await service.change(current.id, { status: 'STOPPED', reason, from: 'STOPPING' })) ?? current;
   }
 
   async deliver(deployment: DeploymentEntity, env: Record<string, string>): Promise<void> {
     if (deployment.provider === 'LOCAL' && deployment.ownerWorker !== this.options.workerId) {
-      await this.options.notifications.notify(this.options.dataSource, DEPLOYMENT_COMMAND_CHANNEL, JSON.stringify({ deploymentId: deployment.id, env }));
+      await this.options.notifications.notify(
+        this.options.dataSource,
+        DEPLOYMENT_COMMAND_CHANNEL,
+        this.options.seal.seal({ deploymentId: deployment.id, env }),
+      );
       return;
     }
     await this.deliverHere(deployment.id, env);
@@ -122,8 +131,13 @@ export class DeploymentRunner {
       .andWhere('d.lease_expires_at < now()')
       .getMany();
     for (const orphan of orphans) {
-      await this.options.service.change(orphan.id, { status: 'FAILED', reason: 'the server process running it stopped without stopping it' });
-      await this.revokeTokens(orphan.id);
+      const failed = await this.options.service.change(orphan.id, {
+        status: 'FAILED',
+        reason: 'the server process running it stopped without stopping it',
+        from: orphan.status,
+        unlessLeaseRenewedAfter: orphan.leaseExpiresAt,
+      });
+      if (failed) await this.revokeTokens(orphan.id);
     }
     return orphans.length;
   }
@@ -164,20 +178,24 @@ export class DeploymentRunner {
       const spec = await this.specOf(provisioning, token);
       const provisioned = await provider.provision(spec, {
         provisioned: async (providerRef) => {
-          await this.options.dataSource.getRepository(DeploymentEntity).update({ id: deployment.id }, { providerRef });
+          const recorded = await this.options.dataSource.getRepository(DeploymentEntity).update({ id: deployment.id, status: 'PROVISIONING' }, { providerRef });
+          // Stopped while the provider was creating it: what it created must not live on (and bill).
+          if (!recorded.affected) throw new DomainError('PRECONDITION_FAILED', `deployment ${deployment.id} was stopped while it was being created`);
         },
         log: (stream, line) => this.appendLog(deployment.id, stream, line),
-        ended: (view) => void this.ended(deployment.id, view.status, view.reason ?? 'the endpoint ended'),
+        ended: (view) => this.quietly('record the end of an endpoint', () => this.ended(deployment.id, view.status, view.reason ?? 'the endpoint ended')),
       });
-      await service.change(deployment.id, {
+      const started = await service.change(deployment.id, {
         status: 'STARTING',
         reason: 'started: waiting for its first READY heartbeat',
+        from: 'PROVISIONING',
         set: { providerRef: provisioned.providerRef, endpointUrl: provisioned.endpointUrl, startedAt: new Date() },
       });
+      if (!started) await provider.terminate(provisioned.providerRef);
     } catch (error) {
       const reason = error instanceof DomainError ? error.message : `the provider failed: ${(error as Error).message}`;
-      await service.change(deployment.id, { status: 'FAILED', reason: maskForDisplay(reason) });
       await this.revokeTokens(deployment.id);
+      await service.change(deployment.id, { status: 'FAILED', reason: maskForDisplay(reason), from: 'PROVISIONING' });
       if (!(error instanceof DomainError)) throw error;
     }
   }
@@ -185,13 +203,17 @@ export class DeploymentRunner {
   private async ended(deploymentId: string, status: 'PROVISIONING' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED', reason: string): Promise<void> {
     const current = await this.options.dataSource.getRepository(DeploymentEntity).findOneBy({ id: deploymentId });
     if (!current || isFinal(current.status) || current.status === 'STOPPING') return;
-    await this.options.service.change(deploymentId, { status: status === 'STOPPED' ? 'STOPPED' : 'FAILED', reason: maskForDisplay(reason) });
     await this.revokeTokens(deploymentId);
+    await this.options.service.change(deploymentId, {
+      status: status === 'STOPPED' ? 'STOPPED' : 'FAILED',
+      reason: maskForDisplay(reason),
+      from: current.status,
+    });
   }
 
   private async onChange(change: DeploymentChange): Promise<void> {
     // Another process stopped a LOCAL deployment this one runs: end its process.
-    if (change.event.status !== 'STOPPING' && change.event.status !== 'STOPPED') return;
+    if (change.event.status !== 'STOPPING' && change.event.status !== 'STOPPED' && change.event.status !== 'FAILED') return;
     const local = this.options.providers.get('LOCAL');
     const deployment = await this.options.dataSource.getRepository(DeploymentEntity).findOneBy({ id: change.deploymentId });
     if (local && deployment?.providerRef && deployment.ownerWorker === this.options.workerId) await local.terminate(deployment.providerRef);
@@ -202,6 +224,11 @@ export class DeploymentRunner {
     if (!deployment?.providerRef || isFinal(deployment.status)) return;
     if (deployment.provider === 'LOCAL' && deployment.ownerWorker !== this.options.workerId) return;
     await this.options.providers.get(deployment.provider)?.updateEnvironment(deployment.providerRef, env);
+  }
+
+  /** Runs `work` in the background; a failure is logged, never an unhandled rejection. */
+  private quietly(what: string, work: () => Promise<unknown>): void {
+    work().catch((error: unknown) => this.options.log.warn({ err: error }, `could not ${what}`));
   }
 
   private async renewLeases(): Promise<void> {

@@ -17,10 +17,12 @@ import { DeploymentTokenEntity } from './deployment-token.entity';
 import { DeploymentLogLineEntity } from './deployment-log-line.entity';
 import { DEPLOYMENT_SCOPES, deploymentTokenFormat } from './deployment-token';
 import { DEPLOYMENT_ID_PREFIX, DEPLOYMENT_TOKEN_ID_PREFIX } from './ids';
-import { applyChange, requireAction } from './lifecycle';
+import { applyChange, requireAction, type Change } from './lifecycle';
 import type { DeploymentTokenValidator } from './token-validator';
 
 export const DEFAULT_SERVING_TEMPLATE = 'runpod-signal-http';
+/** The most requests per minute a deployment's token may be allowed (`rateLimitPerMinute`). */
+export const MAX_RATE_LIMIT_PER_MINUTE = 100_000;
 const SERVING_TEMPLATES = [DEFAULT_SERVING_TEMPLATE];
 
 /** The input with its defaults applied, as stored and hashed for idempotency. */
@@ -185,13 +187,16 @@ export class DeploymentsService {
     return updated;
   }
 
-  /** Marks the deployment `to` with `reason` through the lifecycle, re-reading once if it moved meanwhile. */
-  async change(id: string, change: Parameters<typeof applyChange>[3]): Promise<DeploymentEntity | null> {
+  /**
+   * Applies `change` through the lifecycle to the deployment as it is now. With `from`, only while
+   * it still has that status (null otherwise: the caller's decision was about another state).
+   */
+  async change(id: string, change: Change & { from?: DeploymentStatus }): Promise<DeploymentEntity | null> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const current = await this.dataSource.getRepository(DeploymentEntity).findOneBy({ id });
-      if (!current) return null;
+      if (!current || (change.from !== undefined && current.status !== change.from)) return null;
       const changed = await this.dataSource.transaction((manager) => applyChange(manager, this.notifications, current, change));
-      if (changed) return changed;
+      if (changed || change.from !== undefined) return changed;
     }
     return null;
   }
@@ -244,7 +249,7 @@ export class DeploymentsService {
     const cpu = bounded('cpu', input.cpu, 2, 1, 64);
     const memoryGb = bounded('memoryGb', input.memoryGb, 4, 1, 512);
     const heartbeatIntervalSeconds = bounded('heartbeatIntervalSeconds', input.heartbeatIntervalSeconds, 10, 1, 300);
-    const rateLimitPerMinute = bounded('rateLimitPerMinute', input.rateLimitPerMinute, 60, 1, 100_000);
+    const rateLimitPerMinute = bounded('rateLimitPerMinute', input.rateLimitPerMinute, 60, 1, MAX_RATE_LIMIT_PER_MINUTE);
     let signalsUrl: string | null = null;
     try {
       signalsUrl = input.signalsUrl ? checkedUrl('signalsUrl', input.signalsUrl) : null;

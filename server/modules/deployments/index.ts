@@ -1,6 +1,7 @@
 /**
  * Deployments: a vendor's model as a running inference endpoint (LOCAL child process or RunPod
- * pod), its scoped token (sit_...), its heartbeats and health, and the live feeds of its changes.
+ * pod), its scoped token (sit_...), its heartbeats and health, the live feeds of its changes, and
+ * the infrastructure clients (ic_...) that may introspect its token.
  */
 import type { MarketplaceModule } from '../module';
 import { newWorkerId } from '../../jobs';
@@ -12,12 +13,16 @@ import { deploymentsResolvers } from './resolvers';
 import { DeploymentEntity } from './deployment.entity';
 import { DeploymentTokenEntity } from './deployment-token.entity';
 import { DeploymentLogLineEntity } from './deployment-log-line.entity';
+import { InfraClientEntity } from './infra-client.entity';
+import { InfraClients } from './infra-clients';
 import { DEPLOYMENT_ID_PREFIX } from './ids';
 import { DeploymentsService } from './deployments.service';
 import { DeploymentTokenValidator } from './token-validator';
 import { Heartbeats } from './heartbeats';
 import { DeploymentFeed } from './deployment-feed';
 import { DeploymentRunner } from './deployment-runner';
+import { CommandSeal } from './sealed-command';
+import { loadSigningSecret } from '../../storage/url-signer';
 
 declare module '../../context' {
   interface Services {
@@ -25,25 +30,27 @@ declare module '../../context' {
     deploymentTokens: DeploymentTokenValidator;
     heartbeats: Heartbeats;
     deploymentFeed: DeploymentFeed;
+    infraClients: InfraClients;
   }
 }
 
 export const deploymentsModule: MarketplaceModule = {
   name: 'deployments',
   resolvers: deploymentsResolvers,
-  entities: [DeploymentEntity, DeploymentTokenEntity, DeploymentLogLineEntity],
+  entities: [DeploymentEntity, DeploymentTokenEntity, DeploymentLogLineEntity, InfraClientEntity],
   nodes: {
     [DEPLOYMENT_ID_PREFIX]: {
       typename: 'Deployment',
       load: (id, { principal, services }) => (principal?.vendorId ? services.deployments.get(principal, id).catch(() => null) : null),
     },
   },
-  create({ config, database, storage, log, schedule, publicBaseUrl }) {
+  async create({ config, database, storage, log, schedule, publicBaseUrl }, services) {
     const tokens = new DeploymentTokenValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const providers = new Map<ComputeProviderName, DeploymentProvider>([['LOCAL', new LocalDeploymentProvider()]]);
     if (config.runpodPods)
       providers.set('RUNPOD', new RunPodPodsProvider({ ...config.runpodPods, log: (message) => log.info({ provider: 'RUNPOD' }, message) }));
     const deployments = new DeploymentsService(database.dataSource, database.notifications, tokens, new Set(providers.keys()));
+    const infraClients = new InfraClients(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
     const feed = new DeploymentFeed(database.dataSource, database.notifications, log);
     const runner = new DeploymentRunner({
@@ -54,6 +61,7 @@ export const deploymentsModule: MarketplaceModule = {
       service: deployments,
       tokens,
       workerId: newWorkerId(),
+      seal: new CommandSeal(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir })),
       links: () => storage.links.at(publicBaseUrl()),
       apiUrl: publicBaseUrl,
     });
@@ -64,9 +72,14 @@ export const deploymentsModule: MarketplaceModule = {
     schedule.every('deployment-orphans', 10_000, () => runner.failOrphans());
     schedule.every('deployment-providers', 10_000, () => runner.followRemote());
     return {
-      services: { deployments, deploymentTokens: tokens, heartbeats, deploymentFeed: feed },
+      services: { deployments, deploymentTokens: tokens, heartbeats, deploymentFeed: feed, infraClients },
       start: async () => {
         await tokens.start();
+        // A suspended (or reactivated) vendor's deployment tokens are validated anew, on every process.
+        services.keys.onRevoked((revocation) => {
+          if (!revocation || 'vendorId' in revocation) tokens.vendorChanged(revocation?.vendorId ?? null);
+        });
+        await infraClients.start();
         await feed.start();
         await runner.start();
       },
@@ -74,6 +87,7 @@ export const deploymentsModule: MarketplaceModule = {
       stop: async () => {
         await feed.stop();
         await tokens.stop();
+        await infraClients.stop();
       },
     };
   },

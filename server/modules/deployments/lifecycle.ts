@@ -33,7 +33,10 @@ export function isFinal(status: DeploymentStatus): boolean {
 
 /** What the vendor can do to a deployment in `status` (the `actions` field). */
 export function actionsFor(status: DeploymentStatus): DeploymentAction[] {
-  return LIVE.includes(status) ? ['STOP', 'ROTATE_TOKEN', 'LINK_INFRA'] : [];
+  if (status === 'STOPPING') return ['STOP'];
+  if (!LIVE.includes(status)) return [];
+  // A new token reaches an endpoint that runs; one still being created starts with the token it was given.
+  return status === 'STARTING' || status === 'RUNNING' ? ['STOP', 'ROTATE_TOKEN', 'LINK_INFRA'] : ['STOP', 'LINK_INFRA'];
 }
 
 export function requireAction(deployment: DeploymentEntity, action: DeploymentAction): void {
@@ -48,6 +51,8 @@ export interface Change {
   reason: string;
   /** Write only if the last heartbeat is still this one (the sweep must not undo a heartbeat that just came in). */
   unlessHeartbeatAfter?: Date | null;
+  /** Write only if the lease is still this one (a renewal means its owner lives). */
+  unlessLeaseRenewedAfter?: Date | null;
   /** Other columns written with the change (endpointUrl, providerRef, startedAt...). */
   set?: Partial<Pick<DeploymentEntity, 'endpointUrl' | 'providerRef' | 'startedAt' | 'ownerWorker' | 'leaseExpiresAt' | 'lastHeartbeatAt' | 'lastHeartbeat'>>;
 }
@@ -80,6 +85,9 @@ export async function applyChange(
     .where('id = :id AND status = :from', { id: deployment.id, from: deployment.status });
   if (change.unlessHeartbeatAfter !== undefined) {
     update.andWhere('last_heartbeat_at IS NOT DISTINCT FROM :seen', { seen: change.unlessHeartbeatAfter });
+  }
+  if (change.unlessLeaseRenewedAfter !== undefined) {
+    update.andWhere('lease_expires_at IS NOT DISTINCT FROM :lease', { lease: change.unlessLeaseRenewedAfter });
   }
   const result = await update.execute();
   if (!result.affected) return null;

@@ -2,7 +2,6 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../domain-error';
 import type { Logger } from '../../logger';
 import type { Notifications, Queryable } from '../../db/notifications';
-import { verifySecret } from '../../tokens/secret-hash';
 import { FailedAttempts, type FailedAttemptLimits } from '../../tokens/failed-attempts';
 import { ValidationCache, type Validation } from '../../tokens/validation-cache';
 import { deploymentTokenFormat, type DeploymentScope } from './deployment-token';
@@ -23,6 +22,10 @@ export interface DeploymentCaller {
   tokenId: string;
   scopes: DeploymentScope[];
   trainingRunId: string | null;
+  /** The deployment's own allowance of requests per minute (its `rateLimitPerMinute`). */
+  rateLimitPerMinute: number;
+  /** When the token was created (introspection's `iat`). */
+  issuedAt: Date;
   /** Deployment tokens do not expire; they are revoked. */
   expiresAt: null;
 }
@@ -79,6 +82,21 @@ export class DeploymentTokenValidator {
     return this.cache.resolve(token, () => this.validate(parsed.lookup, token, address));
   }
 
+  /**
+   * For token introspection: the caller a live token acts for, from the same cache, or null
+   * for anything else (not a deployment token, unknown, revoked, stopped). A refusal for too
+   * many attempts (RATE_LIMITED) is thrown: it says nothing about whether the token is live.
+   */
+  async introspect(token: string): Promise<DeploymentCaller | null> {
+    if (!deploymentTokenFormat.parse(token).ok) return null;
+    try {
+      return await this.authenticate(token);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') return null;
+      throw error;
+    }
+  }
+
   announce(query: Queryable, revocation: DeploymentTokenRevocation): Promise<string> {
     return this.cache.announce(query, revocation);
   }
@@ -91,8 +109,19 @@ export class DeploymentTokenValidator {
     return this.cache.onRevoked((revocation) => listener(revocation as DeploymentTokenRevocation | null));
   }
 
+  /** A vendor was suspended or reactivated (heard by identity on every process): its tokens are validated anew here. */
+  vendorChanged(vendorId: string | null): void {
+    this.cache.forgetHere(vendorId ? { vendorId } : null);
+  }
+
   affects(caller: DeploymentCaller, revocation: DeploymentTokenRevocation): boolean {
     return this.cache.affects(caller, revocation);
+  }
+
+  /** A refusal that cost a database read: counted against the address like any other. */
+  private async refused(address: string | undefined, reason: string): Promise<Validation<DeploymentCaller>> {
+    await this.failures.pay(null, address);
+    return { ok: false, reason };
   }
 
   private async validate(lookup: string, token: string, address: string | undefined): Promise<Validation<DeploymentCaller>> {
@@ -103,15 +132,16 @@ export class DeploymentTokenValidator {
       return { ok: false, reason: INVALID_TOKEN };
     }
     if (row.revokedAt)
-      return { ok: false, reason: `deployment token revoked at ${row.revokedAt.toISOString()}: the deployment was stopped or its token rotated` };
+      return this.refused(address, `deployment token revoked at ${row.revokedAt.toISOString()}: the deployment was stopped or its token rotated`);
     const [deployment, vendor] = await Promise.all([
       this.dataSource.getRepository(DeploymentEntity).findOneBy({ id: row.deploymentId }),
       this.dataSource.getRepository(VendorEntity).findOneBy({ id: row.vendorId }),
     ]);
-    if (!deployment || isFinal(deployment.status)) return { ok: false, reason: `deployment ${row.deploymentId} has stopped: its token no longer works` };
-    if (!vendor || vendor.status !== 'ACTIVE') return { ok: false, reason: 'this vendor account is suspended: contact the marketplace operator' };
-    await this.failures.pay(lookup, address);
-    if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: INVALID_TOKEN };
+    if (!deployment || isFinal(deployment.status) || deployment.status === 'STOPPING') {
+      return this.refused(address, `deployment ${row.deploymentId} has stopped: its token no longer works`);
+    }
+    if (!vendor || vendor.status !== 'ACTIVE') return this.refused(address, 'this vendor account is suspended: contact the marketplace operator');
+    if (!(await this.failures.verifyPaid(lookup, address, row.secretHash, token))) return { ok: false, reason: INVALID_TOKEN };
     await this.failures.refund(lookup, address);
     return {
       ok: true,
@@ -121,6 +151,8 @@ export class DeploymentTokenValidator {
         tokenId: row.id,
         scopes: row.scopes as DeploymentScope[],
         trainingRunId: deployment.trainingRunId,
+        rateLimitPerMinute: deployment.rateLimitPerMinute,
+        issuedAt: row.createdAt,
         expiresAt: null,
       },
     };

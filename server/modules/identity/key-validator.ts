@@ -2,7 +2,6 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../domain-error';
 import type { Logger } from '../../logger';
 import type { Notifications, Queryable } from '../../db/notifications';
-import { verifySecret } from '../../tokens/secret-hash';
 import { ValidationCache, type Validation } from '../../tokens/validation-cache';
 import { apiKeyFormat } from './api-key-token';
 import { ApiKeyEntity } from './api-key.entity';
@@ -102,15 +101,13 @@ export class KeyValidator {
       await this.failures.pay(null, address);
       return { ok: false, reason: INVALID_KEY };
     }
-    if (row.revokedAt) return { ok: false, reason: `API key revoked at ${row.revokedAt.toISOString()}: create a new one or log in with another` };
-    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
-      return { ok: false, reason: `API key expired at ${row.expiresAt.toISOString()}: create a new one` };
+    const refusal = standingRefusal(row);
+    if (refusal) {
+      // Cheap (no hash), but a database read: counted against the address like any other attempt.
+      await this.failures.pay(null, address);
+      return { ok: false, reason: refusal };
     }
-    if (row.vendor && row.vendor.status !== 'ACTIVE') {
-      return { ok: false, reason: 'this vendor account is suspended: contact the marketplace operator' };
-    }
-    await this.failures.pay(lookup, address);
-    if (!(await verifySecret(row.secretHash, token))) return { ok: false, reason: INVALID_KEY };
+    if (!(await this.failures.verifyPaid(lookup, address, row.secretHash, token))) return { ok: false, reason: INVALID_KEY };
 
     await this.failures.refund(lookup, address);
     this.touch(row.id);
@@ -123,4 +120,12 @@ export class KeyValidator {
       .query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [apiKeyId])
       .catch((error: unknown) => this.log.warn({ err: error, apiKeyId }, 'could not record API key use'));
   }
+}
+
+/** Why a key that exists cannot be used (revoked, expired, its vendor suspended), or null. */
+function standingRefusal(row: ApiKeyEntity & { vendor?: VendorEntity }): string | null {
+  if (row.revokedAt) return `API key revoked at ${row.revokedAt.toISOString()}: create a new one or log in with another`;
+  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return `API key expired at ${row.expiresAt.toISOString()}: create a new one`;
+  if (row.vendor && row.vendor.status !== 'ACTIVE') return 'this vendor account is suspended: contact the marketplace operator';
+  return null;
 }
