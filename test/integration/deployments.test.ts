@@ -237,6 +237,9 @@ describe('deployments', function () {
     assert.equal(bad.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const fields = (bad.errors![0].extensions!.fields as { field: string }[]).map((problem) => problem.field).sort();
     assert.deepEqual(fields, ['heartbeatIntervalSeconds', 'image', 'model', 'model.path', 'provider']);
+    const outside = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { path: '/etc/passwd' } } }, vendor.apiKey);
+    assert.equal(outside.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    assert.match(outside.errors![0].message, /model\.path: must be a file under .*models/);
     const missing = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { trainingRunId: 'run_notyours' } } }, vendor.apiKey);
     assert.equal(missing.errors?.[0].extensions?.code, 'NOT_FOUND');
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, badInput, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
@@ -61,6 +62,8 @@ export class DeploymentsService {
     private readonly notifications: Notifications,
     private readonly tokens: DeploymentTokenValidator,
     private readonly providers: ReadonlySet<ComputeProviderName>,
+    /** Where LOCAL deployments may take a model file from (MP_DATA_DIR/models): nothing else on the machine is the vendor's to read. */
+    private readonly modelsDir: string,
   ) {}
 
   async get(principal: Principal | null, id: string): Promise<DeploymentEntity> {
@@ -284,8 +287,14 @@ export class DeploymentsService {
     }
     if (model?.path) {
       if (provider !== 'LOCAL') problems.push({ field: 'model.path', message: 'a path works only for LOCAL deployments: give a url for RUNPOD' });
-      else if (!model.path.startsWith('/')) problems.push({ field: 'model.path', message: 'must be an absolute path on the server machine' });
-      return { modelKind: 'PATH', modelRef: model.path, modelSha256: sha256, trainingRunId: null };
+      const resolved = path.resolve(this.modelsDir, model.path);
+      if (provider === 'LOCAL' && !resolved.startsWith(this.modelsDir + path.sep)) {
+        problems.push({
+          field: 'model.path',
+          message: `must be a file under ${this.modelsDir} (the server's model directory): give a url or a training run otherwise`,
+        });
+      }
+      return { modelKind: 'PATH', modelRef: resolved, modelSha256: sha256, trainingRunId: null };
     }
     if (model?.url) {
       let url: string | null = null;

@@ -3,6 +3,7 @@
  * pod), its scoped token (sit_...), its heartbeats and health, the live feeds of its changes, and
  * the infrastructure clients (ic_...) that may introspect its token.
  */
+import path from 'node:path';
 import type { MarketplaceModule } from '../module';
 import { newWorkerId } from '../../jobs';
 import { LocalDeploymentProvider } from '../../providers/local-deployments';
@@ -49,7 +50,13 @@ export const deploymentsModule: MarketplaceModule = {
     const providers = new Map<ComputeProviderName, DeploymentProvider>([['LOCAL', new LocalDeploymentProvider()]]);
     if (config.runpodPods)
       providers.set('RUNPOD', new RunPodPodsProvider({ ...config.runpodPods, log: (message) => log.info({ provider: 'RUNPOD' }, message) }));
-    const deployments = new DeploymentsService(database.dataSource, database.notifications, tokens, new Set(providers.keys()));
+    const deployments = new DeploymentsService(
+      database.dataSource,
+      database.notifications,
+      tokens,
+      new Set(providers.keys()),
+      path.join(config.dataDir, 'models'),
+    );
     const infraClients = new InfraClients(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
     const feed = new DeploymentFeed(database.dataSource, database.notifications, log);
