@@ -2,21 +2,37 @@ import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
 import dataCommand from './commands/data';
+import deployCommand from './commands/deploy';
+import devCommand from './commands/dev';
+import heartbeatCommand from './commands/heartbeat';
 import initCommand from './commands/init';
 import keysCommand from './commands/keys';
+import linkInfraCommand from './commands/link-infra';
 import loginCommand from './commands/login';
 import logoutCommand from './commands/logout';
 import trainCommand from './commands/train';
+import validateCommand from './commands/validate';
 import whoamiCommand from './commands/whoami';
 import { usageError } from './errors';
 import { packageVersion } from './version';
 import { globalOptions } from './global-options';
 import type { GlobalArgs } from './global-options';
 
-const commands = [loginCommand, logoutCommand, whoamiCommand, keysCommand, catalogCommand, dataCommand, trainCommand, initCommand] as CommandModule<
-  GlobalArgs,
-  GlobalArgs
->[];
+const commands = [
+  loginCommand,
+  logoutCommand,
+  whoamiCommand,
+  keysCommand,
+  catalogCommand,
+  dataCommand,
+  trainCommand,
+  initCommand,
+  devCommand,
+  validateCommand,
+  deployCommand,
+  linkInfraCommand,
+  heartbeatCommand,
+] as CommandModule<GlobalArgs, GlobalArgs>[];
 
 /** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
 const COMMAND_TREE: Record<string, readonly string[]> = {
@@ -28,6 +44,11 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   train: ['start', 'status', 'logs', 'stop'],
   data: ['list', 'ls', 'info', 'pull'],
   init: [],
+  dev: [],
+  validate: [],
+  deploy: ['list', 'ls', 'status', 'stop', 'token'],
+  'link-infra': [],
+  heartbeat: [],
 };
 
 export function commandPath(argv: readonly string[]): string {

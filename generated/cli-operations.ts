@@ -45,6 +45,26 @@ export type CreateApiKeyInput = {
   name: string;
 };
 
+export type CreateDeploymentInput = {
+  cpu?: number | null | undefined;
+  gpuCount?: number | null | undefined;
+  /** RunPod: GPU types to try in order (e.g. ["RTX4090", "A100"]); empty or absent for CPU. */
+  gpuTypes?: Array<string> | null | undefined;
+  heartbeatIntervalSeconds?: number | null | undefined;
+  /** RunPod: the container image. */
+  image?: string | null | undefined;
+  memoryGb?: number | null | undefined;
+  model?: ModelSourceInput | null | undefined;
+  /** Unique among your deployments that are not stopped; 1 to 64 characters. */
+  name: string;
+  provider?: ComputeProviderName;
+  rateLimitPerMinute?: number | null | undefined;
+  /** Where to write signals; default: not linked (see linkDeployment). */
+  signalsUrl?: string | null | undefined;
+  /** The serving template (default runpod-signal-http). */
+  template?: string | null | undefined;
+};
+
 export type DatasetFileKind =
   /** Features only, the newest period: what models predict. */
   | 'LIVE'
@@ -69,10 +89,83 @@ export type DatasetRoundStatus =
   /** Built, not yet downloadable by vendors. */
   | 'UPCOMING';
 
+/** What can be done to a deployment now (its `actions`). */
+export type DeploymentAction =
+  | 'LINK_INFRA'
+  | 'ROTATE_TOKEN'
+  | 'STOP';
+
+export type DeploymentFilter = {
+  status?: Array<DeploymentStatus> | null | undefined;
+};
+
+export type DeploymentHealth =
+  /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
+  | 'DEGRADED'
+  | 'HEALTHY'
+  /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
+  | 'UNHEALTHY'
+  /** No heartbeat yet. */
+  | 'UNKNOWN';
+
+export type DeploymentStatus =
+  | 'FAILED'
+  /** Accepted, not yet handed to its provider. */
+  | 'PENDING'
+  /** The provider is creating it (a pod being scheduled, a process being spawned). */
+  | 'PROVISIONING'
+  | 'RUNNING'
+  /** Running, its model not yet loaded (no READY heartbeat yet). */
+  | 'STARTING'
+  | 'STOPPED'
+  | 'STOPPING';
+
+/** What an endpoint's `GET /health` answers as its status (200 only when READY). */
+export type EndpointStatus =
+  /** Serving, at capacity. */
+  | 'BUSY'
+  | 'READY'
+  /** Loading its model. */
+  | 'STARTING'
+  | 'UNHEALTHY';
+
+/** What a deployment reports every MP_HEARTBEAT_SECONDS with its deployment token. */
+export type HeartbeatInput = {
+  /** Anything else worth showing (queue depth, memory...); at most 4 KB as JSON. */
+  details?: Record<string, unknown> | null | undefined;
+  /** The endpoint's recent inference latency, milliseconds. */
+  latencyMs?: number | null | undefined;
+  status: EndpointStatus;
+  /** The model version it serves. */
+  version?: string | null | undefined;
+};
+
 export type HyperparameterInput = {
   name: string;
   value: string | number | boolean;
 };
+
+export type ModelSourceInput = {
+  /** A path on the server's machine (LOCAL only). */
+  path?: string | null | undefined;
+  /** The file's sha256, checked after download (known for training runs). */
+  sha256?: string | null | undefined;
+  /** A training run of yours whose model.json to serve. */
+  trainingRunId?: string | number | null | undefined;
+  /** An https URL to download the model file from. */
+  url?: string | null | undefined;
+};
+
+/** Where the model a deployment serves comes from. */
+export type ModelSourceKind =
+  /** The template's small built-in model. */
+  | 'BUILT_IN'
+  /** A file on the machine that runs the deployment (LOCAL provider). */
+  | 'PATH'
+  /** The model.json artifact of one of the vendor's training runs. */
+  | 'TRAINING_RUN'
+  /** An https URL, such as a Hugging Face file. */
+  | 'URL';
 
 /** What a model produces. */
 export type ModelTask =
@@ -184,6 +277,78 @@ export type DataCurrentRoundDownloadsQueryVariables = Exact<{
 
 
 export type DataCurrentRoundDownloadsQuery = { currentRound: { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, files: Array<{ name: string, kind: DatasetFileKind, format: string, sizeBytes: number, sha256: string, rowCount: number, columns: Array<string>, downloadUrl: string }>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> } | null };
+
+export type DeploymentFieldsFragment = { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } };
+
+export type DeploymentChangeFieldsFragment = { at: string, status: DeploymentStatus, health: DeploymentHealth, reason: string };
+
+export type DeployCreateMutationVariables = Exact<{
+  input: CreateDeploymentInput;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type DeployCreateMutation = { createDeployment: { token: string | null, deployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } } };
+
+export type DeployStopMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeployStopMutation = { stopDeployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } };
+
+export type DeployRotateTokenMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeployRotateTokenMutation = { rotateDeploymentToken: { token: string, deployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } } };
+
+export type DeployLinkMutationVariables = Exact<{
+  id: string | number;
+  signalsUrl?: string | null | undefined;
+}>;
+
+
+export type DeployLinkMutation = { linkDeployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } };
+
+export type DeployHeartbeatMutationVariables = Exact<{
+  input: HeartbeatInput;
+}>;
+
+
+export type DeployHeartbeatMutation = { sendHeartbeat: { deploymentId: string, health: DeploymentHealth, nextDueAt: string, signalsUrl: string | null } };
+
+export type DeployListQueryVariables = Exact<{
+  filter?: DeploymentFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type DeployListQuery = { deployments: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } }> } };
+
+export type DeployStatusQueryVariables = Exact<{
+  id: string | number;
+  logLines?: number | null | undefined;
+}>;
+
+
+export type DeployStatusQuery = { deployment: { logs: Array<string>, id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, history: Array<{ at: string, status: DeploymentStatus, health: DeploymentHealth, reason: string }>, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } };
+
+export type DeployStateQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeployStateQuery = { deployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, history: Array<{ at: string, status: DeploymentStatus, health: DeploymentHealth, reason: string }>, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } };
+
+export type DeployHealthFollowSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeployHealthFollowSubscription = { deploymentHealth: { at: string, status: DeploymentStatus, health: DeploymentHealth, reason: string, deployment: { id: string, name: string, status: DeploymentStatus, health: DeploymentHealth, actions: Array<DeploymentAction>, provider: ComputeProviderName, providerRef: string | null, template: string, endpointUrl: string | null, heartbeatIntervalSeconds: number, lastHeartbeatAt: string | null, signalsUrl: string | null, rateLimitPerMinute: number, tokenPrefix: string, createdAt: string, updatedAt: string, lastHeartbeat: { at: string, status: EndpointStatus, latencyMs: number | null, version: string | null } | null, model: { kind: ModelSourceKind, ref: string | null, sha256: string | null }, resources: { gpuTypes: Array<string>, gpuCount: number, cpu: number, memoryGb: number, image: string | null } } } };
 
 export type WhoamiQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -333,6 +498,52 @@ export const DatasetRoundFieldsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"DatasetRoundFields"}) as unknown as TypedDocumentString<DatasetRoundFieldsFragment, unknown>;
+export const DeploymentFieldsFragmentDoc = new TypedDocumentString(`
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}
+    `, {"fragmentName":"DeploymentFields"}) as unknown as TypedDocumentString<DeploymentFieldsFragment, unknown>;
+export const DeploymentChangeFieldsFragmentDoc = new TypedDocumentString(`
+    fragment DeploymentChangeFields on DeploymentEvent {
+  at
+  status
+  health
+  reason
+}
+    `, {"fragmentName":"DeploymentChangeFields"}) as unknown as TypedDocumentString<DeploymentChangeFieldsFragment, unknown>;
 export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
     fragment TrainingRunFields on TrainingRun {
   id
@@ -597,6 +808,390 @@ export const DataCurrentRoundDownloadsDocument = new TypedDocumentString(`
     lastDate
   }
 }`) as unknown as TypedDocumentString<DataCurrentRoundDownloadsQuery, DataCurrentRoundDownloadsQueryVariables>;
+export const DeployCreateDocument = new TypedDocumentString(`
+    mutation DeployCreate($input: CreateDeploymentInput!, $idempotencyKey: String) {
+  createDeployment(input: $input, idempotencyKey: $idempotencyKey) {
+    token
+    deployment {
+      ...DeploymentFields
+    }
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployCreateMutation, DeployCreateMutationVariables>;
+export const DeployStopDocument = new TypedDocumentString(`
+    mutation DeployStop($id: ID!) {
+  stopDeployment(id: $id) {
+    ...DeploymentFields
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployStopMutation, DeployStopMutationVariables>;
+export const DeployRotateTokenDocument = new TypedDocumentString(`
+    mutation DeployRotateToken($id: ID!) {
+  rotateDeploymentToken(id: $id) {
+    token
+    deployment {
+      ...DeploymentFields
+    }
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployRotateTokenMutation, DeployRotateTokenMutationVariables>;
+export const DeployLinkDocument = new TypedDocumentString(`
+    mutation DeployLink($id: ID!, $signalsUrl: String) {
+  linkDeployment(id: $id, signalsUrl: $signalsUrl) {
+    ...DeploymentFields
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployLinkMutation, DeployLinkMutationVariables>;
+export const DeployHeartbeatDocument = new TypedDocumentString(`
+    mutation DeployHeartbeat($input: HeartbeatInput!) {
+  sendHeartbeat(input: $input) {
+    deploymentId
+    health
+    nextDueAt
+    signalsUrl
+  }
+}
+    `) as unknown as TypedDocumentString<DeployHeartbeatMutation, DeployHeartbeatMutationVariables>;
+export const DeployListDocument = new TypedDocumentString(`
+    query DeployList($filter: DeploymentFilter, $first: Int, $after: String) {
+  deployments(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...DeploymentFields
+    }
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployListQuery, DeployListQueryVariables>;
+export const DeployStatusDocument = new TypedDocumentString(`
+    query DeployStatus($id: ID!, $logLines: Int) {
+  deployment(id: $id) {
+    ...DeploymentFields
+    history {
+      ...DeploymentChangeFields
+    }
+    logs(last: $logLines)
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}
+fragment DeploymentChangeFields on DeploymentEvent {
+  at
+  status
+  health
+  reason
+}`) as unknown as TypedDocumentString<DeployStatusQuery, DeployStatusQueryVariables>;
+export const DeployStateDocument = new TypedDocumentString(`
+    query DeployState($id: ID!) {
+  deployment(id: $id) {
+    ...DeploymentFields
+    history {
+      ...DeploymentChangeFields
+    }
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}
+fragment DeploymentChangeFields on DeploymentEvent {
+  at
+  status
+  health
+  reason
+}`) as unknown as TypedDocumentString<DeployStateQuery, DeployStateQueryVariables>;
+export const DeployHealthFollowDocument = new TypedDocumentString(`
+    subscription DeployHealthFollow($id: ID!) {
+  deploymentHealth(deploymentId: $id) {
+    at
+    status
+    health
+    reason
+    deployment {
+      ...DeploymentFields
+    }
+  }
+}
+    fragment DeploymentFields on Deployment {
+  id
+  name
+  status
+  health
+  actions
+  provider
+  providerRef
+  template
+  endpointUrl
+  heartbeatIntervalSeconds
+  lastHeartbeatAt
+  lastHeartbeat {
+    at
+    status
+    latencyMs
+    version
+  }
+  signalsUrl
+  rateLimitPerMinute
+  tokenPrefix
+  createdAt
+  updatedAt
+  model {
+    kind
+    ref
+    sha256
+  }
+  resources {
+    gpuTypes
+    gpuCount
+    cpu
+    memoryGb
+    image
+  }
+}`) as unknown as TypedDocumentString<DeployHealthFollowSubscription, DeployHealthFollowSubscriptionVariables>;
 export const WhoamiDocument = new TypedDocumentString(`
     query Whoami {
   me {
