@@ -80,7 +80,10 @@ export class ClusterSchedule {
       `INSERT INTO periodic_tasks (name, next_run_at, last_started_at, last_worker)
        VALUES ($1, now() + make_interval(secs => $2), now(), $3)
        ON CONFLICT (name) DO UPDATE
-         SET next_run_at = EXCLUDED.next_run_at, last_started_at = now(), last_worker = EXCLUDED.last_worker
+         -- At a fixed rate from the last due time (not from whenever a process happened to look),
+         -- so a short period keeps its rhythm across processes; after a long pause, half a period.
+         SET next_run_at = GREATEST(periodic_tasks.next_run_at + make_interval(secs => $2), now() + make_interval(secs => $2 / 2)),
+             last_started_at = now(), last_worker = EXCLUDED.last_worker
          WHERE periodic_tasks.next_run_at <= now()
        RETURNING name`,
       [task.name, task.intervalMs / 1000, this.workerId],

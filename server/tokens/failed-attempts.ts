@@ -11,12 +11,14 @@ export interface FailedAttemptLimits {
 }
 
 /**
- * Attempts at a credential (an API key, a deployment token) that need the database or a hash, counted across processes per key id
- * and per client address. An attempt is paid for before its hash, so concurrent guesses cannot
- * slip past the limit, and given back when the secret was right (its key id's count is cleared;
- * its address gets its one attempt back, no more, so an attacker holding a key of their own
- * cannot clear the count between guesses). Past either limit the caller gets RATE_LIMITED with
- * the seconds to wait, even with the right secret, until the window ends.
+ * Attempts at a credential (an API key, a deployment token) that need the database or a hash,
+ * counted across processes. Per key id, every attempt that reaches the hash is paid for before
+ * it, so concurrent guesses at one key cannot slip past the limit, and a correct secret clears
+ * its count. Per client address only failures count (no such key, a wrong secret, a revoked or
+ * suspended one): many valid credentials checked at once from one address (a NAT, a host running
+ * many deployments, a restart that empties every cache) never use up its budget. Past either
+ * limit the caller gets RATE_LIMITED with the seconds to wait, even with the right secret, until
+ * the window ends.
  */
 export class FailedAttempts {
   private readonly byKey: SharedLimit;
@@ -42,31 +44,31 @@ export class FailedAttempts {
     this.refuseIfLimited(this.byKey.knownExhausted(lookup), address ? this.byAddress.knownExhausted(addressBucket(address)) : open);
   }
 
-  /** Pays for one attempt (with `lookup` when the key id exists); throws RATE_LIMITED when none is left. */
-  async pay(lookup: string | null, address: string | undefined): Promise<void> {
-    const [key, from] = await Promise.all([lookup ? this.byKey.spend(lookup) : open, address ? this.byAddress.spend(addressBucket(address)) : open]);
-    this.refuseIfLimited(key, from);
+  /** A failed attempt that needed no hash (no such key id, a revoked one): counted against the address. */
+  async pay(_lookup: null, address: string | undefined): Promise<void> {
+    if (address) this.refuseIfLimited(open, await this.byAddress.spend(addressBucket(address)));
   }
 
-  /** The secret was right: the key id's attempts are forgotten and the address gets this one back. */
-  async refund(lookup: string, address: string | undefined): Promise<void> {
-    await Promise.all([this.byKey.forgive(lookup), address ? this.byAddress.refund(addressBucket(address)) : null]);
-  }
-
-  /** An attempt that was paid for but never checked (the server was too busy to hash): its point goes back. */
-  async giveBack(lookup: string, address: string | undefined): Promise<void> {
-    await Promise.all([this.byKey.refund(lookup), address ? this.byAddress.refund(addressBucket(address)) : null]);
-  }
-
-  /** Checks `token`'s secret against `hash` after paying for the attempt; a refusal for being busy costs the caller nothing. */
+  /**
+   * Pays for one hash of `lookup`'s secret, then checks it: a wrong one is also counted against
+   * the address; a refusal for being busy costs the caller nothing.
+   */
   async verifyPaid(lookup: string, address: string | undefined, hash: string, token: string): Promise<boolean> {
-    await this.pay(lookup, address);
+    this.refuseIfLimited(await this.byKey.spend(lookup), open);
+    let matches: boolean;
     try {
-      return await verifySecret(hash, token);
+      matches = await verifySecret(hash, token);
     } catch (error) {
-      await this.giveBack(lookup, address);
+      await this.byKey.refund(lookup);
       throw error;
     }
+    if (!matches && address) await this.byAddress.spend(addressBucket(address));
+    return matches;
+  }
+
+  /** The secret was right: the key id's attempts are forgotten. */
+  async refund(lookup: string, _address?: string): Promise<void> {
+    await this.byKey.forgive(lookup);
   }
 
   private refuseIfLimited(key: LimitState, from: LimitState): void {

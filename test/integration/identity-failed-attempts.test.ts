@@ -160,6 +160,17 @@ describe('failed API key attempts', function () {
       assert.equal((await ask(server, known.apiKey)).status, 200, 'a key this process already validated is served from its cache');
     });
 
+    it('never counts right secrets against the address, however many are checked at once', async function () {
+      const server = await serve({ MP_AUTH_FAILURES_PER_ADDRESS: '3' });
+      const vendors = await Promise.all(Array.from({ length: 8 }, () => server.createVendor()));
+      const answers = await Promise.all(vendors.map((vendor) => ask(server, vendor.apiKey)));
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        Array<number>(8).fill(200),
+      );
+      assert.equal((await ask(server, apiKeyFormat.generate().token)).status, 401, 'the address still has its failures to spend');
+    });
+
     it('does not count malformed keys, which cost nothing to refuse', async function () {
       const server = await serve({ MP_AUTH_FAILURES_PER_ADDRESS: '2' });
       const vendor = await server.createVendor();

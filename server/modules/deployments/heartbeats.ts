@@ -27,7 +27,7 @@ export interface HeartbeatReceipt {
 /**
  * Heartbeats in, health out. A heartbeat is one conditional UPDATE; only a change of status or
  * health goes through the lifecycle (history, notification). The sweep that notices missed
- * heartbeats runs once a second somewhere in the cluster (server/jobs), never once per process.
+ * heartbeats runs every half second somewhere in the cluster (server/jobs), never once per process.
  */
 export class Heartbeats {
   constructor(
@@ -116,6 +116,6 @@ export class Heartbeats {
   }
 
   schedule(schedule: ClusterSchedule): void {
-    schedule.every('deployment-health', 1000, () => this.sweep());
+    schedule.every('deployment-health', 500, () => this.sweep());
   }
 }
