@@ -7,6 +7,7 @@ import { Idempotency1764400000000 } from './server/db/migrations/1764400000000-I
 import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000-PeriodicTasks';
 import { RateLimits1764600000000 } from './server/db/migrations/1764600000000-RateLimits';
 import { Deployments1764700000000 } from './server/db/migrations/1764700000000-Deployments';
+import { InfraClients1764800000000 } from './server/db/migrations/1764800000000-InfraClients';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -18,6 +19,7 @@ export const migrations = [
   PeriodicTasks1764500000000,
   RateLimits1764600000000,
   Deployments1764700000000,
+  InfraClients1764800000000,
 ];
 
 /**

@@ -24,6 +24,8 @@ import { GraphQLHttp, sendError } from './http/graphql-http';
 import { holdThrottledAnswer } from './http/throttled-answer';
 import { attachGraphQLWs } from './http/graphql-ws';
 import { serveGraphiql, wantsGraphiql } from './http/graphiql';
+import { serveIntrospection } from './http/introspect';
+import { RequestLimits } from './http/request-limits';
 
 export interface App {
   server: Server;
@@ -40,8 +42,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   const metrics = new Metrics(() => database.poolStats());
   const storage = await openStorage(config);
   let listenUrl = '';
-  // Looked at every second: the deployments' health sweep runs once a second across the cluster.
-  const schedule = new ClusterSchedule(database.dataSource, log, newWorkerId(), 1000);
+  // Looked at twice a second: the deployments' health sweep runs every half second across the cluster.
+  const schedule = new ClusterSchedule(database.dataSource, log, newWorkerId(), 500);
   schedulePurge(schedule, database.dataSource);
   scheduleRateLimitPurge(schedule, database.dataSource);
   const platform: Platform = {
@@ -86,6 +88,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
   };
 
   const protections = createProtections(config);
+  const requestLimits = new RequestLimits(database.dataSource, log, metrics, { perKeyPerMinute: config.rateLimitPerKeyPerMinute });
   const graphql = new GraphQLHttp({ schema, protections, introspection: config.introspection, bodyLimitBytes: config.bodyLimitBytes, metrics });
   await graphql.start();
   const stopClearingResponses = await graphql.responseCache.clearOn(
@@ -124,6 +127,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           return;
         }
         return handleGraphQL(req, res, url, requestId);
+      case '/oauth/introspect':
+        return serveIntrospection(req, res, services);
       default: {
         const uploads = {
           links: storage.links,
@@ -165,6 +170,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return sendError(res, status, error.message, error.code, { ...error.details });
       }
     }
+    if (!(await requestLimits.admit(res, { requestId, principal, deployment }))) return;
     await graphql.handle(
       req,
       res,

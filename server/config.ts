@@ -36,6 +36,7 @@ const environmentSchema = z.object({
   MP_MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20000),
   MP_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
   MP_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(200).default(50),
+  MP_RATE_LIMIT_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   MP_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(10),
   MP_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100),
   MP_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
@@ -81,6 +82,8 @@ export interface ServerConfig {
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number };
+  /** Requests per minute each API key may make to /graphql over HTTP, counted across processes. */
+  rateLimitPerKeyPerMinute: number;
   /** Failed API key attempts allowed per key id and per client address in each window, across processes. */
   authFailures: { perKey: number; perAddress: number; windowSeconds: number };
   /** graphql-ws limits, per process; 0 for keepAliveMs or idleMs turns that check off. */
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       maxTokens: e.MP_MAX_TOKENS,
       maxDirectives: e.MP_MAX_DIRECTIVES,
     },
+    rateLimitPerKeyPerMinute: e.MP_RATE_LIMIT_PER_KEY_PER_MINUTE,
     authFailures: { perKey: e.MP_AUTH_FAILURES_PER_KEY, perAddress: e.MP_AUTH_FAILURES_PER_ADDRESS, windowSeconds: e.MP_AUTH_FAILURE_WINDOW_SECONDS },
     websocket: {
       maxSubscriptionsPerSocket: e.MP_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,

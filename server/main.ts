@@ -10,6 +10,7 @@ import { openDatabase } from './db/database';
 import { lockDataDir } from './db/data-dir-lock';
 import { createApp } from './app';
 import { roundsCommand } from './commands/rounds';
+import { infraCommand } from './commands/infra';
 import { withConfig } from './commands/with-config';
 import { IdentityService } from './modules/identity/identity.service';
 import { KeyValidator } from './modules/identity/key-validator';
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
         )
         .demandCommand(1),
     )
-    .demandCommand(1, 'name a command: start, migrate, vendor create, admin create-key')
+    .command('infra <action>', 'Infrastructure clients that may introspect deployment tokens (POST /oauth/introspect)', (cmd) => infraCommand(cmd))
+    .demandCommand(1, 'name a command: start, migrate, vendor create, admin create-key, infra create-client')
     .strict()
     .recommendCommands()
     .example('$0 start', 'serve on HOST:PORT (default 127.0.0.1:4000) with the embedded database')

@@ -11,12 +11,22 @@ export const RATE_LIMIT_TABLE = 'rate_limits';
 export interface SharedLimitOptions {
   /** Namespaces the keys: `<name>:<key>`. */
   name: string;
-  /** How many points a key may spend per window. */
+  /** How many points a key may spend per window; with `consume`, the most any key's own limit may be. */
   points: number;
   windowSeconds: number;
 }
 
 export type LimitState = { limited: false } | { limited: true; retryAfterSeconds: number };
+
+/** What a key has left of its limit in the current window, after `consume`. */
+export interface LimitUsage {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window ends and the count starts again. */
+  resetSeconds: number;
+  /** Set when this spend went past the limit: the seconds to wait. */
+  retryAfterSeconds: number | null;
+}
 
 /** How often a database failure is logged while it lasts. */
 const FALLBACK_WARNING_INTERVAL_MS = 60_000;
@@ -73,6 +83,29 @@ export class SharedLimit {
       this.remember(key, rejection);
       return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
     }
+  }
+
+  /**
+   * Spends `points` for `key` against a limit of the key's own (at most `options.points`, which
+   * the counters are built with; by default that), and tells what is left in the window.
+   */
+  async consume(key: string, limit = this.options.points, points = 1): Promise<LimitUsage> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.options.points) {
+      throw new RangeError(`limit ${limit} of ${this.options.name} must be a whole number from 1 to ${this.options.points}`);
+    }
+    const known = this.knownExhausted(key);
+    if (known.limited) return { limit, remaining: 0, resetSeconds: known.retryAfterSeconds, retryAfterSeconds: known.retryAfterSeconds };
+    let res: RateLimiterRes;
+    try {
+      res = await this.withFallback((limiter) => limiter.consume(key, points));
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      res = rejection;
+    }
+    const resetSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    const remaining = Math.max(0, limit - res.consumedPoints);
+    if (remaining === 0) this.remember(key, res);
+    return { limit, remaining, resetSeconds, retryAfterSeconds: res.consumedPoints > limit ? resetSeconds : null };
   }
 
   /** Gives `points` back (an attempt that turned out to be legitimate). */

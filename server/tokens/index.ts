@@ -1,6 +1,6 @@
 /**
- * Tokens: one construction for every prefixed secret we hand out (`vk_` API keys today,
- * `sit_` deployment tokens next).
+ * Tokens: one construction for every prefixed secret we hand out (`vk_` API keys, `sit_`
+ * deployment tokens, `ic_` infrastructure client secrets).
  * - `token-format.ts`: `<prefix>_<lookup>_<secret><checksum>`, generated and parsed; garbage is
  *   refused by its checksum before any database or hashing work.
  * - `secret-hash.ts`: argon2id with the OWASP parameters; only hashes are stored.

@@ -57,6 +57,13 @@ describe('masking tokens by their format', () => {
     assertNoTail(maskTokens(`deposit${token.slice(3)}`), tail);
   });
 
+  it('masks infrastructure client secrets (ic_) the same way, in a form body and in a Basic credential too', () => {
+    const { token, tail, masked } = realToken(new TokenFormat('ic', 'infrastructure client secret', 'secret'));
+    assert.equal(maskTokens(`client_secret=${token}&x=1`), `client_secret=${masked}&x=1`);
+    assertNoTail(maskTokens(`basic${token.slice(2)}`), tail);
+    assert.equal(maskTokens(`Authorization: Basic ${Buffer.from(`icl_x:${token}`).toString('base64')}`), 'Authorization: Basic [REDACTED]');
+  });
+
   it('masks every token of a line, and tokens glued together', () => {
     const first = realToken();
     const second = realToken(deploymentTokens);

@@ -1,6 +1,7 @@
 /**
  * Deployments: a vendor's model as a running inference endpoint (LOCAL child process or RunPod
- * pod), its scoped token (sit_...), its heartbeats and health, and the live feeds of its changes.
+ * pod), its scoped token (sit_...), its heartbeats and health, the live feeds of its changes, and
+ * the infrastructure clients (ic_...) that may introspect its token.
  */
 import path from 'node:path';
 import type { MarketplaceModule } from '../module';
@@ -13,6 +14,8 @@ import { deploymentsResolvers } from './resolvers';
 import { DeploymentEntity } from './deployment.entity';
 import { DeploymentTokenEntity } from './deployment-token.entity';
 import { DeploymentLogLineEntity } from './deployment-log-line.entity';
+import { InfraClientEntity } from './infra-client.entity';
+import { InfraClients } from './infra-clients';
 import { DEPLOYMENT_ID_PREFIX } from './ids';
 import { DeploymentsService } from './deployments.service';
 import { DeploymentTokenValidator } from './token-validator';
@@ -28,13 +31,14 @@ declare module '../../context' {
     deploymentTokens: DeploymentTokenValidator;
     heartbeats: Heartbeats;
     deploymentFeed: DeploymentFeed;
+    infraClients: InfraClients;
   }
 }
 
 export const deploymentsModule: MarketplaceModule = {
   name: 'deployments',
   resolvers: deploymentsResolvers,
-  entities: [DeploymentEntity, DeploymentTokenEntity, DeploymentLogLineEntity],
+  entities: [DeploymentEntity, DeploymentTokenEntity, DeploymentLogLineEntity, InfraClientEntity],
   nodes: {
     [DEPLOYMENT_ID_PREFIX]: {
       typename: 'Deployment',
@@ -53,6 +57,7 @@ export const deploymentsModule: MarketplaceModule = {
       new Set(providers.keys()),
       path.join(config.dataDir, 'models'),
     );
+    const infraClients = new InfraClients(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
     const feed = new DeploymentFeed(database.dataSource, database.notifications, log);
     const runner = new DeploymentRunner({
@@ -74,13 +79,14 @@ export const deploymentsModule: MarketplaceModule = {
     schedule.every('deployment-orphans', 10_000, () => runner.failOrphans());
     schedule.every('deployment-providers', 10_000, () => runner.followRemote());
     return {
-      services: { deployments, deploymentTokens: tokens, heartbeats, deploymentFeed: feed },
+      services: { deployments, deploymentTokens: tokens, heartbeats, deploymentFeed: feed, infraClients },
       start: async () => {
         await tokens.start();
         // A suspended (or reactivated) vendor's deployment tokens are validated anew, on every process.
         services.keys.onRevoked((revocation) => {
           if (!revocation || 'vendorId' in revocation) tokens.vendorChanged(revocation?.vendorId ?? null);
         });
+        await infraClients.start();
         await feed.start();
         await runner.start();
       },
@@ -88,6 +94,7 @@ export const deploymentsModule: MarketplaceModule = {
       stop: async () => {
         await feed.stop();
         await tokens.stop();
+        await infraClients.stop();
       },
     };
   },
