@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBase62, randomBase62 } from '../../server/db/ids';
 import { TokenFormat } from '../../server/tokens';
+import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { createPostgresDatabase, startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { runServerCommand, startServerProcess } from '../helpers/server-process';
 import {
@@ -15,21 +16,6 @@ import {
   TestRotateDeploymentTokenDocument,
   TestStopDeploymentDocument,
 } from '../../generated/test-operations';
-
-/** The tiny serving template of deployments.test.ts: a child process that answers /health and stays up. */
-function writeQuietTemplate(root: string): void {
-  const dir = path.join(root, 'runpod-signal-http');
-  mkdirSync(path.join(dir, 'src'), { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'quiet-endpoint', mp: { entry: 'src/server.ts' } }));
-  writeFileSync(
-    path.join(dir, 'src', 'server.ts'),
-    `import { createServer } from 'node:http';
-const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"READY"}'));
-server.listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`,
-  );
-}
 
 interface CreatedClient {
   clientId: string;
@@ -77,7 +63,7 @@ describe(`token introspection for the trading infrastructure (${usingPostgres ? 
 
   before(async function () {
     templates = mkdtempSync(path.join(tmpdir(), 'mp-introspect-templates-'));
-    writeQuietTemplate(templates);
+    writeQuietServingTemplate(templates);
     server = await startTestServer({ MP_TEMPLATES_DIR: templates, MP_AUTH_FAILURES_PER_KEY: '3' });
     if (usingPostgres) {
       // The operator's command, against the database the server is using.

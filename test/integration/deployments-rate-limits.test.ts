@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import {
   TestCreateDeploymentDocument,
@@ -11,21 +12,6 @@ import {
   TestSendHeartbeatDocument,
   TestStopDeploymentDocument,
 } from '../../generated/test-operations';
-
-/** The tiny serving template of deployments.test.ts: a child process that answers /health and stays up. */
-function writeQuietTemplate(root: string): void {
-  const dir = path.join(root, 'runpod-signal-http');
-  mkdirSync(path.join(dir, 'src'), { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'quiet-endpoint', mp: { entry: 'src/server.ts' } }));
-  writeFileSync(
-    path.join(dir, 'src', 'server.ts'),
-    `import { createServer } from 'node:http';
-const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"READY"}'));
-server.listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`,
-  );
-}
 
 interface Answer {
   status: number;
@@ -71,7 +57,7 @@ describe(`rate limits per deployment token and per API key (${usingPostgres ? 'P
 
   before(async function () {
     templates = mkdtempSync(path.join(tmpdir(), 'mp-limits-templates-'));
-    writeQuietTemplate(templates);
+    writeQuietServingTemplate(templates);
     server = await startTestServer({ MP_TEMPLATES_DIR: templates });
   });
 

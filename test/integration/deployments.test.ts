@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, type TestServer } from '../helpers/server';
 import {
   TestCreateDeploymentDocument,
@@ -17,34 +18,13 @@ import {
   TestStopDeploymentDocument,
 } from '../../generated/test-operations';
 
-/**
- * A serving template of our own under MP_TEMPLATES_DIR (it takes the built-in one's name): a
- * real child process that answers /health, prints its environment's non-secret facts and stays
- * up; it sends no heartbeats, so the tests send them with the deployment's token.
- */
-function writeQuietTemplate(root: string): void {
-  const dir = path.join(root, 'runpod-signal-http');
-  mkdirSync(path.join(dir, 'src'), { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'quiet-endpoint', mp: { entry: 'src/server.ts' } }));
-  writeFileSync(
-    path.join(dir, 'src', 'server.ts'),
-    `import { createServer } from 'node:http';
-const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"READY"}'));
-server.listen(Number(process.env.PORT), '127.0.0.1', () => {
-  console.log('listening on ' + process.env.PORT + ' for ' + process.env.MP_DEPLOYMENT_ID + ' token ' + process.env.MP_DEPLOYMENT_TOKEN);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`,
-  );
-}
-
 describe('deployments', function () {
   let server: TestServer;
   let templates: string;
 
   before(async function () {
     templates = mkdtempSync(path.join(tmpdir(), 'mp-deploy-templates-'));
-    writeQuietTemplate(templates);
+    writeQuietServingTemplate(templates);
     server = await startTestServer({ MP_TEMPLATES_DIR: templates });
   });
 
