@@ -15,15 +15,20 @@ export interface DeploymentHealthEvent {
   at: Date;
 }
 
-type Listener = (change: DeploymentChange, deployment: DeploymentEntity) => void;
+interface Listener {
+  /** Whether this subscriber follows the change at all (checked before the row is read). */
+  wants(change: DeploymentChange): boolean;
+  deliver(change: DeploymentChange, deployment: DeploymentEntity): void;
+}
 
 /** At most this many events wait for a slow subscriber; older ones are dropped (the newest state still arrives). */
 const MAX_QUEUED = 100;
 
 /**
  * Live deployment changes in this process: one listener on the deployments channel (every
- * process's changes arrive through it), one read of the changed row per change however many
- * subscribers follow it, then each subscriber's queue.
+ * process's changes arrive through it); a change that some subscriber follows costs one read of
+ * the row however many follow it, one that nobody follows costs nothing; then each subscriber's
+ * queue.
  */
 export class DeploymentFeed {
   private readonly listeners = new Set<Listener>();
@@ -45,38 +50,49 @@ export class DeploymentFeed {
 
   /** Each status or health change of one deployment (the caller checked it is the vendor's). */
   health(deploymentId: string): AsyncIterableIterator<DeploymentHealthEvent> {
-    return this.iterate<DeploymentHealthEvent>((change, deployment, push) => {
-      if (change.deploymentId !== deploymentId) return;
-      push({ deployment, status: change.event.status, health: change.event.health, reason: change.event.reason, at: new Date(change.event.at) });
-    });
+    return this.iterate<DeploymentHealthEvent>(
+      (change) => change.deploymentId === deploymentId,
+      (change, deployment) => ({
+        deployment,
+        status: change.event.status,
+        health: change.event.health,
+        reason: change.event.reason,
+        at: new Date(change.event.at),
+      }),
+    );
   }
 
   /** Each of the caller's deployments as it changes. */
   updates(principal: Principal | null): AsyncIterableIterator<DeploymentEntity> {
     const vendorId = requireVendor(principal);
-    return this.iterate<DeploymentEntity>((change, deployment, push) => {
-      if (change.vendorId === vendorId) push(deployment);
-    });
+    return this.iterate<DeploymentEntity>(
+      (change) => change.vendorId === vendorId,
+      (_change, deployment) => deployment,
+    );
   }
 
   private async onChange(payload: string): Promise<void> {
     if (this.listeners.size === 0) return;
     try {
       const change = JSON.parse(payload) as DeploymentChange;
+      const interested = [...this.listeners].filter((listener) => listener.wants(change));
+      if (interested.length === 0) return;
       const deployment = await this.dataSource.getRepository(DeploymentEntity).findOneBy({ id: change.deploymentId });
       if (!deployment) return;
-      for (const listener of this.listeners) listener(change, deployment);
+      for (const listener of interested) listener.deliver(change, deployment);
     } catch (error) {
       this.log.warn({ err: error }, 'could not follow a deployment change');
     }
   }
 
-  private iterate<T>(select: (change: DeploymentChange, deployment: DeploymentEntity, push: (value: T) => void) => void): AsyncIterableIterator<T> {
+  private iterate<T>(wants: Listener['wants'], valueOf: (change: DeploymentChange, deployment: DeploymentEntity) => T): AsyncIterableIterator<T> {
     const queue: T[] = [];
     let wake: ((result: IteratorResult<T>) => void) | null = null;
     let done = false;
-    const listener: Listener = (change, deployment) =>
-      select(change, deployment, (value) => {
+    const listener: Listener = {
+      wants,
+      deliver: (change, deployment) => {
+        const value = valueOf(change, deployment);
         if (wake) {
           const resolve = wake;
           wake = null;
@@ -85,7 +101,8 @@ export class DeploymentFeed {
         }
         queue.push(value);
         if (queue.length > MAX_QUEUED) queue.shift();
-      });
+      },
+    };
     this.listeners.add(listener);
     const finish = (): Promise<IteratorResult<T>> => {
       done = true;
