@@ -12,6 +12,8 @@ import {
   TestTrainingRunOutcomeDocument as RUN,
   type TestTrainingRunOutcomeQuery,
 } from '../../generated/test-operations';
+import { localRunUser } from '../../server/providers/local/run-user';
+import { templatesDir } from '../../server/modules/training/templates';
 
 /** Tries what a training program must not be able to do, and prints one line of what happened. */
 const PROBE = `
@@ -41,6 +43,12 @@ describe(`what a local training program can reach (${usingPostgres ? 'PostgreSQL
   before(async function () {
     if (process.getuid?.() !== 0) {
       // Only root can run programs as another user; as anyone else they run as the server's user and can read its environment.
+      this.skip();
+    }
+    // A checkout nobody cannot reach (cloned into a 0700 directory, say): the server runs programs as itself and says so.
+    const runUser = localRunUser(undefined, [templatesDir(), process.execPath, require.resolve('tsx/cjs')]);
+    if (runUser.warning) {
+      process.stderr.write(`      (skipped: ${runUser.warning})\n`);
       this.skip();
     }
     dataDir = await mkdtemp(path.join(tmpdir(), 'mp-isolation-'));
