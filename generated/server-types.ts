@@ -955,7 +955,7 @@ export type SignalWriteBatch = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Every status and health change of one of your deployments, across processes. */
+  /** One of your deployments' status and health as they are now, then every change, across processes. */
   deploymentHealth: DeploymentHealthEvent;
   /** Each of your deployments as it changes. */
   deploymentUpdated: Deployment;

@@ -46,6 +46,9 @@ const environmentSchema = z.object({
   MP_WS_MAX_ANONYMOUS_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(10),
   MP_WS_KEEPALIVE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(12),
   MP_WS_IDLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  MP_LOCAL_DEPLOYMENTS_PER_VENDOR: z.coerce.number().int().min(0).max(10_000).default(5),
+  MP_RUNPOD_DEPLOYMENTS_PER_VENDOR: z.coerce.number().int().min(0).max(10_000).default(3),
+  MP_LOCAL_EGRESS_ALLOW_HOSTS: z.string().default(''),
   MP_TRAINING_WORKER: booleanFlag.default(true),
   MP_TEMPLATES_DIR: z.string().min(1).optional(),
   MP_LOCAL_RUN_USER: z.string().trim().min(1).optional(),
@@ -102,6 +105,10 @@ export interface ServerConfig {
   runpodApiKey: string | undefined;
   /** Set when RUNPOD_API_KEY is: RunPod pods for deployments need no endpoint. */
   runpodPods: { apiKey: string; restBaseUrl: string } | undefined;
+  /** How many deployments a vendor may have that are not STOPPED or FAILED, per provider. */
+  deploymentsPerVendor: { LOCAL: number; RUNPOD: number };
+  /** Hosts a LOCAL deployment's model.url or signalsUrl may name although they are this machine or a private network. */
+  localEgressAllowHosts: ReadonlySet<string>;
   /** Set when both RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are. */
   runpod: { apiKey: string; endpointId: string; jobsBaseUrl: string; restBaseUrl: string } | undefined;
 }
@@ -157,6 +164,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     runpodApiKey: e.RUNPOD_API_KEY,
     runpodPods: e.RUNPOD_API_KEY ? { apiKey: e.RUNPOD_API_KEY, restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, '') } : undefined,
+    deploymentsPerVendor: { LOCAL: e.MP_LOCAL_DEPLOYMENTS_PER_VENDOR, RUNPOD: e.MP_RUNPOD_DEPLOYMENTS_PER_VENDOR },
+    localEgressAllowHosts: new Set(
+      e.MP_LOCAL_EGRESS_ALLOW_HOSTS.split(',')
+        .map((host) =>
+          host
+            .trim()
+            .replace(/^\[|\]$/g, '')
+            .toLowerCase(),
+        )
+        .filter(Boolean),
+    ),
     runpod:
       e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID
         ? {

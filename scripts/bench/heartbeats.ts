@@ -1040,6 +1040,8 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       MP_LOG_LEVEL: 'warn',
       MP_TEMPLATES_DIR: templatesDir,
+      // All of them belong to one vendor.
+      MP_LOCAL_DEPLOYMENTS_PER_VENDOR: String(options.deployments),
     });
     progress(`database ${database.name}: migrate, vendor create`);
     await serverCommand(['migrate'], env);

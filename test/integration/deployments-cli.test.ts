@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { startTestServer, TEST_DATA_DIR, usingPostgres, type TestServer } from '../helpers/server';
 import { runMp, spawnMp, type CliResult } from '../helpers/cli-process';
 import type { DeployStatusQuery, DeploymentFieldsFragment } from '../../generated/cli-operations';
 import { TestDeploymentDocument } from '../../generated/test-operations';
@@ -230,6 +230,8 @@ describe(`mp deploy against the real server (${usingPostgres ? 'PostgreSQL' : 'e
 
   it('--wait exits 7 with the reason when the endpoint fails, and explains every refusal with its exit code', async () => {
     // A relative path names a file in the server's model directory (MP_DATA_DIR/models).
+    fs.mkdirSync(path.join(TEST_DATA_DIR, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(TEST_DATA_DIR, 'models', 'crash.json'), '{}');
     const failed = await mp(['deploy', '--name', 'crashing', '--model', 'crash.json', '--wait']);
     assert.equal(failed.code, 7, show(failed));
     assert.match(failed.stderr, /mp: deployment dep_\w+ FAILED: the endpoint process exited with code 3/);

@@ -147,12 +147,14 @@ describe('deployments', function () {
       const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, token!);
       assert.equal(beat.data!.sendHeartbeat.health, 'HEALTHY');
       const deadline = Date.now() + 5000;
-      while (events.length < 3 && Date.now() < deadline) await sleep(50);
+      while (events.length < 4 && Date.now() < deadline) await sleep(50);
       assert.deepEqual(
-        events.map((event) => event.health),
-        ['HEALTHY', 'UNHEALTHY', 'HEALTHY'],
+        events.map((event) => `${event.status} ${event.health}`),
+        ['STARTING UNKNOWN', 'RUNNING HEALTHY', 'RUNNING UNHEALTHY', 'RUNNING HEALTHY'],
+        'the state at subscription first, then each change',
       );
-      assert.match(events[1].reason, /no heartbeat for 3 s \(3 intervals of 1 s\)/);
+      assert.equal(events[0].reason, 'started: waiting for its first READY heartbeat');
+      assert.match(events[2].reason, /no heartbeat for 3 s \(3 intervals of 1 s\)/);
     } finally {
       unsubscribe();
       await client.dispose();
@@ -220,8 +222,41 @@ describe('deployments', function () {
     const outside = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { path: '/etc/passwd' } } }, vendor.apiKey);
     assert.equal(outside.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.match(outside.errors![0].message, /model\.path: must be a file under .*models/);
+    const absent = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { path: 'absent.json' } } }, vendor.apiKey);
+    assert.match(absent.errors?.[0].message ?? '', /model\.path: there is no file .*models\/absent\.json in the server's model directory/);
     const missing = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'x', model: { trainingRunId: 'run_notyours' } } }, vendor.apiKey);
     assert.equal(missing.errors?.[0].extensions?.code, 'NOT_FOUND');
+  });
+
+  it("refuses to point a LOCAL deployment at the server's machine or its private networks, and nothing is created", async function () {
+    const vendor = await server.createVendor();
+    for (const [input, field, reason] of [
+      [
+        { model: { url: 'http://169.254.169.254/latest/meta-data/model.json' } },
+        'model.url',
+        /169\.254\.169\.254 is a loopback, private or link-local address/,
+      ],
+      [{ model: { url: 'http://localhost:5432/model.json' } }, 'model.url', /localhost is this machine/],
+      [{ signalsUrl: 'http://[::1]:6379/' }, 'signalsUrl', /::1 is a loopback/],
+      [{ signalsUrl: 'http://10.1.2.3/signals' }, 'signalsUrl', /10\.1\.2\.3 is a loopback, private or link-local address/],
+    ] as const) {
+      const refused = await server.graphql(TestCreateDeploymentDocument, { input: { name: 'egress', ...input } }, vendor.apiKey);
+      assert.equal(refused.errors?.[0].extensions?.code, 'BAD_USER_INPUT', JSON.stringify(input));
+      assert.deepEqual(
+        (refused.errors![0].extensions!.fields as { field: string }[]).map((problem) => problem.field),
+        [field],
+      );
+      assert.match(refused.errors![0].message, reason);
+      assert.match(refused.errors![0].message, /MP_LOCAL_EGRESS_ALLOW_HOSTS/);
+    }
+    assert.equal((await server.graphql(TestDeploymentsDocument, {}, vendor.apiKey)).data!.deployments.totalCount, 0);
+
+    const { deployment } = await deploy(vendor.apiKey);
+    const relinked = await server.graphql(TestLinkDeploymentDocument, { id: deployment.id, signalsUrl: 'http://127.0.0.1:5432/' }, vendor.apiKey);
+    assert.equal(relinked.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const own = await server.graphql(TestLinkDeploymentDocument, { id: deployment.id, signalsUrl: `${server.url}/api/signals/store` }, vendor.apiKey);
+    assert.equal(own.errors, undefined, "the marketplace's own address is allowed");
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
   });
 
   describe('with the built-in serving template', function () {

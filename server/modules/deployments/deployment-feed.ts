@@ -48,9 +48,13 @@ export class DeploymentFeed {
     await this.stopListening?.();
   }
 
-  /** Each status or health change of one deployment (the caller checked it is the vendor's). */
-  health(deploymentId: string): AsyncIterableIterator<DeploymentHealthEvent> {
-    return this.iterate<DeploymentHealthEvent>(
+  /**
+   * The deployment's state as it is now (its newest history entry), then each status or health
+   * change. `read` loads it for the caller (NOT_FOUND for another vendor's); it runs once the
+   * subscription listens, so no change falls between the two (one may arrive twice).
+   */
+  async health(deploymentId: string, read: () => Promise<DeploymentEntity>): Promise<AsyncIterableIterator<DeploymentHealthEvent>> {
+    const events = this.iterate<DeploymentHealthEvent>(
       (change) => change.deploymentId === deploymentId,
       (change, deployment) => ({
         deployment,
@@ -60,6 +64,22 @@ export class DeploymentFeed {
         at: new Date(change.event.at),
       }),
     );
+    let deployment: DeploymentEntity;
+    try {
+      deployment = await read();
+    } catch (error) {
+      await events.return?.();
+      throw error;
+    }
+    const latest = deployment.history.at(-1);
+    events.first({
+      deployment,
+      status: deployment.status,
+      health: deployment.health,
+      reason: latest?.reason ?? '',
+      at: latest ? new Date(latest.at) : deployment.updatedAt,
+    });
+    return events;
   }
 
   /** Each of the caller's deployments as it changes. */
@@ -85,7 +105,10 @@ export class DeploymentFeed {
     }
   }
 
-  private iterate<T>(wants: Listener['wants'], valueOf: (change: DeploymentChange, deployment: DeploymentEntity) => T): AsyncIterableIterator<T> {
+  private iterate<T>(
+    wants: Listener['wants'],
+    valueOf: (change: DeploymentChange, deployment: DeploymentEntity) => T,
+  ): AsyncIterableIterator<T> & { first(value: T): void } {
     const queue: T[] = [];
     let wake: ((result: IteratorResult<T>) => void) | null = null;
     let done = false;
@@ -112,6 +135,14 @@ export class DeploymentFeed {
       return Promise.resolve({ value: undefined, done: true });
     };
     return {
+      /** Puts a value ahead of everything delivered so far. */
+      first: (value: T) => {
+        if (wake) {
+          const resolve = wake;
+          wake = null;
+          resolve({ value, done: false });
+        } else queue.unshift(value);
+      },
       next: () => {
         if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
         if (done) return Promise.resolve({ value: undefined, done: true });

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { DataSource } from 'typeorm';
 import { DomainError } from '../../domain-error';
 import { maskForDisplay, type Logger } from '../../logger';
@@ -20,6 +21,8 @@ export const DEPLOYMENT_COMMAND_CHANNEL = 'mp_deployment_command';
 const LEASE_MS = 30_000;
 const MAX_LOG_LINES = 1000;
 const MODEL_LINK_DAYS = 7;
+/** Deployments halted at once at shutdown (each: a token revocation, two changes, its endpoint's exit). */
+const SHUTDOWN_CONCURRENCY = 8;
 
 export interface RunnerOptions {
   dataSource: DataSource;
@@ -33,6 +36,8 @@ export interface RunnerOptions {
   seal: CommandSeal;
   links: () => Links;
   apiUrl: () => string;
+  /** How long a graceful shutdown may take to stop this process's deployments (MP_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
 }
 
 /**
@@ -66,7 +71,11 @@ export class DeploymentRunner {
     this.renewTimer.unref();
   }
 
-  /** Graceful shutdown: this process's LOCAL deployments stop with it (their tokens are revoked). */
+  /**
+   * Graceful shutdown: this process's LOCAL deployments stop with it (their tokens are revoked),
+   * several at a time. Whatever still runs at the shutdown deadline is SIGKILLed; rows left
+   * STOPPING then are failed by another process once their lease lapses.
+   */
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
     const local = this.options.providers.get('LOCAL');
@@ -78,12 +87,30 @@ export class DeploymentRunner {
         this.options.log.warn({ err: error }, 'could not read the deployments to stop at shutdown');
         return [] as DeploymentEntity[];
       });
-    for (const deployment of owned.filter((row) => !isFinal(row.status))) {
-      await this.halt(deployment, 'the server process running it shut down').catch((error: unknown) =>
-        this.options.log.warn({ err: error, deploymentId: deployment.id }, 'could not stop a deployment at shutdown'),
+    const limit = pLimit(SHUTDOWN_CONCURRENCY);
+    const halts = owned
+      .filter((row) => !isFinal(row.status))
+      .map((deployment) =>
+        limit(() =>
+          this.halt(deployment, 'the server process running it shut down').catch((error: unknown) =>
+            this.options.log.warn({ err: error, deploymentId: deployment.id }, 'could not stop a deployment at shutdown'),
+          ),
+        ),
+      );
+    let deadline: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.all(halts).then(() => false),
+      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(deadline);
+    if (late) {
+      limit.clearQueue();
+      this.options.log.warn(
+        { pending: limit.activeCount + limit.pendingCount },
+        'deployments still stopping at the shutdown deadline: their endpoints are killed',
       );
     }
-    if (local instanceof LocalDeploymentProvider) await local.terminateAll();
+    if (local instanceof LocalDeploymentProvider) await local.terminateAll(late ? 0 : undefined);
     for (const stop of this.stopListening) await stop().catch(() => undefined);
   }
 

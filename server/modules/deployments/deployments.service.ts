@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, badInput, type FieldProblem } from '../../domain-error';
@@ -19,6 +20,7 @@ import { DeploymentLogLineEntity } from './deployment-log-line.entity';
 import { DEPLOYMENT_SCOPES, deploymentTokenFormat } from './deployment-token';
 import { DEPLOYMENT_ID_PREFIX, DEPLOYMENT_TOKEN_ID_PREFIX } from './ids';
 import { applyChange, requireAction, type Change } from './lifecycle';
+import type { EgressPolicy } from './egress-policy';
 import type { DeploymentTokenValidator } from './token-validator';
 
 export const DEFAULT_SERVING_TEMPLATE = 'runpod-signal-http';
@@ -64,6 +66,10 @@ export class DeploymentsService {
     private readonly providers: ReadonlySet<ComputeProviderName>,
     /** Where LOCAL deployments may take a model file from (MP_DATA_DIR/models): nothing else on the machine is the vendor's to read. */
     private readonly modelsDir: string,
+    /** How many live deployments (not STOPPED or FAILED) a vendor may have on each provider. */
+    private readonly perVendor: Readonly<Record<ComputeProviderName, number>>,
+    /** Where a vendor may point a LOCAL deployment (model.url, signalsUrl). */
+    private readonly egress: EgressPolicy,
   ) {}
 
   async get(principal: Principal | null, id: string): Promise<DeploymentEntity> {
@@ -143,6 +149,9 @@ export class DeploymentsService {
       describe: (resultId: string) => `deployment ${resultId}`,
     };
     const { id: resultId, replayed } = await createOnce(this.dataSource, request, async (manager) => {
+      // One create at a time per vendor, so two at once cannot both pass the checks below.
+      await manager.query(`SELECT id FROM vendors WHERE id = $1 FOR UPDATE`, [vendorId]);
+      await this.refuseOverQuota(manager, vendorId, normalized.provider);
       await this.refuseTakenName(manager, vendorId, normalized.name);
       await manager.getRepository(DeploymentEntity).insert(deployment);
       await manager.getRepository(DeploymentTokenEntity).insert(this.tokenRow(id, vendorId, generated.lookup, secretHash));
@@ -184,6 +193,7 @@ export class DeploymentsService {
     const deployment = await this.get(principal, id);
     requireAction(deployment, 'LINK_INFRA');
     const url = signalsUrl ? checkedUrl('signalsUrl', signalsUrl) : null;
+    if (url && deployment.provider === 'LOCAL') await this.egress.check('signalsUrl', url);
     await this.dataSource.getRepository(DeploymentEntity).update({ id }, { signalsUrl: url, updatedAt: new Date() });
     const updated = await this.dataSource.getRepository(DeploymentEntity).findOneByOrFail({ id });
     await this.deliver(updated, { MP_SIGNALS_URL: url ?? '' });
@@ -215,6 +225,25 @@ export class DeploymentsService {
       createdAt: new Date(),
       revokedAt: null,
     });
+  }
+
+  private async refuseOverQuota(manager: EntityManager, vendorId: string, provider: ComputeProviderName): Promise<void> {
+    const limit = this.perVendor[provider];
+    const live = await manager
+      .getRepository(DeploymentEntity)
+      .createQueryBuilder('d')
+      .where('d.vendor_id = :vendorId AND d.provider = :provider', { vendorId, provider })
+      .andWhere(`d.status NOT IN ('STOPPED', 'FAILED')`)
+      .getCount();
+    if (live >= limit) {
+      const setting = `MP_${provider}_DEPLOYMENTS_PER_VENDOR`;
+      throw new DomainError(
+        'PRECONDITION_FAILED',
+        limit === 0
+          ? `${provider} deployments are turned off on this server (${setting}=0)`
+          : `you have ${live} ${provider} deployments running, the most this server allows (${setting}=${limit}): stop one first (mp deploy list, mp deploy stop <id>)`,
+      );
+    }
   }
 
   private async refuseTakenName(manager: EntityManager, vendorId: string, name: string): Promise<void> {
@@ -259,6 +288,7 @@ export class DeploymentsService {
     } catch (error) {
       if (error instanceof DomainError && error.details.fields) problems.push(...error.details.fields);
     }
+    if (signalsUrl && provider === 'LOCAL') await this.checkEgress('signalsUrl', signalsUrl, problems);
     const model = await this.modelSource(vendorId, input, provider, problems);
     if (problems.length > 0) {
       throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
@@ -294,6 +324,9 @@ export class DeploymentsService {
           message: `must be a file under ${this.modelsDir} (the server's model directory): give a url or a training run otherwise`,
         });
       }
+      if (provider === 'LOCAL' && resolved.startsWith(this.modelsDir + path.sep) && !(await isFile(resolved))) {
+        problems.push({ field: 'model.path', message: `there is no file ${resolved} in the server's model directory (the operator puts model files there)` });
+      }
       return { modelKind: 'PATH', modelRef: resolved, modelSha256: sha256, trainingRunId: null };
     }
     if (model?.url) {
@@ -303,10 +336,27 @@ export class DeploymentsService {
       } catch (error) {
         if (error instanceof DomainError && error.details.fields) problems.push(...error.details.fields);
       }
+      if (url && provider === 'LOCAL') await this.checkEgress('model.url', url, problems);
       return { modelKind: 'URL', modelRef: url, modelSha256: sha256, trainingRunId: null };
     }
     return { modelKind: 'BUILT_IN', modelRef: null, modelSha256: null, trainingRunId: null };
   }
+
+  private async checkEgress(field: string, url: string, problems: FieldProblem[]): Promise<void> {
+    try {
+      await this.egress.check(field, url);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !error.details.fields) throw error;
+      problems.push(...error.details.fields);
+    }
+  }
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 function checkedUrl(field: string, text: string): string {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { MarketplaceModule } from '../module';
 import { newWorkerId } from '../../jobs';
 import { LocalDeploymentProvider } from '../../providers/local-deployments';
+import { localRunUser } from '../../providers/local/run-user';
+import { templatesDir } from '../training/templates';
 import { RunPodPodsProvider } from '../../providers/runpod/pods';
 import type { DeploymentProvider } from '../../providers/deployment-provider';
 import type { ComputeProviderName } from '../../../generated/schema-types';
@@ -18,6 +20,7 @@ import { InfraClientEntity } from './infra-client.entity';
 import { InfraClients } from './infra-clients';
 import { DEPLOYMENT_ID_PREFIX } from './ids';
 import { DeploymentsService } from './deployments.service';
+import { EgressPolicy } from './egress-policy';
 import { DeploymentTokenValidator } from './token-validator';
 import { Heartbeats } from './heartbeats';
 import { DeploymentFeed } from './deployment-feed';
@@ -47,7 +50,17 @@ export const deploymentsModule: MarketplaceModule = {
   },
   async create({ config, database, storage, log, schedule, publicBaseUrl }, services) {
     const tokens = new DeploymentTokenValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
-    const providers = new Map<ComputeProviderName, DeploymentProvider>([['LOCAL', new LocalDeploymentProvider()]]);
+    // The same user as local training programs (server/providers/registry.ts warns when it falls back).
+    const runUser = localRunUser(config.training.localRunUser, [config.training.templatesDir, templatesDir(), process.execPath, require.resolve('tsx/cjs')]);
+    const local = new LocalDeploymentProvider({ workRoot: config.training.workRoot, runUser: runUser.name });
+    local
+      .sweep()
+      .then((removed) => {
+        if (removed.length > 0)
+          log.info({ provider: 'LOCAL', deployments: removed }, 'removed the directories of deployments of a server process that is gone');
+      })
+      .catch((error: unknown) => log.warn({ err: error, provider: 'LOCAL' }, 'could not remove what deployments of a lost server process left'));
+    const providers = new Map<ComputeProviderName, DeploymentProvider>([['LOCAL', local]]);
     if (config.runpodPods)
       providers.set('RUNPOD', new RunPodPodsProvider({ ...config.runpodPods, log: (message) => log.info({ provider: 'RUNPOD' }, message) }));
     const deployments = new DeploymentsService(
@@ -56,6 +69,8 @@ export const deploymentsModule: MarketplaceModule = {
       tokens,
       new Set(providers.keys()),
       path.join(config.dataDir, 'models'),
+      config.deploymentsPerVendor,
+      new EgressPolicy(config.localEgressAllowHosts, publicBaseUrl),
     );
     const infraClients = new InfraClients(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
@@ -71,6 +86,7 @@ export const deploymentsModule: MarketplaceModule = {
       seal: new CommandSeal(await loadSigningSecret({ secret: config.signingSecret, dataDir: config.dataDir })),
       links: () => storage.links.at(publicBaseUrl()),
       apiUrl: publicBaseUrl,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
     });
     deployments.launch = (deployment, token) => runner.launch(deployment, token);
     deployments.halt = (deployment, reason) => runner.halt(deployment, reason);

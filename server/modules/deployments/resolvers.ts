@@ -23,10 +23,8 @@ export const deploymentsResolvers: Resolvers = {
 
   Subscription: {
     deploymentHealth: {
-      subscribe: async (_parent, { deploymentId }, { principal, services }) => {
-        await services.deployments.get(principal, deploymentId); // NOT_FOUND for another vendor's
-        return services.deploymentFeed.health(deploymentId);
-      },
+      subscribe: (_parent, { deploymentId }, { principal, services }) =>
+        services.deploymentFeed.health(deploymentId, () => services.deployments.get(principal, deploymentId)),
       resolve: (event: DeploymentHealthEvent) => event,
     },
     deploymentUpdated: {

@@ -1,4 +1,4 @@
-/** Which user local training programs run as, and what that user may reach on disk. */
+/** Which user local training programs and LOCAL deployments run as, and what that user may reach on disk. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,14 +30,17 @@ export function localRunUser(configured: string | undefined, needs: (string | un
   try {
     user = resolveRunUser(fallback);
   } catch {
-    return { name: undefined, warning: `there is no user ${fallback} to run local training programs as: they run as root; set MP_LOCAL_RUN_USER` };
+    return {
+      name: undefined,
+      warning: `there is no user ${fallback} to run local training programs and deployments as: they run as root; set MP_LOCAL_RUN_USER`,
+    };
   }
   for (const target of needs) {
     const problem = target ? unreachableBy(target, user) : null;
     if (problem) {
       return {
         name: undefined,
-        warning: `local training programs run as root, not ${fallback}: ${problem} (make it reachable, or set MP_LOCAL_RUN_USER)`,
+        warning: `local training programs and deployments run as root, not ${fallback}: ${problem} (make it reachable, or set MP_LOCAL_RUN_USER)`,
       };
     }
   }
