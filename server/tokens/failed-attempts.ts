@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../domain-error';
 import type { Logger } from '../logger';
 import { addressBucket, SharedLimit, type LimitState } from '../rate-limits';
-import { verifySecret } from './secret-hash';
+import { knownToMatch, verifySecret } from './secret-hash';
 
 export interface FailedAttemptLimits {
   perKey: number;
@@ -54,6 +54,8 @@ export class FailedAttempts {
    * the address; a refusal for being busy costs the caller nothing.
    */
   async verifyPaid(lookup: string, address: string | undefined, hash: string, token: string): Promise<boolean> {
+    // A secret that matched before costs no hash, so there is nothing to pay for.
+    if (knownToMatch(hash, token)) return true;
     this.refuseIfLimited(await this.byKey.spend(lookup), open);
     let matches: boolean;
     try {

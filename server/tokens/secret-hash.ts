@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import { DomainError } from '../domain-error';
 
@@ -29,6 +31,26 @@ export function hashSecret(secret: string): Promise<string> {
   return bounded(() => argon2.hash(secret, OWASP_ARGON2ID));
 }
 
-export function verifySecret(hash: string, secret: string): Promise<boolean> {
-  return bounded(() => argon2.verify(hash, secret));
+/**
+ * Secrets this process has verified, by the SHA-256 of the hash and the secret together: when a
+ * credential's validation-cache entry runs out, checking it again (is it still live?) reads its
+ * row but needs no second argon2. A rotated secret has another hash, so it is checked anew; what
+ * is kept cannot be turned back into a secret (they carry over 200 random bits).
+ */
+const verified = new LRUCache<string, true>({ max: 100_000 });
+
+function verifiedKey(hash: string, secret: string): string {
+  return createHash('sha256').update(hash).update('\0').update(secret).digest('hex');
+}
+
+/** Whether `secret` was verified against `hash` before in this process (costs no hash). */
+export function knownToMatch(hash: string, secret: string): boolean {
+  return verified.has(verifiedKey(hash, secret));
+}
+
+export async function verifySecret(hash: string, secret: string): Promise<boolean> {
+  if (knownToMatch(hash, secret)) return true;
+  const matches = await bounded(() => argon2.verify(hash, secret));
+  if (matches) verified.set(verifiedKey(hash, secret), true);
+  return matches;
 }

@@ -189,7 +189,8 @@ export class ValidationCache<P extends Credential> {
       return;
     }
     const untilExpiry = result.principal.expiresAt ? result.principal.expiresAt.getTime() - Date.now() : Infinity;
-    const ttl = Math.min(this.options.ttlMs, untilExpiry);
+    // Up to a tenth shorter at random, so credentials first used together are not all checked again together.
+    const ttl = Math.min(Math.round(this.options.ttlMs * (1 - Math.random() / 10)), untilExpiry);
     if (ttl > 0) this.cache.set(cacheKey, result, { ttl });
   }
 }

@@ -282,7 +282,8 @@ describe(`mp-server infra (operator commands, ${usingPostgres ? 'on PostgreSQL b
   });
 
   it('creates a client whose secret works on the server, lists it, and revokes it', async function () {
-    this.timeout(60_000);
+    // Five commands and a server, each a process of its own that compiles on start.
+    this.timeout(180_000);
     const created = await runServerCommand(['infra', 'create-client', '--name', 'trading infra', '--json'], env);
     assert.equal(created.code, 0, created.stderr);
     const client = JSON.parse(created.stdout) as CreatedClient;
