@@ -165,7 +165,7 @@ describe(`LOCAL deployments and their server process (${usingPostgres ? 'Postgre
     await deploy('quota-after-stop');
   });
 
-  it('stops all its endpoints at once at a graceful shutdown, and records each as STOPPED', async () => {
+  it('stops its endpoints together at a graceful shutdown, and records each as STOPPED', async () => {
     if (!server || server.child.exitCode !== null) server = await startServerProcess(env);
     const live = [...(await statuses())].filter(([, status]) => !['STOPPED', 'FAILED'].includes(status)).map(([id]) => id);
     assert.equal(live.length, 4, 'the previous test left 4 running');

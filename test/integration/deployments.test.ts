@@ -7,9 +7,12 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { createLogger } from '../../server/logger';
+import { DeploymentLogWriter } from '../../server/modules/deployments/deployment-log-writer';
 import {
   TestCreateDeploymentDocument,
   TestDeploymentDocument,
+  type TestDeploymentQuery,
   TestDeploymentHealthDocument,
   TestDeploymentsDocument,
   TestLinkDeploymentDocument,
@@ -17,6 +20,8 @@ import {
   TestSendHeartbeatDocument,
   TestStopDeploymentDocument,
 } from '../../generated/test-operations';
+
+const silentLogger = createLogger('silent');
 
 describe('deployments', function () {
   let server: TestServer;
@@ -43,7 +48,7 @@ describe('deployments', function () {
     return created.data!.createDeployment;
   }
 
-  async function waitFor(apiKey: string, id: string, check: (deployment: { status: string; health: string }) => boolean, timeoutMs = 10_000) {
+  async function waitFor(apiKey: string, id: string, check: (deployment: TestDeploymentQuery['deployment']) => boolean, timeoutMs = 10_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const read = await server.graphql(TestDeploymentDocument, { id }, apiKey);
@@ -73,8 +78,8 @@ describe('deployments', function () {
     const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY', latencyMs: 3.5, version: 'built-in' } }, token!);
     assert.equal(beat.errors, undefined, JSON.stringify(beat.errors));
     assert.equal(beat.data!.sendHeartbeat.health, 'HEALTHY');
-    const running = await server.graphql(TestDeploymentDocument, { id: deployment.id }, vendor.apiKey);
-    const read = running.data!.deployment;
+    // Log lines are stored in batches, a fraction of a second after they are printed.
+    const read = await waitFor(vendor.apiKey, deployment.id, (d) => d.logs.some((line) => line.includes(`for ${deployment.id}`)));
     assert.equal(read.status, 'RUNNING');
     assert.equal(read.health, 'HEALTHY');
     assert.deepEqual(read.actions, ['STOP', 'ROTATE_TOKEN', 'LINK_INFRA']);
@@ -160,6 +165,48 @@ describe('deployments', function () {
       await client.dispose();
       await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
     }
+  });
+
+  it('keeps the newest 200 changes of a flapping deployment, each heartbeat answered with the state it made', async function () {
+    this.timeout(60_000);
+    const vendor = await server.createVendor();
+    const { deployment, token } = await deploy(vendor.apiKey, { rateLimitPerMinute: 1000 });
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    for (let i = 0; i < 210; i += 1) {
+      const status = i % 2 === 0 ? 'READY' : 'BUSY';
+      const beat = await server.graphql(TestSendHeartbeatDocument, { input: { status } }, token!);
+      assert.equal(beat.data?.sendHeartbeat.health, status === 'READY' ? 'HEALTHY' : 'DEGRADED', JSON.stringify(beat.errors));
+    }
+    const steady = await server.graphql(TestSendHeartbeatDocument, { input: { status: 'BUSY' } }, token!);
+    assert.equal(steady.data?.sendHeartbeat.health, 'DEGRADED', 'a heartbeat that changes nothing');
+    const read = (await server.graphql(TestDeploymentDocument, { id: deployment.id }, vendor.apiKey)).data!.deployment;
+    assert.equal(read.history.length, 200);
+    assert.deepEqual(read.history.at(-1), { status: 'RUNNING', health: 'DEGRADED', reason: 'heartbeat: the endpoint reports BUSY' });
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+  });
+
+  it('stores log lines in batches that continue one sequence whichever process writes, keeping the newest 1,000', async function () {
+    const vendor = await server.createVendor();
+    const { deployment } = await deploy(vendor.apiKey);
+    await waitFor(vendor.apiKey, deployment.id, (d) => d.status === 'STARTING');
+    await server.graphql(TestStopDeploymentDocument, { id: deployment.id }, vendor.apiKey);
+    // Two writers, as two processes would be: their lines interleave in one sequence.
+    const writers = [new DeploymentLogWriter(server.database.dataSource, silentLogger), new DeploymentLogWriter(server.database.dataSource, silentLogger)];
+    for (let i = 1; i <= 1250; i += 1) writers[i % 2].write(deployment.id, 'stdout', `line ${i}`);
+    await Promise.all(writers.map((writer) => writer.flush()));
+    const rows: { seq: number; line: string }[] = await server.database.dataSource.query(
+      `SELECT seq, line FROM deployment_log_lines WHERE deployment_id = $1 ORDER BY seq`,
+      [deployment.id],
+    );
+    assert.ok(rows.length >= 1000 && rows.length < 1100, `the newest 1,000 and at most a hundred more (${rows.length})`);
+    const seqs = rows.map((row) => Number(row.seq));
+    assert.equal(rows.at(-1)!.line.startsWith('line '), true);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: rows.length }, (_, i) => seqs[0] + i),
+      'one gapless sequence',
+    );
+    assert.ok(seqs.at(-1)! >= 1250, 'every line got a number');
   });
 
   it('rotates the token: the old one is refused at once, the new one works', async function () {

@@ -10,7 +10,7 @@ import type { ComputeProviderName } from '../../../generated/schema-types';
 import { TrainingArtifactEntity } from '../training/training-artifact.entity';
 import { templateDir } from '../training/templates';
 import { DeploymentEntity } from './deployment.entity';
-import { DeploymentLogLineEntity } from './deployment-log-line.entity';
+import { DeploymentLogWriter } from './deployment-log-writer';
 import { DEPLOYMENT_CHANNEL, isFinal, type DeploymentChange } from './lifecycle';
 import type { DeploymentsService } from './deployments.service';
 import type { DeploymentTokenValidator } from './token-validator';
@@ -19,7 +19,6 @@ import type { CommandSeal } from './sealed-command';
 /** Asks the process that runs a LOCAL deployment to deliver a new environment (payload: {deploymentId, env}). */
 export const DEPLOYMENT_COMMAND_CHANNEL = 'mp_deployment_command';
 const LEASE_MS = 30_000;
-const MAX_LOG_LINES = 1000;
 const MODEL_LINK_DAYS = 7;
 /** Deployments halted at once at shutdown (each: a token revocation, two changes, its endpoint's exit). */
 const SHUTDOWN_CONCURRENCY = 8;
@@ -48,11 +47,13 @@ export interface RunnerOptions {
  * changes its environment; another process marks it FAILED once the lease lapses.
  */
 export class DeploymentRunner {
-  private logSeq = new Map<string, number>();
+  private readonly logs: DeploymentLogWriter;
   private renewTimer?: NodeJS.Timeout;
   private stopListening: (() => Promise<void>)[] = [];
 
-  constructor(private readonly options: RunnerOptions) {}
+  constructor(private readonly options: RunnerOptions) {
+    this.logs = new DeploymentLogWriter(options.dataSource, options.log);
+  }
 
   async start(): Promise<void> {
     const { notifications } = this.options;
@@ -111,6 +112,7 @@ export class DeploymentRunner {
       );
     }
     if (local instanceof LocalDeploymentProvider) await local.terminateAll(late ? 0 : undefined);
+    await this.logs.flush();
     for (const stop of this.stopListening) await stop().catch(() => undefined);
   }
 
@@ -209,7 +211,7 @@ export class DeploymentRunner {
           // Stopped while the provider was creating it: what it created must not live on (and bill).
           if (!recorded.affected) throw new DomainError('PRECONDITION_FAILED', `deployment ${deployment.id} was stopped while it was being created`);
         },
-        log: (stream, line) => this.appendLog(deployment.id, stream, line),
+        log: (stream, line) => this.logs.write(deployment.id, stream, line),
         ended: (view) => this.quietly('record the end of an endpoint', () => this.ended(deployment.id, view.status, view.reason ?? 'the endpoint ended')),
       });
       const started = await service.change(deployment.id, {
@@ -273,24 +275,6 @@ export class DeploymentRunner {
       return this.options.tokens.announce(manager, { deploymentId });
     });
     await this.options.tokens.awaitEcho(echo);
-  }
-
-  private appendLog(deploymentId: string, stream: string, line: string): void {
-    const seq = (this.logSeq.get(deploymentId) ?? 0) + 1;
-    this.logSeq.set(deploymentId, seq);
-    const repository = this.options.dataSource.getRepository(DeploymentLogLineEntity);
-    repository
-      .insert({ deploymentId, seq, stream, line: maskForDisplay(line), at: new Date() })
-      .then(() =>
-        seq % 100 === 0
-          ? repository
-              .createQueryBuilder()
-              .delete()
-              .where('deployment_id = :deploymentId AND seq <= :oldest', { deploymentId, oldest: seq - MAX_LOG_LINES })
-              .execute()
-          : null,
-      )
-      .catch((error: unknown) => this.options.log.warn({ err: error, deploymentId }, 'could not store a deployment log line'));
   }
 
   private async specOf(deployment: DeploymentEntity, token: string): Promise<DeploymentSpec> {

@@ -3,16 +3,20 @@ import { DomainError } from '../../domain-error';
 import type { Logger } from '../../logger';
 import type { ClusterSchedule } from '../../jobs';
 import type { Notifications } from '../../db/notifications';
+import { updateReturning } from '../../db/returning';
 import { HeartbeatInputSchema } from '../../../generated/contracts';
 import type { DeploymentHealth, DeploymentStatus, EndpointStatus } from '../../../generated/schema-types';
 import type { HeartbeatInput } from '../../../generated/server-types';
 import { DeploymentEntity, type StoredHeartbeat } from './deployment.entity';
-import { applyChange, isFinal } from './lifecycle';
+import { applyChange } from './lifecycle';
 import type { DeploymentCaller } from './token-validator';
 
 /** Heartbeats missed before a deployment counts as UNHEALTHY. */
 export const MISSED_HEARTBEATS = 3;
 const MAX_DETAILS_BYTES = 4096;
+
+/** The statuses in which a deployment takes heartbeats (not once it is STOPPING). */
+const TAKES_HEARTBEATS: DeploymentStatus[] = ['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING'];
 
 /** How an endpoint's own status reads as the deployment's health. */
 const HEALTH_OF: Record<EndpointStatus, DeploymentHealth> = { READY: 'HEALTHY', BUSY: 'DEGRADED', STARTING: 'UNKNOWN', UNHEALTHY: 'UNHEALTHY' };
@@ -36,7 +40,7 @@ export class Heartbeats {
     private readonly log: Logger,
   ) {}
 
-  async receive(caller: DeploymentCaller | null, input: HeartbeatInput): Promise<HeartbeatReceipt> {
+  async receive(caller: DeploymentCaller | null, input: HeartbeatInput, attempt = 1): Promise<HeartbeatReceipt> {
     if (!caller) throw new DomainError('FORBIDDEN', "sendHeartbeat takes the deployment's own token (MP_DEPLOYMENT_TOKEN, sit_...), not an API key");
     if (!caller.scopes.includes('heartbeat:write')) throw new DomainError('FORBIDDEN', 'this deployment token lacks the heartbeat:write scope');
     const parsed = HeartbeatInputSchema.safeParse(input);
@@ -57,35 +61,45 @@ export class Heartbeats {
       version: input.version ?? null,
       details: input.details ?? null,
     };
-    const repository = this.dataSource.getRepository(DeploymentEntity);
-    const deployment = await repository.findOneBy({ id: caller.deploymentId });
-    if (!deployment || isFinal(deployment.status) || deployment.status === 'STOPPING') {
+    const health = HEALTH_OF[input.status];
+    const running = input.status === 'READY' || input.status === 'BUSY';
+    // The usual heartbeat changes nothing but its time: one statement, which also finds out.
+    const [steady] = await updateReturning<{ interval: number; signals_url: string | null }>(
+      this.dataSource,
+      `UPDATE deployments SET last_heartbeat_at = $2, last_heartbeat = $3
+       WHERE id = $1 AND health = $4 AND status = ANY($5::text[])
+       RETURNING heartbeat_interval_seconds AS interval, signals_url`,
+      [caller.deploymentId, at.toISOString(), JSON.stringify(heartbeat), health, running ? ['RUNNING'] : TAKES_HEARTBEATS],
+    );
+    if (steady) {
+      return { deploymentId: caller.deploymentId, health, nextDueAt: new Date(at.getTime() + steady.interval * 1000), signalsUrl: steady.signals_url };
+    }
+    const deployment = await this.dataSource.getRepository(DeploymentEntity).findOneBy({ id: caller.deploymentId });
+    if (!deployment || !TAKES_HEARTBEATS.includes(deployment.status)) {
       throw new DomainError('PRECONDITION_FAILED', `deployment ${caller.deploymentId} is ${deployment?.status ?? 'gone'}: it takes no heartbeats`);
     }
-    const health = HEALTH_OF[input.status];
-    const status: DeploymentStatus = input.status === 'READY' || input.status === 'BUSY' ? 'RUNNING' : deployment.status;
-    const nextDueAt = new Date(at.getTime() + deployment.heartbeatIntervalSeconds * 1000);
-    if (health === deployment.health && status === deployment.status) {
-      await repository
-        .createQueryBuilder()
-        .update()
-        .set({ lastHeartbeatAt: at, lastHeartbeat: () => ':heartbeat' })
-        .setParameter('heartbeat', JSON.stringify(heartbeat))
-        .where('id = :id', { id: deployment.id })
-        .execute();
-    } else {
-      const reason = status !== deployment.status ? `the endpoint reported ${input.status}` : `heartbeat: the endpoint reports ${input.status}`;
-      const legal = status === deployment.status || ['PROVISIONING', 'STARTING'].includes(deployment.status);
-      await this.dataSource.transaction((manager) =>
-        applyChange(manager, this.notifications, deployment, {
-          status: legal ? status : deployment.status,
-          health,
-          reason,
-          set: { lastHeartbeatAt: at, lastHeartbeat: heartbeat },
-        }),
-      );
+    const status: DeploymentStatus = running ? 'RUNNING' : deployment.status;
+    const reason = status !== deployment.status ? `the endpoint reported ${input.status}` : `heartbeat: the endpoint reports ${input.status}`;
+    const legal = status === deployment.status || ['PROVISIONING', 'STARTING'].includes(deployment.status);
+    const changed = await this.dataSource.transaction((manager) =>
+      applyChange(manager, this.notifications, deployment, {
+        status: legal ? status : deployment.status,
+        health,
+        reason,
+        set: { lastHeartbeatAt: at, lastHeartbeat: heartbeat },
+      }),
+    );
+    // The status moved meanwhile (a stop, the sweep): judge the heartbeat again against the new state.
+    if (!changed) {
+      if (attempt >= 3) throw new DomainError('CONFLICT', `deployment ${deployment.id} keeps changing: send the heartbeat again`);
+      return this.receive(caller, input, attempt + 1);
     }
-    return { deploymentId: deployment.id, health, nextDueAt, signalsUrl: deployment.signalsUrl };
+    return {
+      deploymentId: deployment.id,
+      health,
+      nextDueAt: new Date(at.getTime() + deployment.heartbeatIntervalSeconds * 1000),
+      signalsUrl: deployment.signalsUrl,
+    };
   }
 
   /** Every live deployment whose last heartbeat (or start) is older than 3 of its intervals becomes UNHEALTHY. */

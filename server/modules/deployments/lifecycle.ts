@@ -13,6 +13,9 @@ export interface DeploymentChange {
   event: StoredDeploymentEvent;
 }
 
+/** The newest changes kept in a deployment's `history` (a flapping endpoint would grow it without end). */
+export const MAX_HISTORY = 200;
+
 /** Which status may follow which. STOPPED and FAILED are final. */
 const NEXT: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
   PENDING: ['PROVISIONING', 'STOPPED', 'FAILED'],
@@ -76,7 +79,7 @@ export async function applyChange(
   const health = change.health ?? (isFinal(status) ? 'UNKNOWN' : deployment.health);
   const changed = status !== deployment.status || health !== deployment.health;
   const event: StoredDeploymentEvent = { at: new Date().toISOString(), status, health, reason: change.reason };
-  const history = changed ? [...deployment.history, event] : deployment.history;
+  const history = changed ? [...deployment.history, event].slice(-MAX_HISTORY) : deployment.history;
   const set = { ...change.set, status, health, history, updatedAt: new Date(event.at) };
   const update = manager
     .createQueryBuilder()
