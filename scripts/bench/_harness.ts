@@ -54,6 +54,42 @@ export function progress(message: string): void {
 }
 
 // ---------------------------------------------------------------------------------------
+// Command-line options
+
+/**
+ * `--name value` options over a copy of `defaults` (`--postgres-url` sets `postgresUrl`): where the
+ * default is a number, a whole number within `bounds[name]` (default 0 to 1e9); a string, any
+ * value; a boolean, a flag without a value. Anything else throws, naming the options.
+ */
+export function parseOptions<T extends Record<string, number | string | boolean>>(
+  argv: string[],
+  defaults: T,
+  bounds: Partial<Record<keyof T, [number, number]>> = {},
+): T {
+  const options: Record<string, number | string | boolean> = { ...defaults };
+  const flag = (key: string) => `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+  for (let i = 0; i < argv.length; i += 1) {
+    const key = argv[i].startsWith('--') ? argv[i].slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()) : '';
+    if (!Object.hasOwn(defaults, key)) throw new Error(`unknown argument ${argv[i]}: the options are ${Object.keys(defaults).map(flag).join(', ')}`);
+    if (typeof defaults[key] === 'boolean') {
+      options[key] = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag(key)} needs a value`);
+    if (typeof defaults[key] === 'string') {
+      options[key] = value;
+      continue;
+    }
+    const [min, max] = bounds[key] ?? [0, 1e9];
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) throw new Error(`${flag(key)} takes a whole number from ${min} to ${max} (got ${value})`);
+    options[key] = number;
+  }
+  return options as T;
+}
+
+// ---------------------------------------------------------------------------------------
 // Statistics
 
 export interface Summary {
@@ -273,9 +309,16 @@ export function openProbeWindow(service: Service): () => Promise<ProbeReport> {
   };
 }
 
-/** Spawn `node <args>` and wait until a stdout line matches `ready` (its first group is the URL). */
-export async function startService(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 60_000): Promise<Service> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawn `node <args>` (in `cwd`, default the repository) and wait until a stdout line matches `ready` (its first group is the URL). */
+export async function startService(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 60_000,
+  cwd: string = ROOT,
+): Promise<Service> {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   let output = '';
