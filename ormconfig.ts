@@ -8,6 +8,7 @@ import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000
 import { RateLimits1764600000000 } from './server/db/migrations/1764600000000-RateLimits';
 import { Deployments1764700000000 } from './server/db/migrations/1764700000000-Deployments';
 import { InfraClients1764800000000 } from './server/db/migrations/1764800000000-InfraClients';
+import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signals';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -20,6 +21,7 @@ export const migrations = [
   RateLimits1764600000000,
   Deployments1764700000000,
   InfraClients1764800000000,
+  Signals1765200000000,
 ];
 
 /**

@@ -142,6 +142,21 @@ export const Role = {
 } as const;
 
 export type Role = typeof Role[keyof typeof Role];
+/** Why one signal of a batch was not stored. */
+export const SignalRejection = {
+  /** Stored earlier with another value, and the round it counts for no longer takes revisions. */
+  Conflict: 'CONFLICT',
+  /** The same (symbol, asOf, horizonDays) appears earlier in the batch. */
+  Duplicate: 'DUPLICATE',
+  /** A field is missing or out of range (score and confidence 0 to 1, horizonDays 1 to 365). */
+  Invalid: 'INVALID',
+  /** asOf is in the future, or before the open round's live period. */
+  OutOfRound: 'OUT_OF_ROUND',
+  /** The symbol is not in the open round's universe. */
+  UnknownSymbol: 'UNKNOWN_SYMBOL'
+} as const;
+
+export type SignalRejection = typeof SignalRejection[keyof typeof SignalRejection];
 export const TrainingRunStatus = {
   BudgetExceeded: 'BUDGET_EXCEEDED',
   Cancelled: 'CANCELLED',

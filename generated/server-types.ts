@@ -12,6 +12,7 @@ import type { GpuType as ProviderGpuType } from '../server/providers/provider';
 import type { DeploymentEntity } from '../server/modules/deployments/deployment.entity';
 import type { HeartbeatReceipt as HeartbeatReceiptModel } from '../server/modules/deployments/heartbeats';
 import type { DeploymentHealthEvent as DeploymentHealthEventModel } from '../server/modules/deployments/deployment-feed';
+import type { StoredSignal } from '../server/modules/signals/signal-reads';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -624,6 +625,12 @@ export type Mutation = {
   stopTrainingRun: TrainingRun;
   /** Admin only: suspend a vendor; its keys stop working on every server at once. */
   suspendVendor: Vendor;
+  /**
+   * Store up to 5,000 signals with a deployment token (sit_..., scope signals:write): vendor,
+   * deployment and model come from the token, never from the signals. The same batch again writes
+   * nothing twice; `POST /api/signals/store` takes the same batch as JSON.
+   */
+  writeSignals: SignalWriteResult;
 };
 
 
@@ -707,6 +714,11 @@ export type MutationSuspendVendorArgs = {
   reason?: InputMaybe<Scalars['String']['input']>;
 };
 
+
+export type MutationWriteSignalsArgs = {
+  signals: Array<SignalWrite>;
+};
+
 /** An object with a globally unique, prefixed id (ven_..., key_..., mdl_...). */
 export type Node = {
   id: Scalars['ID']['output'];
@@ -775,6 +787,11 @@ export type Query = {
   rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
   serverInfo: ServerInfo;
+  /**
+   * Stored signals, newest asOf first. A vendor reads its own; an admin (the trading side) reads
+   * every vendor's. first is 1 to 100.
+   */
+  signals: SignalConnection;
   /** Stored log lines after `after` (a seq), oldest first; first is 1 to 1000. */
   trainingLogs: TrainingLogPage;
   trainingMetrics: Array<MetricPoint>;
@@ -840,6 +857,13 @@ export type QueryRoundsArgs = {
 };
 
 
+export type QuerySignalsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SignalFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryTrainingLogsArgs = {
   after?: InputMaybe<Scalars['Int']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -870,6 +894,15 @@ export type QueryVendorArgs = {
   id?: InputMaybe<Scalars['ID']['input']>;
 };
 
+export type RejectedSignal = {
+  __typename?: 'RejectedSignal';
+  /** Its position in the batch, from 0. */
+  index: Scalars['Int']['output'];
+  message: Scalars['String']['output'];
+  reason: SignalRejection;
+  symbol?: Maybe<Scalars['String']['output']>;
+};
+
 /** Who is calling: a vendor's key or an operator (admin) key. */
 export type Role =
   | 'ADMIN'
@@ -896,6 +929,52 @@ export type ServerTick = {
   /** 1 for the first tick of this subscription, then 2, 3, ... */
   sequence: Scalars['Int']['output'];
   time: Scalars['DateTime']['output'];
+};
+
+/** One stored prediction with its attribution. */
+export type Signal = {
+  __typename?: 'Signal';
+  asOf: Scalars['DateTime']['output'];
+  confidence: Scalars['Float']['output'];
+  deploymentId: Scalars['ID']['output'];
+  horizonDays: Scalars['Int']['output'];
+  /** The catalog model the deployment served when it wrote the signal; null before it was registered. */
+  modelId?: Maybe<Scalars['ID']['output']>;
+  /** The dataset round the signal counts for (the round that was open when it was written). */
+  round: Scalars['Int']['output'];
+  /** 0 to 1: the model's belief that the symbol does better than the cross-section over the horizon. */
+  score: Scalars['Float']['output'];
+  symbol: Scalars['String']['output'];
+  vendor: Vendor;
+  /** When it was stored, or last revised. */
+  writtenAt: Scalars['DateTime']['output'];
+};
+
+export type SignalConnection = {
+  __typename?: 'SignalConnection';
+  edges: Array<SignalEdge>;
+  nodes: Array<Signal>;
+  pageInfo: PageInfo;
+};
+
+export type SignalEdge = {
+  __typename?: 'SignalEdge';
+  cursor: Scalars['String']['output'];
+  node: Signal;
+};
+
+/** Which signals to read; every field narrows the list. */
+export type SignalFilter = {
+  deployment?: InputMaybe<Scalars['ID']['input']>;
+  /** asOf at or after this. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** A catalog model's id. */
+  model?: InputMaybe<Scalars['ID']['input']>;
+  symbol?: InputMaybe<Scalars['String']['input']>;
+  /** asOf before this. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  /** A vendor's id or handle (admins only: a vendor reads its own signals). */
+  vendor?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** `POST /v1/signals`: up to 500 requests at once, answered in the same order. */
@@ -936,6 +1015,19 @@ export type SignalInferenceResponse = {
   score: Scalars['Float']['output'];
 };
 
+/** Why one signal of a batch was not stored. */
+export type SignalRejection =
+  /** Stored earlier with another value, and the round it counts for no longer takes revisions. */
+  | 'CONFLICT'
+  /** The same (symbol, asOf, horizonDays) appears earlier in the batch. */
+  | 'DUPLICATE'
+  /** A field is missing or out of range (score and confidence 0 to 1, horizonDays 1 to 365). */
+  | 'INVALID'
+  /** asOf is in the future, or before the open round's live period. */
+  | 'OUT_OF_ROUND'
+  /** The symbol is not in the open round's universe. */
+  | 'UNKNOWN_SYMBOL';
+
 /**
  * One signal a deployment writes to the signal store (`writeSignals`, `POST /api/signals/store`):
  * the vendor, model and deployment come from its token, never from here.
@@ -953,6 +1045,20 @@ export type SignalWriteBatch = {
   signals: Array<SignalWrite>;
 };
 
+/** What a write did with each signal of the batch. */
+export type SignalWriteResult = {
+  __typename?: 'SignalWriteResult';
+  rejected: Array<RejectedSignal>;
+  /** Signals stored earlier with other values and replaced (the round still takes revisions). */
+  revised: Scalars['Int']['output'];
+  /** The round the new signals count for. */
+  round: Scalars['Int']['output'];
+  /** Signals stored earlier with the same values: a retried batch writes nothing twice. */
+  unchanged: Scalars['Int']['output'];
+  /** New signals stored. */
+  written: Scalars['Int']['output'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /** One of your deployments' status and health as they are now, then every change, across processes. */
@@ -964,6 +1070,8 @@ export type Subscription = {
    * first-time user sees a subscription working in GraphiQL.
    */
   serverTime: ServerTick;
+  /** Each signal as it is stored, from any process; only these symbols when given. Whose signals, as for `signals`. */
+  signalWritten: Signal;
   /**
    * Replays the stored lines after `afterSeq`, then follows live without a gap or a
    * duplicate; the last event carries the final status, then the stream completes.
@@ -981,6 +1089,11 @@ export type SubscriptionDeploymentHealthArgs = {
 
 export type SubscriptionServerTimeArgs = {
   intervalSeconds?: Scalars['Int']['input'];
+};
+
+
+export type SubscriptionSignalWrittenArgs = {
+  symbols?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -1301,16 +1414,23 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PortfolioWeight: ResolverTypeWrapper<PortfolioWeight>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RejectedSignal: ResolverTypeWrapper<RejectedSignal>;
   Role: Role;
   RotateDeploymentTokenPayload: ResolverTypeWrapper<Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversTypes['Deployment'] }>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   ServerTick: ResolverTypeWrapper<ServerTick>;
+  Signal: ResolverTypeWrapper<StoredSignal>;
+  SignalConnection: ResolverTypeWrapper<Omit<SignalConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['SignalEdge']>, nodes: Array<ResolversTypes['Signal']> }>;
+  SignalEdge: ResolverTypeWrapper<Omit<SignalEdge, 'node'> & { node: ResolversTypes['Signal'] }>;
+  SignalFilter: SignalFilter;
   SignalInferenceBatchRequest: SignalInferenceBatchRequest;
   SignalInferenceBatchResponse: ResolverTypeWrapper<SignalInferenceBatchResponse>;
   SignalInferenceRequest: SignalInferenceRequest;
   SignalInferenceResponse: ResolverTypeWrapper<SignalInferenceResponse>;
+  SignalRejection: SignalRejection;
   SignalWrite: SignalWrite;
   SignalWriteBatch: SignalWriteBatch;
+  SignalWriteResult: ResolverTypeWrapper<SignalWriteResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TrainingArtifact: ResolverTypeWrapper<TrainingArtifactEntity>;
@@ -1389,15 +1509,21 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   PortfolioWeight: PortfolioWeight;
   Query: Record<PropertyKey, never>;
+  RejectedSignal: RejectedSignal;
   RotateDeploymentTokenPayload: Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversParentTypes['Deployment'] };
   ServerInfo: ServerInfo;
   ServerTick: ServerTick;
+  Signal: StoredSignal;
+  SignalConnection: Omit<SignalConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['SignalEdge']>, nodes: Array<ResolversParentTypes['Signal']> };
+  SignalEdge: Omit<SignalEdge, 'node'> & { node: ResolversParentTypes['Signal'] };
+  SignalFilter: SignalFilter;
   SignalInferenceBatchRequest: SignalInferenceBatchRequest;
   SignalInferenceBatchResponse: SignalInferenceBatchResponse;
   SignalInferenceRequest: SignalInferenceRequest;
   SignalInferenceResponse: SignalInferenceResponse;
   SignalWrite: SignalWrite;
   SignalWriteBatch: SignalWriteBatch;
+  SignalWriteResult: SignalWriteResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TrainingArtifact: TrainingArtifactEntity;
@@ -1701,6 +1827,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   stopDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationStopDeploymentArgs, 'id'>>;
   stopTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStopTrainingRunArgs, 'id'>>;
   suspendVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationSuspendVendorArgs, 'id'>>;
+  writeSignals?: Resolver<ResolversTypes['SignalWriteResult'], ParentType, ContextType, RequireFields<MutationWriteSignalsArgs, 'signals'>>;
 }>;
 
 export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
@@ -1738,11 +1865,19 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   round?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<QueryRoundArgs, 'number'>>;
   rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
+  signals?: Resolver<ResolversTypes['SignalConnection'], ParentType, ContextType, RequireFields<QuerySignalsArgs, 'first'>>;
   trainingLogs?: Resolver<ResolversTypes['TrainingLogPage'], ParentType, ContextType, RequireFields<QueryTrainingLogsArgs, 'after' | 'first' | 'runId'>>;
   trainingMetrics?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType, RequireFields<QueryTrainingMetricsArgs, 'name' | 'runId'>>;
   trainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<QueryTrainingRunArgs, 'id'>>;
   trainingRuns?: Resolver<ResolversTypes['TrainingRunConnection'], ParentType, ContextType, RequireFields<QueryTrainingRunsArgs, 'first'>>;
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType, Partial<QueryVendorArgs>>;
+}>;
+
+export type RejectedSignalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RejectedSignal'] = ResolversParentTypes['RejectedSignal']> = ResolversObject<{
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['SignalRejection'], ParentType, ContextType>;
+  symbol?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type RotateDeploymentTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RotateDeploymentTokenPayload'] = ResolversParentTypes['RotateDeploymentTokenPayload']> = ResolversObject<{
@@ -1761,6 +1896,30 @@ export type ServerTickResolvers<ContextType = GraphQLContext, ParentType extends
   time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type SignalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Signal'] = ResolversParentTypes['Signal']> = ResolversObject<{
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  deploymentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  modelId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
+  writtenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type SignalConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalConnection'] = ResolversParentTypes['SignalConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SignalEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Signal']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type SignalEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalEdge'] = ResolversParentTypes['SignalEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Signal'], ParentType, ContextType>;
+}>;
+
 export type SignalInferenceBatchResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalInferenceBatchResponse'] = ResolversParentTypes['SignalInferenceBatchResponse']> = ResolversObject<{
   responses?: Resolver<Array<ResolversTypes['SignalInferenceResponse']>, ParentType, ContextType>;
 }>;
@@ -1772,10 +1931,19 @@ export type SignalInferenceResponseResolvers<ContextType = GraphQLContext, Paren
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
+export type SignalWriteResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignalWriteResult'] = ResolversParentTypes['SignalWriteResult']> = ResolversObject<{
+  rejected?: Resolver<Array<ResolversTypes['RejectedSignal']>, ParentType, ContextType>;
+  revised?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unchanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  written?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
   deploymentHealth?: SubscriptionResolver<ResolversTypes['DeploymentHealthEvent'], "deploymentHealth", ParentType, ContextType, RequireFields<SubscriptionDeploymentHealthArgs, 'deploymentId'>>;
   deploymentUpdated?: SubscriptionResolver<ResolversTypes['Deployment'], "deploymentUpdated", ParentType, ContextType>;
   serverTime?: SubscriptionResolver<ResolversTypes['ServerTick'], "serverTime", ParentType, ContextType, RequireFields<SubscriptionServerTimeArgs, 'intervalSeconds'>>;
+  signalWritten?: SubscriptionResolver<ResolversTypes['Signal'], "signalWritten", ParentType, ContextType, Partial<SubscriptionSignalWrittenArgs>>;
   trainingLogs?: SubscriptionResolver<ResolversTypes['TrainingLogEvent'], "trainingLogs", ParentType, ContextType, RequireFields<SubscriptionTrainingLogsArgs, 'afterSeq' | 'runId'>>;
   trainingRunUpdated?: SubscriptionResolver<ResolversTypes['TrainingRun'], "trainingRunUpdated", ParentType, ContextType, RequireFields<SubscriptionTrainingRunUpdatedArgs, 'runId'>>;
 }>;
@@ -1907,11 +2075,16 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   PortfolioWeight?: PortfolioWeightResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RejectedSignal?: RejectedSignalResolvers<ContextType>;
   RotateDeploymentTokenPayload?: RotateDeploymentTokenPayloadResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ServerTick?: ServerTickResolvers<ContextType>;
+  Signal?: SignalResolvers<ContextType>;
+  SignalConnection?: SignalConnectionResolvers<ContextType>;
+  SignalEdge?: SignalEdgeResolvers<ContextType>;
   SignalInferenceBatchResponse?: SignalInferenceBatchResponseResolvers<ContextType>;
   SignalInferenceResponse?: SignalInferenceResponseResolvers<ContextType>;
+  SignalWriteResult?: SignalWriteResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TrainingArtifact?: TrainingArtifactResolvers<ContextType>;
   TrainingLogEvent?: TrainingLogEventResolvers<ContextType>;

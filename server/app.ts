@@ -25,6 +25,7 @@ import { holdThrottledAnswer } from './http/throttled-answer';
 import { attachGraphQLWs } from './http/graphql-ws';
 import { serveGraphiql, wantsGraphiql } from './http/graphiql';
 import { serveIntrospection } from './http/introspect';
+import { serveSignalStore } from './http/signal-store';
 import { RequestLimits } from './http/request-limits';
 
 export interface App {
@@ -129,6 +130,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return handleGraphQL(req, res, url, requestId);
       case '/oauth/introspect':
         return serveIntrospection(req, res, services);
+      case '/api/signals/store':
+        return serveSignalStore(req, res, { services, requestLimits, requestId });
       default: {
         const uploads = {
           links: storage.links,

@@ -9,8 +9,9 @@ import { catalogModule } from './catalog';
 import { datasetsModule } from './datasets';
 import { trainingModule } from './training';
 import { deploymentsModule } from './deployments';
+import { signalsModule } from './signals';
 
-export const modules: readonly MarketplaceModule[] = [baseModule, identityModule, catalogModule, datasetsModule, trainingModule, deploymentsModule];
+export const modules: readonly MarketplaceModule[] = [baseModule, identityModule, catalogModule, datasetsModule, trainingModule, deploymentsModule, signalsModule];
 
 /** Every module's entities, for the data source. */
 export const entities = modules.flatMap((module) => module.entities);

@@ -149,7 +149,7 @@ describe(`mp deploy against the real server (${usingPostgres ? 'PostgreSQL' : 'e
     const receipt = await mp(['heartbeat', '--json'], { env: { MP_DEPLOYMENT_TOKEN: token, MP_DEPLOYMENT_ID: id } });
     assert.equal((JSON.parse(receipt.stdout) as { signalsUrl: string }).signalsUrl, 'https://infra.example/api/signals/store');
     const unlinked = await mp(['link-infra', '--deployment', id, '--json']);
-    assert.equal((JSON.parse(unlinked.stdout) as DeploymentFieldsFragment).signalsUrl, null);
+    assert.equal((JSON.parse(unlinked.stdout) as DeploymentFieldsFragment).signalsUrl, `${server.url}/api/signals/store`);
     assert.match((await mp(['link-infra', '--deployment', id])).stdout, /to the marketplace's own signal store/);
 
     const rotated = await mp(['deploy', 'token', 'rotate', id, '--show-token']);

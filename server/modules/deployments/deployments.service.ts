@@ -70,6 +70,8 @@ export class DeploymentsService {
     private readonly perVendor: Readonly<Record<ComputeProviderName, number>>,
     /** Where a vendor may point a LOCAL deployment (model.url, signalsUrl). */
     private readonly egress: EgressPolicy,
+    /** The marketplace's own signal store (`POST /api/signals/store` here): where a link without a URL points. */
+    private readonly ownSignalStore: () => string,
   ) {}
 
   async get(principal: Principal | null, id: string): Promise<DeploymentEntity> {
@@ -192,11 +194,11 @@ export class DeploymentsService {
   async link(principal: Principal | null, id: string, signalsUrl: string | null | undefined): Promise<DeploymentEntity> {
     const deployment = await this.get(principal, id);
     requireAction(deployment, 'LINK_INFRA');
-    const url = signalsUrl ? checkedUrl('signalsUrl', signalsUrl) : null;
-    if (url && deployment.provider === 'LOCAL') await this.egress.check('signalsUrl', url);
+    const url = signalsUrl ? checkedUrl('signalsUrl', signalsUrl) : this.ownSignalStore();
+    if (signalsUrl && deployment.provider === 'LOCAL') await this.egress.check('signalsUrl', url);
     await this.dataSource.getRepository(DeploymentEntity).update({ id }, { signalsUrl: url, updatedAt: new Date() });
     const updated = await this.dataSource.getRepository(DeploymentEntity).findOneByOrFail({ id });
-    await this.deliver(updated, { MP_SIGNALS_URL: url ?? '' });
+    await this.deliver(updated, { MP_SIGNALS_URL: url });
     return updated;
   }
 

@@ -71,6 +71,7 @@ export const deploymentsModule: MarketplaceModule = {
       path.join(config.dataDir, 'models'),
       config.deploymentsPerVendor,
       new EgressPolicy(config.localEgressAllowHosts, publicBaseUrl),
+      () => `${publicBaseUrl()}/api/signals/store`,
     );
     const infraClients = new InfraClients(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const heartbeats = new Heartbeats(database.dataSource, database.notifications, log);
