@@ -9,6 +9,7 @@ import { RateLimits1764600000000 } from './server/db/migrations/1764600000000-Ra
 import { Deployments1764700000000 } from './server/db/migrations/1764700000000-Deployments';
 import { InfraClients1764800000000 } from './server/db/migrations/1764800000000-InfraClients';
 import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signals';
+import { ModelRegistration1765300000000 } from './server/db/migrations/1765300000000-ModelRegistration';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -22,6 +23,7 @@ export const migrations = [
   Deployments1764700000000,
   InfraClients1764800000000,
   Signals1765200000000,
+  ModelRegistration1765300000000,
 ];
 
 /**

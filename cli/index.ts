@@ -9,8 +9,10 @@ import initCommand from './commands/init';
 import keysCommand from './commands/keys';
 import linkInfraCommand from './commands/link-infra';
 import loginCommand from './commands/login';
+import registerCommand from './commands/register';
 import logoutCommand from './commands/logout';
 import trainCommand from './commands/train';
+import unregisterCommand from './commands/unregister';
 import validateCommand from './commands/validate';
 import whoamiCommand from './commands/whoami';
 import { usageError } from './errors';
@@ -32,6 +34,8 @@ const commands = [
   deployCommand,
   linkInfraCommand,
   heartbeatCommand,
+  registerCommand,
+  unregisterCommand,
 ] as CommandModule<GlobalArgs, GlobalArgs>[];
 
 /** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
@@ -49,6 +53,8 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   deploy: ['list', 'ls', 'status', 'stop', 'token'],
   'link-infra': [],
   heartbeat: [],
+  register: [],
+  unregister: [],
 };
 
 export function commandPath(argv: readonly string[]): string {

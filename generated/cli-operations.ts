@@ -145,6 +145,13 @@ export type HyperparameterInput = {
   value: string | number | boolean;
 };
 
+/** Whether a registered model is serving now. */
+export type ModelLiveStatus =
+  /** Its deployment is HEALTHY. */
+  | 'LIVE'
+  /** Not registered with a deployment, or the deployment is not HEALTHY. */
+  | 'OFFLINE';
+
 export type ModelSourceInput = {
   /** A path on the server's machine (LOCAL only). */
   path?: string | null | undefined;
@@ -175,6 +182,20 @@ export type ModelTask =
   | 'OPTIMIZER'
   /** Per-symbol predictions. */
   | 'SIGNAL';
+
+/** What `mp register` publishes: one of your models in the public catalog, served by a deployment. */
+export type RegisterModelInput = {
+  /** The deployment that serves it: its signals carry this model from now on. */
+  deploymentId: string | number;
+  description?: string | null | undefined;
+  /** Unique among your models; registering a name again updates that model. */
+  name: string;
+  /** At most 10, each 1 to 32 lowercase letters, digits or -. */
+  tags?: Array<string> | null | undefined;
+  task?: ModelTask | null | undefined;
+  /** The training run that made it, when there is one. */
+  trainingRunId?: string | number | null | undefined;
+};
 
 /** Who is calling: a vendor's key or an operator (admin) key. */
 export type Role =
@@ -378,6 +399,23 @@ export type RevokeApiKeyMutationVariables = Exact<{
 
 export type RevokeApiKeyMutation = { revokeApiKey: { id: string, name: string, prefix: string, status: ApiKeyStatus, revokedAt: string | null } };
 
+export type RegisteredModelFieldsFragment = { id: string, name: string, slug: string, task: ModelTask, status: CatalogModelStatus, liveStatus: ModelLiveStatus, liveSince: string | null, tags: Array<string>, description: string, publishedAt: string | null, deployment: { id: string, status: DeploymentStatus, health: DeploymentHealth } | null };
+
+export type RegisterModelMutationVariables = Exact<{
+  input: RegisterModelInput;
+}>;
+
+
+export type RegisterModelMutation = { registerModel: { id: string, name: string, slug: string, task: ModelTask, status: CatalogModelStatus, liveStatus: ModelLiveStatus, liveSince: string | null, tags: Array<string>, description: string, publishedAt: string | null, deployment: { id: string, status: DeploymentStatus, health: DeploymentHealth } | null } };
+
+export type UnregisterModelMutationVariables = Exact<{
+  id?: string | number | null | undefined;
+  slug?: string | null | undefined;
+}>;
+
+
+export type UnregisterModelMutation = { unregisterModel: { id: string, name: string, slug: string, task: ModelTask, status: CatalogModelStatus, liveStatus: ModelLiveStatus, liveSince: string | null, tags: Array<string>, description: string, publishedAt: string | null, deployment: { id: string, status: DeploymentStatus, health: DeploymentHealth } | null } };
+
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
 export type TrainStartMutationVariables = Exact<{
@@ -544,6 +582,25 @@ export const DeploymentChangeFieldsFragmentDoc = new TypedDocumentString(`
   reason
 }
     `, {"fragmentName":"DeploymentChangeFields"}) as unknown as TypedDocumentString<DeploymentChangeFieldsFragment, unknown>;
+export const RegisteredModelFieldsFragmentDoc = new TypedDocumentString(`
+    fragment RegisteredModelFields on CatalogModel {
+  id
+  name
+  slug
+  task
+  status
+  liveStatus
+  liveSince
+  tags
+  description
+  publishedAt
+  deployment {
+    id
+    status
+    health
+  }
+}
+    `, {"fragmentName":"RegisteredModelFields"}) as unknown as TypedDocumentString<RegisteredModelFieldsFragment, unknown>;
 export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
     fragment TrainingRunFields on TrainingRun {
   id
@@ -1263,6 +1320,52 @@ export const RevokeApiKeyDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;
+export const RegisterModelDocument = new TypedDocumentString(`
+    mutation RegisterModel($input: RegisterModelInput!) {
+  registerModel(input: $input) {
+    ...RegisteredModelFields
+  }
+}
+    fragment RegisteredModelFields on CatalogModel {
+  id
+  name
+  slug
+  task
+  status
+  liveStatus
+  liveSince
+  tags
+  description
+  publishedAt
+  deployment {
+    id
+    status
+    health
+  }
+}`) as unknown as TypedDocumentString<RegisterModelMutation, RegisterModelMutationVariables>;
+export const UnregisterModelDocument = new TypedDocumentString(`
+    mutation UnregisterModel($id: ID, $slug: String) {
+  unregisterModel(id: $id, slug: $slug) {
+    ...RegisteredModelFields
+  }
+}
+    fragment RegisteredModelFields on CatalogModel {
+  id
+  name
+  slug
+  task
+  status
+  liveStatus
+  liveSince
+  tags
+  description
+  publishedAt
+  deployment {
+    id
+    status
+    health
+  }
+}`) as unknown as TypedDocumentString<UnregisterModelMutation, UnregisterModelMutationVariables>;
 export const TrainStartDocument = new TypedDocumentString(`
     mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {

@@ -111,6 +111,15 @@ export const EndpointStatus = {
 } as const;
 
 export type EndpointStatus = typeof EndpointStatus[keyof typeof EndpointStatus];
+/** Whether a registered model is serving now. */
+export const ModelLiveStatus = {
+  /** Its deployment is HEALTHY. */
+  Live: 'LIVE',
+  /** Not registered with a deployment, or the deployment is not HEALTHY. */
+  Offline: 'OFFLINE'
+} as const;
+
+export type ModelLiveStatus = typeof ModelLiveStatus[keyof typeof ModelLiveStatus];
 /** Where the model a deployment serves comes from. */
 export const ModelSourceKind = {
   /** The template's small built-in model. */

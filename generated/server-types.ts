@@ -96,8 +96,14 @@ export type CatalogFilter = {
 export type CatalogModel = Node & {
   __typename?: 'CatalogModel';
   createdAt: Scalars['DateTime']['output'];
+  /** The deployment it was registered with (only its vendor sees it). */
+  deployment?: Maybe<Deployment>;
   description: Scalars['String']['output'];
   id: Scalars['ID']['output'];
+  /** Since when it has been LIVE without a break; null when OFFLINE. */
+  liveSince?: Maybe<Scalars['DateTime']['output']>;
+  /** LIVE while the deployment it was registered with is HEALTHY. */
+  liveStatus: ModelLiveStatus;
   name: Scalars['String']['output'];
   publishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Unique, vendor-qualified: <vendor handle>/<model>. */
@@ -542,6 +548,13 @@ export type MetricSummary = {
   step: Scalars['Int']['output'];
 };
 
+/** Whether a registered model is serving now. */
+export type ModelLiveStatus =
+  /** Its deployment is HEALTHY. */
+  | 'LIVE'
+  /** Not registered with a deployment, or the deployment is not HEALTHY. */
+  | 'OFFLINE';
+
 export type ModelSource = {
   __typename?: 'ModelSource';
   kind: ModelSourceKind;
@@ -601,6 +614,8 @@ export type Mutation = {
   openRound: DatasetRound;
   /** Admin only: lift a suspension. */
   reactivateVendor: Vendor;
+  /** Publish one of your models in the catalog (or update it, by name), linked to its deployment. */
+  registerModel: CatalogModel;
   /**
    * Admin only: resolve a CLOSED round from newer daily prices (CSV text with a header
    * date,open,high,low,close,volume and optionally a symbol column; at most MP_BODY_LIMIT_BYTES).
@@ -625,6 +640,8 @@ export type Mutation = {
   stopTrainingRun: TrainingRun;
   /** Admin only: suspend a vendor; its keys stop working on every server at once. */
   suspendVendor: Vendor;
+  /** Hide one of your models from the catalog (by id or slug); registering it again shows it. */
+  unregisterModel: CatalogModel;
   /**
    * Store up to 5,000 signals with a deployment token (sit_..., scope signals:write): vendor,
    * deployment and model come from the token, never from the signals. The same batch again writes
@@ -671,6 +688,11 @@ export type MutationReactivateVendorArgs = {
 };
 
 
+export type MutationRegisterModelArgs = {
+  input: RegisterModelInput;
+};
+
+
 export type MutationResolveRoundArgs = {
   number: Scalars['Int']['input'];
   pricesCsv: Scalars['String']['input'];
@@ -712,6 +734,12 @@ export type MutationStopTrainingRunArgs = {
 export type MutationSuspendVendorArgs = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationUnregisterModelArgs = {
+  id?: InputMaybe<Scalars['ID']['input']>;
+  slug?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -894,6 +922,20 @@ export type QueryVendorArgs = {
   id?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** What `mp register` publishes: one of your models in the public catalog, served by a deployment. */
+export type RegisterModelInput = {
+  /** The deployment that serves it: its signals carry this model from now on. */
+  deploymentId: Scalars['ID']['input'];
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Unique among your models; registering a name again updates that model. */
+  name: Scalars['String']['input'];
+  /** At most 10, each 1 to 32 lowercase letters, digits or -. */
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+  task?: InputMaybe<ModelTask>;
+  /** The training run that made it, when there is one. */
+  trainingRunId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 export type RejectedSignal = {
   __typename?: 'RejectedSignal';
   /** Its position in the batch, from 0. */
@@ -1061,6 +1103,8 @@ export type SignalWriteResult = {
 
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Each catalog listing as it changes: registered, updated, hidden, or LIVE and OFFLINE as its deployment's health changes. */
+  catalogUpdated: CatalogModel;
   /** One of your deployments' status and health as they are now, then every change, across processes. */
   deploymentHealth: DeploymentHealthEvent;
   /** Each of your deployments as it changes. */
@@ -1402,6 +1446,7 @@ export type ResolversTypes = ResolversObject<{
   Me: ResolverTypeWrapper<Principal>;
   MetricPoint: ResolverTypeWrapper<MetricPoint>;
   MetricSummary: ResolverTypeWrapper<MetricSummary>;
+  ModelLiveStatus: ModelLiveStatus;
   ModelSource: ResolverTypeWrapper<ModelSource>;
   ModelSourceInput: ModelSourceInput;
   ModelSourceKind: ModelSourceKind;
@@ -1414,6 +1459,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PortfolioWeight: ResolverTypeWrapper<PortfolioWeight>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterModelInput: RegisterModelInput;
   RejectedSignal: ResolverTypeWrapper<RejectedSignal>;
   Role: Role;
   RotateDeploymentTokenPayload: ResolverTypeWrapper<Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversTypes['Deployment'] }>;
@@ -1509,6 +1555,7 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   PortfolioWeight: PortfolioWeight;
   Query: Record<PropertyKey, never>;
+  RegisterModelInput: RegisterModelInput;
   RejectedSignal: RejectedSignal;
   RotateDeploymentTokenPayload: Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversParentTypes['Deployment'] };
   ServerInfo: ServerInfo;
@@ -1580,8 +1627,11 @@ export type ApiKeyEdgeResolvers<ContextType = GraphQLContext, ParentType extends
 
 export type CatalogModelResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CatalogModel'] = ResolversParentTypes['CatalogModel']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deployment?: Resolver<Maybe<ResolversTypes['Deployment']>, ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  liveSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  liveStatus?: Resolver<ResolversTypes['ModelLiveStatus'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   publishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1819,6 +1869,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   linkDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationLinkDeploymentArgs, 'id'>>;
   openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
+  registerModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rotateDeploymentToken?: Resolver<ResolversTypes['RotateDeploymentTokenPayload'], ParentType, ContextType, RequireFields<MutationRotateDeploymentTokenArgs, 'id'>>;
@@ -1827,6 +1878,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   stopDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationStopDeploymentArgs, 'id'>>;
   stopTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStopTrainingRunArgs, 'id'>>;
   suspendVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationSuspendVendorArgs, 'id'>>;
+  unregisterModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, Partial<MutationUnregisterModelArgs>>;
   writeSignals?: Resolver<ResolversTypes['SignalWriteResult'], ParentType, ContextType, RequireFields<MutationWriteSignalsArgs, 'signals'>>;
 }>;
 
@@ -1940,6 +1992,7 @@ export type SignalWriteResultResolvers<ContextType = GraphQLContext, ParentType 
 }>;
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  catalogUpdated?: SubscriptionResolver<ResolversTypes['CatalogModel'], "catalogUpdated", ParentType, ContextType>;
   deploymentHealth?: SubscriptionResolver<ResolversTypes['DeploymentHealthEvent'], "deploymentHealth", ParentType, ContextType, RequireFields<SubscriptionDeploymentHealthArgs, 'deploymentId'>>;
   deploymentUpdated?: SubscriptionResolver<ResolversTypes['Deployment'], "deploymentUpdated", ParentType, ContextType>;
   serverTime?: SubscriptionResolver<ResolversTypes['ServerTick'], "serverTime", ParentType, ContextType, RequireFields<SubscriptionServerTimeArgs, 'intervalSeconds'>>;

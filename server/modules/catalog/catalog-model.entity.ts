@@ -35,4 +35,11 @@ export class CatalogModelEntity {
 
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true })
   publishedAt!: Date | null;
+
+  /** The deployment it was registered with (`mp register`). */
+  @Column({ name: 'deployment_id', type: 'text', nullable: true })
+  deploymentId!: string | null;
+
+  @Column({ name: 'training_run_id', type: 'text', nullable: true })
+  trainingRunId!: string | null;
 }

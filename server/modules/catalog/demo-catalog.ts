@@ -119,6 +119,8 @@ export async function seedDemoCatalog(dataSource: DataSource): Promise<boolean> 
           tags: model.tags,
           createdAt: new Date(Date.now() - (model.publishedDaysAgo + 1) * day),
           publishedAt: status === 'DRAFT' ? null : new Date(Date.now() - model.publishedDaysAgo * day),
+          deploymentId: null,
+          trainingRunId: null,
         };
         await manager.getRepository(CatalogModelEntity).insert(entity);
       }

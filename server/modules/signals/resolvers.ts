@@ -1,4 +1,6 @@
 import type { Resolvers } from '../../../generated/server-types';
+import type { CatalogModelEntity } from '../catalog/catalog-model.entity';
+import { liveStateOfListing } from './live-status';
 import { readableVendor, type StoredSignal } from './signal-reads';
 
 /** GraphQL's DateTime arrives as a Date; the store checks signals as the HTTP route gets them, with ISO strings. */
@@ -12,15 +14,29 @@ export const signalsResolvers: Resolvers = {
   },
 
   Mutation: {
+    registerModel: (_parent, { input }, { principal, services }) => services.modelRegistration.register(principal, input),
+    unregisterModel: (_parent, args, { principal, services }) => services.modelRegistration.unregister(principal, args),
     writeSignals: (_parent, { signals }, { deployment, services, idempotencyKey }) =>
       services.signalStore.write(deployment, signals.map(asJson), idempotencyKey),
   },
 
   Subscription: {
+    catalogUpdated: {
+      subscribe: (_parent, _args, { services }) => services.catalogFeed.follow(),
+      resolve: (model: CatalogModelEntity) => model,
+    },
     signalWritten: {
       subscribe: (_parent, { symbols }, { principal, services }) => services.signalFeed.follow(readableVendor(principal), symbols),
       resolve: (signal: StoredSignal) => signal,
     },
+  },
+
+  CatalogModel: {
+    liveStatus: async (model, _args, { loaders }) => (await liveStateOfListing(model, loaders.liveStateByDeployment)).status,
+    liveSince: async (model, _args, { loaders }) => (await liveStateOfListing(model, loaders.liveStateByDeployment)).since,
+    // Which deployment serves a model is its vendor's business.
+    deployment: (model, _args, { principal, services }) =>
+      model.deploymentId && principal?.vendorId === model.vendorId ? services.deployments.get(principal, model.deploymentId).catch(() => null) : null,
   },
 
   Signal: {

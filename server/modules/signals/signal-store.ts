@@ -29,8 +29,8 @@ interface Classified {
 }
 
 /**
- * Writes deployments' signals: vendor, deployment and model from the token, the round from the
- * open one. One statement per batch (INSERT ... SELECT FROM unnest ... ON CONFLICT): a signal
+ * Writes deployments' signals: vendor and deployment from the token, the model from the
+ * deployment's registration (mp register), the round from the open one. One statement per batch (INSERT ... SELECT FROM unnest ... ON CONFLICT): a signal
  * stored before with the same values is left alone (unchanged), with other values it is revised
  * while its round is OPEN and refused as CONFLICT after. With an idempotency key the first
  * answer is kept and given again.
@@ -126,7 +126,7 @@ function upsert(manager: EntityManager, caller: DeploymentCaller, round: number,
      ),
      stored AS (
        INSERT INTO signals AS s (deployment_id, vendor_id, model_id, round_number, symbol, as_of, horizon_days, score, confidence, written_at)
-       SELECT $7, $8, $9, $10, symbol, as_of, horizon_days, score, confidence, now() FROM input
+       SELECT $7, $8, (SELECT id FROM catalog_models WHERE deployment_id = $7 LIMIT 1), $9, symbol, as_of, horizon_days, score, confidence, now() FROM input
        ON CONFLICT (deployment_id, symbol, as_of, horizon_days) DO UPDATE
          SET score = EXCLUDED.score, confidence = EXCLUDED.confidence, written_at = EXCLUDED.written_at, model_id = EXCLUDED.model_id
          WHERE (s.score, s.confidence) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.confidence)
@@ -146,7 +146,6 @@ function upsert(manager: EntityManager, caller: DeploymentCaller, round: number,
       accepted.map((signal) => signal.confidence),
       caller.deploymentId,
       caller.vendorId,
-      null,
       round,
     ],
   );
