@@ -13,6 +13,7 @@ import type { DeploymentEntity } from '../server/modules/deployments/deployment.
 import type { HeartbeatReceipt as HeartbeatReceiptModel } from '../server/modules/deployments/heartbeats';
 import type { DeploymentHealthEvent as DeploymentHealthEventModel } from '../server/modules/deployments/deployment-feed';
 import type { StoredSignal } from '../server/modules/signals/signal-reads';
+import type { Contribution } from '../server/modules/signals/consensus';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -146,6 +147,38 @@ export type ComputeProviderName =
   | 'LOCAL'
   /** A RunPod serverless job. */
   | 'RUNPOD';
+
+/** Many models' latest signals for one symbol, combined (the ConsensusInference contract's answer). */
+export type Consensus = {
+  __typename?: 'Consensus';
+  asOf: Scalars['DateTime']['output'];
+  /** Each contribution with its weight and attribution: an admin sees all of them, a vendor its own. */
+  contributors: Array<ConsensusContribution>;
+  /** The weighted standard deviation of the contributing scores (how much the models disagree); null without signals. */
+  dispersion?: Maybe<Scalars['Float']['output']>;
+  horizonDays: Scalars['Int']['output'];
+  /** How the weights were chosen (equal-weight, or score-weighted with its shrinkage). */
+  method: Scalars['String']['output'];
+  /** How many LIVE models contributed. */
+  models: Scalars['Int']['output'];
+  /** The weighted mean of the contributing scores; null when no LIVE model has a signal. */
+  score?: Maybe<Scalars['Float']['output']>;
+  symbol: Scalars['String']['output'];
+};
+
+/** One model's part in a consensus. */
+export type ConsensusContribution = {
+  __typename?: 'ConsensusContribution';
+  asOf: Scalars['DateTime']['output'];
+  confidence: Scalars['Float']['output'];
+  deploymentId: Scalars['ID']['output'];
+  model: CatalogModel;
+  /** Its latest signal for the symbol at or before the consensus's asOf. */
+  score: Scalars['Float']['output'];
+  vendor: Vendor;
+  /** Its share of the consensus: the weights sum to 1. */
+  weight: Scalars['Float']['output'];
+};
 
 /** `POST /v1/consensus` of a consensus endpoint: many models' signals for one symbol. */
 export type ConsensusInferenceRequest = {
@@ -800,6 +833,11 @@ export type Query = {
   catalog: CatalogModelConnection;
   /** One published model by id or slug (exactly one of them). No API key needed. */
   catalogModel: CatalogModel;
+  /**
+   * The consensus for a symbol: the latest signal (asOf within the 7 days up to asOf, for this
+   * horizon) of every LIVE model, combined. asOf defaults to now. Needs an API key.
+   */
+  consensus: Consensus;
   /** The newest OPEN round, or null when no round is open. */
   currentRound?: Maybe<DatasetRound>;
   deployment: Deployment;
@@ -848,6 +886,13 @@ export type QueryCatalogArgs = {
 export type QueryCatalogModelArgs = {
   id?: InputMaybe<Scalars['ID']['input']>;
   slug?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryConsensusArgs = {
+  asOf?: InputMaybe<Scalars['DateTime']['input']>;
+  horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  symbol: Scalars['String']['input'];
 };
 
 
@@ -1400,6 +1445,8 @@ export type ResolversTypes = ResolversObject<{
   CatalogModelStatus: CatalogModelStatus;
   CatalogSort: CatalogSort;
   ComputeProviderName: ComputeProviderName;
+  Consensus: ResolverTypeWrapper<Omit<Consensus, 'contributors'> & { contributors: Array<ResolversTypes['ConsensusContribution']> }>;
+  ConsensusContribution: ResolverTypeWrapper<Contribution>;
   ConsensusInferenceRequest: ConsensusInferenceRequest;
   ConsensusInferenceResponse: ResolverTypeWrapper<ConsensusInferenceResponse>;
   ConsensusSignalInput: ConsensusSignalInput;
@@ -1506,6 +1553,8 @@ export type ResolversParentTypes = ResolversObject<{
   CatalogModel: CatalogModelEntity;
   CatalogModelConnection: Omit<CatalogModelConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['CatalogModelEdge']>, nodes: Array<ResolversParentTypes['CatalogModel']> };
   CatalogModelEdge: Omit<CatalogModelEdge, 'node'> & { node: ResolversParentTypes['CatalogModel'] };
+  Consensus: Omit<Consensus, 'contributors'> & { contributors: Array<ResolversParentTypes['ConsensusContribution']> };
+  ConsensusContribution: Contribution;
   ConsensusInferenceRequest: ConsensusInferenceRequest;
   ConsensusInferenceResponse: ConsensusInferenceResponse;
   ConsensusSignalInput: ConsensusSignalInput;
@@ -1652,6 +1701,27 @@ export type CatalogModelConnectionResolvers<ContextType = GraphQLContext, Parent
 export type CatalogModelEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CatalogModelEdge'] = ResolversParentTypes['CatalogModelEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType>;
+}>;
+
+export type ConsensusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Consensus'] = ResolversParentTypes['Consensus']> = ResolversObject<{
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  contributors?: Resolver<Array<ResolversTypes['ConsensusContribution']>, ParentType, ContextType>;
+  dispersion?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  models?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ConsensusContributionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsensusContribution'] = ResolversParentTypes['ConsensusContribution']> = ResolversObject<{
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  deploymentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export type ConsensusInferenceResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsensusInferenceResponse'] = ResolversParentTypes['ConsensusInferenceResponse']> = ResolversObject<{
@@ -1908,6 +1978,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'first' | 'includeRevoked'>>;
   catalog?: Resolver<ResolversTypes['CatalogModelConnection'], ParentType, ContextType, RequireFields<QueryCatalogArgs, 'first' | 'sort'>>;
   catalogModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, Partial<QueryCatalogModelArgs>>;
+  consensus?: Resolver<ResolversTypes['Consensus'], ParentType, ContextType, RequireFields<QueryConsensusArgs, 'horizonDays' | 'symbol'>>;
   currentRound?: Resolver<Maybe<ResolversTypes['DatasetRound']>, ParentType, ContextType>;
   deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<QueryDeploymentArgs, 'id'>>;
   deployments?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryDeploymentsArgs, 'first'>>;
@@ -2094,6 +2165,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CatalogModel?: CatalogModelResolvers<ContextType>;
   CatalogModelConnection?: CatalogModelConnectionResolvers<ContextType>;
   CatalogModelEdge?: CatalogModelEdgeResolvers<ContextType>;
+  Consensus?: ConsensusResolvers<ContextType>;
+  ConsensusContribution?: ConsensusContributionResolvers<ContextType>;
   ConsensusInferenceResponse?: ConsensusInferenceResponseResolvers<ContextType>;
   CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   CreateDeploymentPayload?: CreateDeploymentPayloadResolvers<ContextType>;

@@ -7,6 +7,7 @@ import type DataLoader from 'dataloader';
 import type { MarketplaceModule } from '../module';
 import { DEPLOYMENT_CHANNEL } from '../deployments/lifecycle';
 import { CatalogFeed } from './catalog-feed';
+import { ConsensusService } from './consensus';
 import { liveStateLoader, type LiveState } from './live-status';
 import { ModelRegistration } from './registration';
 import { signalsResolvers } from './resolvers';
@@ -21,6 +22,7 @@ declare module '../../context' {
   }
   interface Services {
     modelRegistration: ModelRegistration;
+    consensus: ConsensusService;
     catalogFeed: CatalogFeed;
     signalStore: SignalStore;
     signalReads: SignalReads;
@@ -39,7 +41,14 @@ export const signalsModule: MarketplaceModule = {
     const registration = new ModelRegistration(database.dataSource, database.notifications, services.deployments, services.trainingRuns);
     schedule.every('signal-partitions', 6 * 3600_000, () => ensureSignalPartitions(database.dataSource, log));
     return {
-      services: { modelRegistration: registration, catalogFeed, signalStore: store, signalReads: new SignalReads(database.dataSource), signalFeed: feed },
+      services: {
+        modelRegistration: registration,
+        consensus: new ConsensusService(database.dataSource),
+        catalogFeed,
+        signalStore: store,
+        signalReads: new SignalReads(database.dataSource),
+        signalFeed: feed,
+      },
       loaders: () => ({ liveStateByDeployment: liveStateLoader(database.dataSource) }),
       // A listing's LIVE or OFFLINE follows its deployment's health.
       publicCacheChannels: [DEPLOYMENT_CHANNEL],

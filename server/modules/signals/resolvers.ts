@@ -10,6 +10,7 @@ function asJson(signal: { asOf: unknown }): unknown {
 
 export const signalsResolvers: Resolvers = {
   Query: {
+    consensus: (_parent, args, { principal, services }) => services.consensus.compute(principal, args),
     signals: (_parent, args, { principal, services }) => services.signalReads.list(principal, args),
   },
 
@@ -37,6 +38,11 @@ export const signalsResolvers: Resolvers = {
     // Which deployment serves a model is its vendor's business.
     deployment: (model, _args, { principal, services }) =>
       model.deploymentId && principal?.vendorId === model.vendorId ? services.deployments.get(principal, model.deploymentId).catch(() => null) : null,
+  },
+
+  ConsensusContribution: {
+    model: async (contribution, _args, { services }) => (await services.catalog.byId(contribution.modelId))!,
+    vendor: async (contribution, _args, { loaders }) => (await loaders.vendorById.load(contribution.vendorId))!,
   },
 
   Signal: {
