@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
+import consensusCommand from './commands/consensus';
 import dataCommand from './commands/data';
 import deployCommand from './commands/deploy';
 import devCommand from './commands/dev';
@@ -10,6 +11,7 @@ import keysCommand from './commands/keys';
 import linkInfraCommand from './commands/link-infra';
 import loginCommand from './commands/login';
 import registerCommand from './commands/register';
+import signalsCommand from './commands/signals';
 import logoutCommand from './commands/logout';
 import trainCommand from './commands/train';
 import unregisterCommand from './commands/unregister';
@@ -36,6 +38,8 @@ const commands = [
   heartbeatCommand,
   registerCommand,
   unregisterCommand,
+  signalsCommand,
+  consensusCommand,
 ] as CommandModule<GlobalArgs, GlobalArgs>[];
 
 /** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
@@ -55,6 +59,8 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   heartbeat: [],
   register: [],
   unregister: [],
+  signals: ['list', 'ls'],
+  consensus: [],
 };
 
 export function commandPath(argv: readonly string[]): string {

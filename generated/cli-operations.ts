@@ -202,6 +202,20 @@ export type Role =
   | 'ADMIN'
   | 'VENDOR';
 
+/** Which signals to read; every field narrows the list. */
+export type SignalFilter = {
+  deployment?: string | number | null | undefined;
+  /** asOf at or after this. */
+  from?: string | null | undefined;
+  /** A catalog model's id. */
+  model?: string | number | null | undefined;
+  symbol?: string | null | undefined;
+  /** asOf before this. */
+  to?: string | null | undefined;
+  /** A vendor's id or handle (admins only: a vendor reads its own signals). */
+  vendor?: string | null | undefined;
+};
+
 export type TrainingRunFilter = {
   status?: Array<TrainingRunStatus> | null | undefined;
   task?: ModelTask | null | undefined;
@@ -415,6 +429,24 @@ export type UnregisterModelMutationVariables = Exact<{
 
 
 export type UnregisterModelMutation = { unregisterModel: { id: string, name: string, slug: string, task: ModelTask, status: CatalogModelStatus, liveStatus: ModelLiveStatus, liveSince: string | null, tags: Array<string>, description: string, publishedAt: string | null, deployment: { id: string, status: DeploymentStatus, health: DeploymentHealth } | null } };
+
+export type SignalsListQueryVariables = Exact<{
+  filter?: SignalFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SignalsListQuery = { signals: { nodes: Array<{ symbol: string, asOf: string, horizonDays: number, score: number, confidence: number, deploymentId: string, modelId: string | null, round: number, writtenAt: string, vendor: { handle: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ConsensusShowQueryVariables = Exact<{
+  symbol: string;
+  asOf?: string | null | undefined;
+  horizonDays?: number | null | undefined;
+}>;
+
+
+export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
 
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
@@ -1366,6 +1398,56 @@ export const UnregisterModelDocument = new TypedDocumentString(`
     health
   }
 }`) as unknown as TypedDocumentString<UnregisterModelMutation, UnregisterModelMutationVariables>;
+export const SignalsListDocument = new TypedDocumentString(`
+    query SignalsList($filter: SignalFilter, $first: Int, $after: String) {
+  signals(filter: $filter, first: $first, after: $after) {
+    nodes {
+      symbol
+      asOf
+      horizonDays
+      score
+      confidence
+      deploymentId
+      modelId
+      round
+      writtenAt
+      vendor {
+        handle
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SignalsListQuery, SignalsListQueryVariables>;
+export const ConsensusShowDocument = new TypedDocumentString(`
+    query ConsensusShow($symbol: String!, $asOf: DateTime, $horizonDays: Int) {
+  consensus(symbol: $symbol, asOf: $asOf, horizonDays: $horizonDays) {
+    symbol
+    asOf
+    horizonDays
+    score
+    dispersion
+    models
+    method
+    contributors {
+      model {
+        slug
+      }
+      vendor {
+        handle
+      }
+      deploymentId
+      score
+      confidence
+      asOf
+      weight
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ConsensusShowQuery, ConsensusShowQueryVariables>;
 export const TrainStartDocument = new TypedDocumentString(`
     mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { runMp } from '../helpers/cli-process';
 import { TestCreateDeploymentDocument, TestDeploymentDocument, TestSendHeartbeatDocument, TestStopDeploymentDocument } from '../../generated/test-operations';
 
 interface ConsensusAnswer {
@@ -99,5 +100,24 @@ describe(`consensus (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function ()
     assert.deepEqual([nobody.data!.consensus.score, nobody.data!.consensus.dispersion, nobody.data!.consensus.contributors], [null, null, []]);
     const anonymous = await server.graphql(CONSENSUS, { symbol: 'SPX' });
     assert.equal(anonymous.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+
+    // The same from the CLI.
+    const mp = (args: string[]) =>
+      runMp(args, { env: { XDG_CONFIG_HOME: templates, MP_API_KEY: first.apiKey, MP_API_URL: server.graphqlUrl }, timeoutMs: 60_000 });
+    const shown = await mp(['consensus', 'SPX', '--as-of', asOf, '--json']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual((JSON.parse(shown.stdout) as ConsensusAnswer).models, 2);
+    const text = await mp(['consensus', 'SPX', '--as-of', asOf]);
+    assert.match(text.stdout, /Consensus: +0\.6000\n/);
+    assert.match(text.stdout, /Models: +2 \(equal-weight\)/);
+    const listed = await mp(['signals', 'list', '--symbol', 'SPX', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { vendor: { handle: string }; score: number }[]).map((signal) => [signal.vendor.handle, signal.score]),
+      [[first.handle, 0.8]],
+    );
+    const badTime = await mp(['consensus', 'SPX', '--as-of', 'yesterday']);
+    assert.equal(badTime.code, 2);
+    assert.match(badTime.stderr, /--as-of must be an ISO 8601 date-time/);
   });
 });
