@@ -27,7 +27,7 @@ export async function run(args: LinkInfraArgs, io: Io): Promise<void> {
   out.success(
     signalsUrl
       ? `Linked deployment ${linked.id}: its signals go to ${linked.signalsUrl}`
-      : `Linked deployment ${linked.id} to ${MARKETPLACE_SIGNAL_STORE}, ${linked.signalsUrl ?? 'on the server'} (no --signals-url given)`,
+      : `Linked deployment ${linked.id} to ${MARKETPLACE_SIGNAL_STORE}${linked.signalsUrl ? `, ${linked.signalsUrl}` : ''} (no --signals-url given)`,
   );
   out.status(out.paintErr('dim', 'The running endpoint gets the change with its next heartbeat.'));
 }

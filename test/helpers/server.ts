@@ -86,6 +86,14 @@ function embeddedTemplateDump(): Promise<Blob> {
   return embeddedTemplate;
 }
 
+/**
+ * Builds the embedded template now (the root hook calls it before the first test), so that its
+ * cost, several seconds, more on a busy machine, never lands in one test file's `before`.
+ */
+export async function warmEmbeddedTemplate(): Promise<void> {
+  if (!usingPostgres) await embeddedTemplateDump();
+}
+
 /** A fresh PostgreSQL database on the server DATABASE_URL points at; returns its URL and a function that drops it. */
 export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = new URL(process.env.DATABASE_URL ?? '');

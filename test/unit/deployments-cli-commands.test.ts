@@ -876,18 +876,26 @@ describe('mp deploy, link-infra and heartbeat', function () {
 
   describe('mp link-infra', () => {
     it("links to a signals URL, or without one to the marketplace's own signal store, saying so", async () => {
-      api = await fakeApi((_op, vars) => ({ data: { linkDeployment: after(HISTORY[3], { signalsUrl: (vars.signalsUrl as string | null) ?? null }) } }));
+      // As the server does: no URL links the deployment to the server's own store.
+      const ownStore = 'http://127.0.0.1:4000/api/signals/store';
+      api = await fakeApi((_op, vars) => ({ data: { linkDeployment: after(HISTORY[3], { signalsUrl: (vars.signalsUrl as string | null) ?? ownStore }) } }));
       await linkInfra({ ...globals(), deployment: 'dep_1', signalsUrl: 'https://infra.example/api/signals/store' }, io());
       assert.deepEqual(api.seen[0].variables, { id: 'dep_1', signalsUrl: 'https://infra.example/api/signals/store' });
       assert.match(stdout.text, /✓ Linked deployment dep_1: its signals go to https:\/\/infra\.example\/api\/signals\/store/);
       stdout.text = '';
       await linkInfra({ ...globals(), deployment: 'dep_1' }, io());
       assert.deepEqual(api.seen[1].variables, { id: 'dep_1', signalsUrl: null });
-      assert.match(stdout.text, /✓ Linked deployment dep_1 to the marketplace's own signal store \(no --signals-url given\)/);
+      assert.match(
+        stdout.text,
+        /✓ Linked deployment dep_1 to the marketplace's own signal store, http:\/\/127\.0\.0\.1:4000\/api\/signals\/store \(no --signals-url given\)/,
+      );
       stdout.text = '';
       await linkInfra({ ...globals(true), deployment: 'dep_1' }, io());
       const printed = JSON.parse(stdout.text) as Record<string, unknown>;
-      assert.deepEqual([printed.id, printed.status, printed.health, printed.endpointUrl, printed.signalsUrl], ['dep_1', 'RUNNING', 'HEALTHY', ENDPOINT, null]);
+      assert.deepEqual(
+        [printed.id, printed.status, printed.health, printed.endpointUrl, printed.signalsUrl],
+        ['dep_1', 'RUNNING', 'HEALTHY', ENDPOINT, ownStore],
+      );
     });
 
     it("exits 5 with the server's message naming the field for a bad URL", async () => {
