@@ -6,12 +6,13 @@
 import type { Context } from 'mocha';
 
 const runsIntegrationTests = process.argv.some((arg) => arg.includes('integration'));
+// Loaded here, before mocha takes its snapshot of the globals (TypeORM adds one), not in the hook.
+const server = runsIntegrationTests ? (require('./server') as typeof import('./server')) : undefined;
 
 export const mochaHooks = {
   async beforeAll(this: Context): Promise<void> {
-    if (!runsIntegrationTests) return;
+    if (!server) return;
     this.timeout(300_000);
-    const { warmEmbeddedTemplate } = require('./server') as typeof import('./server');
-    await warmEmbeddedTemplate();
+    await server.warmEmbeddedTemplate();
   },
 };

@@ -18,7 +18,7 @@ interface EndpointOptions {
   dropWhen?: (path: string, body: string) => boolean;
   /** Give every signal this score (1.5 is outside the contract). */
   score?: number;
-  /** Say STARTING (503) for this long before READY. */
+  /** Say STARTING (503) for this long after the first GET /health (whenever the validator gets there), then READY. */
   startingMs?: number;
 }
 
@@ -40,7 +40,7 @@ function scoreOf(request: { symbol: string; horizonDays: number }): number {
 
 /** A signal endpoint after the contract of schema/contracts.graphql, with ways to break it. */
 async function signalEndpoint(options: EndpointOptions = {}): Promise<{ url: string; close: () => Promise<void> }> {
-  const startedAt = Date.now();
+  let firstHealthAt: number | undefined;
   const server = http.createServer((req, res) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -60,7 +60,8 @@ async function signalEndpoint(options: EndpointOptions = {}): Promise<{ url: str
       }
       const refuse = (status: number, error: string) => json(res, options.crashOnInvalid ? 500 : status, { error });
       if (req.method === 'GET' && url === '/health') {
-        if (options.startingMs !== undefined && Date.now() - startedAt < options.startingMs) json(res, 503, { status: 'STARTING' });
+        firstHealthAt ??= Date.now();
+        if (options.startingMs !== undefined && Date.now() - firstHealthAt < options.startingMs) json(res, 503, { status: 'STARTING' });
         else json(res, 200, { status: 'READY', modelVersion: 'test-1' });
         return;
       }
