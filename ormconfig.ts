@@ -8,6 +8,7 @@ import { PeriodicTasks1764500000000 } from './server/db/migrations/1764500000000
 import { RateLimits1764600000000 } from './server/db/migrations/1764600000000-RateLimits';
 import { Deployments1764700000000 } from './server/db/migrations/1764700000000-Deployments';
 import { InfraClients1764800000000 } from './server/db/migrations/1764800000000-InfraClients';
+import { TrainingCost1765000000000 } from './server/db/migrations/1765000000000-TrainingCost';
 import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signals';
 import { ModelRegistration1765300000000 } from './server/db/migrations/1765300000000-ModelRegistration';
 
@@ -22,6 +23,7 @@ export const migrations = [
   RateLimits1764600000000,
   Deployments1764700000000,
   InfraClients1764800000000,
+  TrainingCost1765000000000,
   Signals1765200000000,
   ModelRegistration1765300000000,
 ];

@@ -5,6 +5,7 @@ import consensusCommand from './commands/consensus';
 import dataCommand from './commands/data';
 import deployCommand from './commands/deploy';
 import devCommand from './commands/dev';
+import gpusCommand from './commands/gpus';
 import heartbeatCommand from './commands/heartbeat';
 import initCommand from './commands/init';
 import keysCommand from './commands/keys';
@@ -30,6 +31,7 @@ const commands = [
   catalogCommand,
   dataCommand,
   trainCommand,
+  gpusCommand,
   initCommand,
   devCommand,
   validateCommand,
@@ -49,7 +51,8 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   whoami: [],
   keys: ['create', 'list', 'ls', 'revoke'],
   catalog: ['list', 'ls', 'show'],
-  train: ['start', 'status', 'logs', 'stop'],
+  train: ['start', 'status', 'logs', 'stop', 'artifacts', 'templates'],
+  gpus: [],
   data: ['list', 'ls', 'info', 'pull'],
   init: [],
   dev: [],

@@ -145,6 +145,12 @@ export type HyperparameterInput = {
   value: string | number | boolean;
 };
 
+export type HyperparameterType =
+  | 'BOOLEAN'
+  | 'INTEGER'
+  | 'NUMBER'
+  | 'STRING';
+
 /** Whether a registered model is serving now. */
 export type ModelLiveStatus =
   /** Its deployment is HEALTHY. */
@@ -215,6 +221,15 @@ export type SignalFilter = {
   /** A vendor's id or handle (admins only: a vendor reads its own signals). */
   vendor?: string | null | undefined;
 };
+
+export type TrainingCostStatus =
+  /** costUsd is the price per hour x the time the job executed. */
+  | 'MEASURED'
+  /**
+   * The provider's job may have run (and billed) without the marketplace seeing it: a submission
+   * whose outcome is unknown, a job that could not be cancelled. costUsd covers only what was seen.
+   */
+  | 'UNKNOWN';
 
 export type TrainingRunFilter = {
   status?: Array<TrainingRunStatus> | null | undefined;
@@ -448,7 +463,7 @@ export type ConsensusShowQueryVariables = Exact<{
 
 export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
 
-export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
+export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
 export type TrainStartMutationVariables = Exact<{
   spec: TrainingSpecInput;
@@ -456,14 +471,14 @@ export type TrainStartMutationVariables = Exact<{
 }>;
 
 
-export type TrainStartMutation = { startTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
+export type TrainStartMutation = { startTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
 
 export type TrainStopMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainStopMutation = { stopTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
+export type TrainStopMutation = { stopTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> } };
 
 export type TrainRunsQueryVariables = Exact<{
   filter?: TrainingRunFilter | null | undefined;
@@ -472,14 +487,14 @@ export type TrainRunsQueryVariables = Exact<{
 }>;
 
 
-export type TrainRunsQuery = { trainingRuns: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> }> } };
+export type TrainRunsQuery = { trainingRuns: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> }> } };
 
 export type TrainRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainRunQuery = { trainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, logLineCount: number, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, at: string, reason: string | null }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string, downloadUrl: string }>, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }> } };
+export type TrainRunQuery = { trainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, at: string, reason: string | null }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string, downloadUrl: string }>, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }> } };
 
 export type TrainLogsQueryVariables = Exact<{
   runId: string | number;
@@ -511,6 +526,19 @@ export type TrainRunBriefQueryVariables = Exact<{
 
 
 export type TrainRunBriefQuery = { trainingRun: { id: string, status: TrainingRunStatus, exitCode: number | null, failureReason: string | null, logLineCount: number } };
+
+export type TrainTemplatesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TrainTemplatesQuery = { trainingTemplates: Array<{ name: string, description: string | null, tasks: Array<ModelTask>, hyperparameters: Array<{ name: string, type: HyperparameterType, default: string | number | boolean | null, min: number | null, max: number | null, description: string | null }> }> };
+
+export type TrainArtifactsQueryVariables = Exact<{
+  id: string | number;
+  expiresInSeconds: number;
+}>;
+
+
+export type TrainArtifactsQuery = { trainingRun: { id: string, status: TrainingRunStatus, artifacts: Array<{ name: string, sizeBytes: number, sha256: string, downloadUrl: string }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -645,6 +673,8 @@ export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
   exitCode
   failureReason
   costUsd
+  costStatus
+  costNote
   logLineCount
   spec {
     task
@@ -1465,6 +1495,8 @@ export const TrainStartDocument = new TypedDocumentString(`
   exitCode
   failureReason
   costUsd
+  costStatus
+  costNote
   logLineCount
   spec {
     task
@@ -1511,6 +1543,8 @@ export const TrainStopDocument = new TypedDocumentString(`
   exitCode
   failureReason
   costUsd
+  costStatus
+  costNote
   logLineCount
   spec {
     task
@@ -1564,6 +1598,8 @@ export const TrainRunsDocument = new TypedDocumentString(`
   exitCode
   failureReason
   costUsd
+  costStatus
+  costNote
   logLineCount
   spec {
     task
@@ -1622,6 +1658,8 @@ export const TrainRunDocument = new TypedDocumentString(`
   exitCode
   failureReason
   costUsd
+  costStatus
+  costNote
   logLineCount
   spec {
     task
@@ -1700,3 +1738,34 @@ export const TrainRunBriefDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TrainRunBriefQuery, TrainRunBriefQueryVariables>;
+export const TrainTemplatesDocument = new TypedDocumentString(`
+    query TrainTemplates {
+  trainingTemplates {
+    name
+    description
+    tasks
+    hyperparameters {
+      name
+      type
+      default
+      min
+      max
+      description
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TrainTemplatesQuery, TrainTemplatesQueryVariables>;
+export const TrainArtifactsDocument = new TypedDocumentString(`
+    query TrainArtifacts($id: ID!, $expiresInSeconds: Int!) {
+  trainingRun(id: $id) {
+    id
+    status
+    artifacts {
+      name
+      sizeBytes
+      sha256
+      downloadUrl(expiresInSeconds: $expiresInSeconds)
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TrainArtifactsQuery, TrainArtifactsQueryVariables>;

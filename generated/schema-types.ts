@@ -111,6 +111,14 @@ export const EndpointStatus = {
 } as const;
 
 export type EndpointStatus = typeof EndpointStatus[keyof typeof EndpointStatus];
+export const HyperparameterType = {
+  Boolean: 'BOOLEAN',
+  Integer: 'INTEGER',
+  Number: 'NUMBER',
+  String: 'STRING'
+} as const;
+
+export type HyperparameterType = typeof HyperparameterType[keyof typeof HyperparameterType];
 /** Whether a registered model is serving now. */
 export const ModelLiveStatus = {
   /** Its deployment is HEALTHY. */
@@ -166,6 +174,17 @@ export const SignalRejection = {
 } as const;
 
 export type SignalRejection = typeof SignalRejection[keyof typeof SignalRejection];
+export const TrainingCostStatus = {
+  /** costUsd is the price per hour x the time the job executed. */
+  Measured: 'MEASURED',
+  /**
+   * The provider's job may have run (and billed) without the marketplace seeing it: a submission
+   * whose outcome is unknown, a job that could not be cancelled. costUsd covers only what was seen.
+   */
+  Unknown: 'UNKNOWN'
+} as const;
+
+export type TrainingCostStatus = typeof TrainingCostStatus[keyof typeof TrainingCostStatus];
 export const TrainingRunStatus = {
   BudgetExceeded: 'BUDGET_EXCEEDED',
   Cancelled: 'CANCELLED',

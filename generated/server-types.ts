@@ -553,6 +553,12 @@ export type HyperparameterInput = {
   value: Scalars['HyperparameterValue']['input'];
 };
 
+export type HyperparameterType =
+  | 'BOOLEAN'
+  | 'INTEGER'
+  | 'NUMBER'
+  | 'STRING';
+
 /** The authenticated caller. */
 export type Me = {
   __typename?: 'Me';
@@ -863,6 +869,8 @@ export type Query = {
   trainingMetrics: Array<MetricPoint>;
   trainingRun: TrainingRun;
   trainingRuns: TrainingRunConnection;
+  /** The training templates a spec may name, with their tasks and hyperparameters. */
+  trainingTemplates: Array<TrainingTemplate>;
   /** Admin only: a vendor by id or handle. */
   vendor?: Maybe<Vendor>;
 };
@@ -1196,6 +1204,18 @@ export type SubscriptionTrainingRunUpdatedArgs = {
   runId: Scalars['ID']['input'];
 };
 
+/** A hyperparameter a template declares (its package.json, under mp.hyperparameters). */
+export type TemplateHyperparameter = {
+  __typename?: 'TemplateHyperparameter';
+  /** What the template uses when the spec does not give it. */
+  default?: Maybe<Scalars['HyperparameterValue']['output']>;
+  description?: Maybe<Scalars['String']['output']>;
+  max?: Maybe<Scalars['Float']['output']>;
+  min?: Maybe<Scalars['Float']['output']>;
+  name: Scalars['String']['output'];
+  type: HyperparameterType;
+};
+
 export type TrainingArtifact = {
   __typename?: 'TrainingArtifact';
   /** A short-lived signed URL (expiresInSeconds 10 to 86400). */
@@ -1209,6 +1229,15 @@ export type TrainingArtifact = {
 export type TrainingArtifactDownloadUrlArgs = {
   expiresInSeconds?: Scalars['Int']['input'];
 };
+
+export type TrainingCostStatus =
+  /** costUsd is the price per hour x the time the job executed. */
+  | 'MEASURED'
+  /**
+   * The provider's job may have run (and billed) without the marketplace seeing it: a submission
+   * whose outcome is unknown, a job that could not be cancelled. costUsd covers only what was seen.
+   */
+  | 'UNKNOWN';
 
 /**
  * The next log lines, or the end of the stream. Lines come in batches: whatever is ready
@@ -1243,11 +1272,19 @@ export type TrainingLogPage = {
 export type TrainingRun = Node & {
   __typename?: 'TrainingRun';
   artifacts: Array<TrainingArtifact>;
-  /** USD spent so far, decimal string. */
+  /** Why the cost is unknown, or how it went over the budget; null when there is nothing to say. */
+  costNote?: Maybe<Scalars['String']['output']>;
+  /** Whether costUsd is all the job cost (UNKNOWN: the job may have run at the provider unseen). */
+  costStatus: TrainingCostStatus;
+  /**
+   * USD spent so far, decimal string: the GPU's price per hour x the time the job executed
+   * (RunPod's executionTime where it reports it), never capped at the budget.
+   */
   costUsd: Scalars['String']['output'];
   exitCode?: Maybe<Scalars['Int']['output']>;
   failureReason?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Every change of status; also each hand-over and adoption between server processes, as an entry whose from and to are the same. */
   history: Array<TrainingStatusChange>;
   id: Scalars['ID']['output'];
   logLineCount: Scalars['Int']['output'];
@@ -1328,6 +1365,17 @@ export type TrainingStatusChange = {
   from?: Maybe<TrainingRunStatus>;
   reason?: Maybe<Scalars['String']['output']>;
   to: TrainingRunStatus;
+};
+
+/** A training template of the marketplace: what a spec's `template` names. */
+export type TrainingTemplate = {
+  __typename?: 'TrainingTemplate';
+  description?: Maybe<Scalars['String']['output']>;
+  /** Only these may be given, each of its type and within its range; empty when it declares none (then any). */
+  hyperparameters: Array<TemplateHyperparameter>;
+  name: Scalars['String']['output'];
+  /** The tasks it trains models for; empty when it declares none (then any task). */
+  tasks: Array<ModelTask>;
 };
 
 /** An external ML developer or team. */
@@ -1486,6 +1534,7 @@ export type ResolversTypes = ResolversObject<{
   HeartbeatReceipt: ResolverTypeWrapper<HeartbeatReceiptModel>;
   Hyperparameter: ResolverTypeWrapper<Hyperparameter>;
   HyperparameterInput: HyperparameterInput;
+  HyperparameterType: HyperparameterType;
   HyperparameterValue: ResolverTypeWrapper<Scalars['HyperparameterValue']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -1526,7 +1575,9 @@ export type ResolversTypes = ResolversObject<{
   SignalWriteResult: ResolverTypeWrapper<SignalWriteResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TemplateHyperparameter: ResolverTypeWrapper<TemplateHyperparameter>;
   TrainingArtifact: ResolverTypeWrapper<TrainingArtifactEntity>;
+  TrainingCostStatus: TrainingCostStatus;
   TrainingLogEvent: ResolverTypeWrapper<TrainingLogEvent>;
   TrainingLogLine: ResolverTypeWrapper<TrainingLogLine>;
   TrainingLogPage: ResolverTypeWrapper<TrainingLogPage>;
@@ -1538,6 +1589,7 @@ export type ResolversTypes = ResolversObject<{
   TrainingSpec: ResolverTypeWrapper<TrainingSpec>;
   TrainingSpecInput: TrainingSpecInput;
   TrainingStatusChange: ResolverTypeWrapper<TrainingStatusChange>;
+  TrainingTemplate: ResolverTypeWrapper<TrainingTemplate>;
   Vendor: ResolverTypeWrapper<VendorEntity>;
   VendorStatus: VendorStatus;
 }>;
@@ -1622,6 +1674,7 @@ export type ResolversParentTypes = ResolversObject<{
   SignalWriteResult: SignalWriteResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  TemplateHyperparameter: TemplateHyperparameter;
   TrainingArtifact: TrainingArtifactEntity;
   TrainingLogEvent: TrainingLogEvent;
   TrainingLogLine: TrainingLogLine;
@@ -1633,6 +1686,7 @@ export type ResolversParentTypes = ResolversObject<{
   TrainingSpec: TrainingSpec;
   TrainingSpecInput: TrainingSpecInput;
   TrainingStatusChange: TrainingStatusChange;
+  TrainingTemplate: TrainingTemplate;
   Vendor: VendorEntity;
 }>;
 
@@ -1993,6 +2047,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   trainingMetrics?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType, RequireFields<QueryTrainingMetricsArgs, 'name' | 'runId'>>;
   trainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<QueryTrainingRunArgs, 'id'>>;
   trainingRuns?: Resolver<ResolversTypes['TrainingRunConnection'], ParentType, ContextType, RequireFields<QueryTrainingRunsArgs, 'first'>>;
+  trainingTemplates?: Resolver<Array<ResolversTypes['TrainingTemplate']>, ParentType, ContextType>;
   vendor?: Resolver<Maybe<ResolversTypes['Vendor']>, ParentType, ContextType, Partial<QueryVendorArgs>>;
 }>;
 
@@ -2072,6 +2127,15 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   trainingRunUpdated?: SubscriptionResolver<ResolversTypes['TrainingRun'], "trainingRunUpdated", ParentType, ContextType, RequireFields<SubscriptionTrainingRunUpdatedArgs, 'runId'>>;
 }>;
 
+export type TemplateHyperparameterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TemplateHyperparameter'] = ResolversParentTypes['TemplateHyperparameter']> = ResolversObject<{
+  default?: Resolver<Maybe<ResolversTypes['HyperparameterValue']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  max?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  min?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['HyperparameterType'], ParentType, ContextType>;
+}>;
+
 export type TrainingArtifactResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingArtifact'] = ResolversParentTypes['TrainingArtifact']> = ResolversObject<{
   downloadUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<TrainingArtifactDownloadUrlArgs, 'expiresInSeconds'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2099,6 +2163,8 @@ export type TrainingLogPageResolvers<ContextType = GraphQLContext, ParentType ex
 
 export type TrainingRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingRun'] = ResolversParentTypes['TrainingRun']> = ResolversObject<{
   artifacts?: Resolver<Array<ResolversTypes['TrainingArtifact']>, ParentType, ContextType>;
+  costNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  costStatus?: Resolver<ResolversTypes['TrainingCostStatus'], ParentType, ContextType>;
   costUsd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   exitCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2146,6 +2212,13 @@ export type TrainingStatusChangeResolvers<ContextType = GraphQLContext, ParentTy
   from?: Resolver<Maybe<ResolversTypes['TrainingRunStatus']>, ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   to?: Resolver<ResolversTypes['TrainingRunStatus'], ParentType, ContextType>;
+}>;
+
+export type TrainingTemplateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrainingTemplate'] = ResolversParentTypes['TrainingTemplate']> = ResolversObject<{
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hyperparameters?: Resolver<Array<ResolversTypes['TemplateHyperparameter']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tasks?: Resolver<Array<ResolversTypes['ModelTask']>, ParentType, ContextType>;
 }>;
 
 export type VendorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Vendor'] = ResolversParentTypes['Vendor']> = ResolversObject<{
@@ -2212,6 +2285,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SignalInferenceResponse?: SignalInferenceResponseResolvers<ContextType>;
   SignalWriteResult?: SignalWriteResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TemplateHyperparameter?: TemplateHyperparameterResolvers<ContextType>;
   TrainingArtifact?: TrainingArtifactResolvers<ContextType>;
   TrainingLogEvent?: TrainingLogEventResolvers<ContextType>;
   TrainingLogLine?: TrainingLogLineResolvers<ContextType>;
@@ -2221,6 +2295,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   TrainingRunEdge?: TrainingRunEdgeResolvers<ContextType>;
   TrainingSpec?: TrainingSpecResolvers<ContextType>;
   TrainingStatusChange?: TrainingStatusChangeResolvers<ContextType>;
+  TrainingTemplate?: TrainingTemplateResolvers<ContextType>;
   Vendor?: VendorResolvers<ContextType>;
 }>;
 

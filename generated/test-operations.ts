@@ -184,6 +184,15 @@ export type Role =
   | 'ADMIN'
   | 'VENDOR';
 
+export type TrainingCostStatus =
+  /** costUsd is the price per hour x the time the job executed. */
+  | 'MEASURED'
+  /**
+   * The provider's job may have run (and billed) without the marketplace seeing it: a submission
+   * whose outcome is unknown, a job that could not be cancelled. costUsd covers only what was seen.
+   */
+  | 'UNKNOWN';
+
 export type TrainingRunStatus =
   | 'BUDGET_EXCEEDED'
   | 'CANCELLED'
@@ -549,7 +558,7 @@ export type TestVendorEmailQuery = { node:
     | Record<PropertyKey, never>
    | null };
 
-export type TestTrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> };
+export type TestTrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> };
 
 export type TestStartTrainingRunMutationVariables = Exact<{
   spec: TrainingSpecInput;
@@ -557,7 +566,7 @@ export type TestStartTrainingRunMutationVariables = Exact<{
 }>;
 
 
-export type TestStartTrainingRunMutation = { startTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
+export type TestStartTrainingRunMutation = { startTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
 
 export type TestStartTrainingRunIdMutationVariables = Exact<{
   spec: TrainingSpecInput;
@@ -571,14 +580,14 @@ export type TestStopTrainingRunMutationVariables = Exact<{
 }>;
 
 
-export type TestStopTrainingRunMutation = { stopTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
+export type TestStopTrainingRunMutation = { stopTrainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
 
 export type TestTrainingRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TestTrainingRunQuery = { trainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
+export type TestTrainingRunQuery = { trainingRun: { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> } };
 
 export type TestTrainingRunArtifactUrlsQueryVariables = Exact<{
   id: string | number;
@@ -606,7 +615,7 @@ export type TestTrainingRunProviderStateQueryVariables = Exact<{
 }>;
 
 
-export type TestTrainingRunProviderStateQuery = { trainingRun: { status: TrainingRunStatus, failureReason: string | null, providerJobId: string | null, costUsd: string, metrics: Array<{ name: string, last: number }> } };
+export type TestTrainingRunProviderStateQuery = { trainingRun: { status: TrainingRunStatus, failureReason: string | null, providerJobId: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, metrics: Array<{ name: string, last: number }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, at: string, reason: string | null }> } };
 
 export type TestTrainingRunCountQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -675,6 +684,13 @@ export type TestTrainingLogFinalStatusSubscriptionVariables = Exact<{
 
 export type TestTrainingLogFinalStatusSubscription = { trainingLogs: { finalStatus: TrainingRunStatus | null } };
 
+export type TestGpuTypesQueryVariables = Exact<{
+  provider?: ComputeProviderName | null | undefined;
+}>;
+
+
+export type TestGpuTypesQuery = { gpuTypes: Array<{ id: string, displayName: string, memoryGb: number, pricePerHourUsd: string, provider: ComputeProviderName }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -724,6 +740,8 @@ export const TestTrainingRunFieldsFragmentDoc = new TypedDocumentString(`
   status
   provider
   costUsd
+  costStatus
+  costNote
   exitCode
   failureReason
   logLineCount
@@ -1323,6 +1341,8 @@ export const TestStartTrainingRunDocument = new TypedDocumentString(`
   status
   provider
   costUsd
+  costStatus
+  costNote
   exitCode
   failureReason
   logLineCount
@@ -1361,6 +1381,8 @@ export const TestStopTrainingRunDocument = new TypedDocumentString(`
   status
   provider
   costUsd
+  costStatus
+  costNote
   exitCode
   failureReason
   logLineCount
@@ -1392,6 +1414,8 @@ export const TestTrainingRunDocument = new TypedDocumentString(`
   status
   provider
   costUsd
+  costStatus
+  costNote
   exitCode
   failureReason
   logLineCount
@@ -1447,9 +1471,17 @@ export const TestTrainingRunProviderStateDocument = new TypedDocumentString(`
     failureReason
     providerJobId
     costUsd
+    costStatus
+    costNote
     metrics {
       name
       last
+    }
+    history {
+      from
+      to
+      at
+      reason
     }
   }
 }
@@ -1540,3 +1572,14 @@ export const TestTrainingLogFinalStatusDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TestTrainingLogFinalStatusSubscription, TestTrainingLogFinalStatusSubscriptionVariables>;
+export const TestGpuTypesDocument = new TypedDocumentString(`
+    query TestGpuTypes($provider: ComputeProviderName) {
+  gpuTypes(provider: $provider) {
+    id
+    displayName
+    memoryGb
+    pricePerHourUsd
+    provider
+  }
+}
+    `) as unknown as TypedDocumentString<TestGpuTypesQuery, TestGpuTypesQueryVariables>;

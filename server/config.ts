@@ -55,10 +55,19 @@ const environmentSchema = z.object({
   MP_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_VENDOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MP_TRAINING_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
+  MP_LOCAL_CPU_PRICE_USD: z
+    .string()
+    .trim()
+    .regex(/^\d{1,4}(\.\d{1,6})?$/, 'a USD amount per hour such as 0 or 0.25')
+    .default('0'),
   RUNPOD_API_KEY: z.string().min(8).optional(),
   RUNPOD_ENDPOINT_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
+    .optional(),
+  RUNPOD_ENDPOINTS: z
+    .string()
+    .transform((value, context) => parseEndpointMap(value, context))
     .optional(),
   RUNPOD_JOBS_URL: z.string().url().default('https://api.runpod.ai/v2'),
   RUNPOD_API_URL: z.string().url().default('https://api.runpod.io'),
@@ -100,6 +109,8 @@ export interface ServerConfig {
     templatesDir: string | undefined;
     /** Who local training programs run as (a name or uid); unset: `nobody` under root where it can, else the server's user. */
     localRunUser: string | undefined;
+    /** USD per hour a LOCAL run costs (MP_LOCAL_CPU_PRICE_USD), a decimal string. */
+    localCpuPricePerHourUsd: string;
   };
   /** RUNPOD_API_KEY as given, with or without an endpoint (masked in logs either way). */
   runpodApiKey: string | undefined;
@@ -109,8 +120,19 @@ export interface ServerConfig {
   deploymentsPerVendor: { LOCAL: number; RUNPOD: number };
   /** Hosts a LOCAL deployment's model.url or signalsUrl may name although they are this machine or a private network. */
   localEgressAllowHosts: ReadonlySet<string>;
-  /** Set when both RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are. */
-  runpod: { apiKey: string; endpointId: string; jobsBaseUrl: string; restBaseUrl: string } | undefined;
+  /** Set when RUNPOD_API_KEY is, with RUNPOD_ENDPOINTS or RUNPOD_ENDPOINT_ID. */
+  runpod: RunPodTrainingConfig | undefined;
+}
+
+/** Which serverless endpoints run RUNPOD training jobs. */
+export interface RunPodTrainingConfig {
+  apiKey: string;
+  /** RUNPOD_ENDPOINTS: each GPU type id (as `gpuTypes` lists it) and the endpoint created with that GPU. */
+  endpoints: { gpuType: string; endpointId: string }[];
+  /** RUNPOD_ENDPOINT_ID: an endpoint whose GPU types are read from RunPod (GET /v2/serverless/{id}). */
+  endpointId: string | undefined;
+  jobsBaseUrl: string;
+  restBaseUrl: string;
 }
 
 export interface WebSocketLimits {
@@ -161,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       workRoot: path.join(dataDir, 'runs'),
       templatesDir: e.MP_TEMPLATES_DIR ? path.resolve(e.MP_TEMPLATES_DIR) : undefined,
       localRunUser: e.MP_LOCAL_RUN_USER,
+      localCpuPricePerHourUsd: e.MP_LOCAL_CPU_PRICE_USD,
     },
     runpodApiKey: e.RUNPOD_API_KEY,
     runpodPods: e.RUNPOD_API_KEY ? { apiKey: e.RUNPOD_API_KEY, restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, '') } : undefined,
@@ -176,9 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         .filter(Boolean),
     ),
     runpod:
-      e.RUNPOD_API_KEY && e.RUNPOD_ENDPOINT_ID
+      e.RUNPOD_API_KEY && (e.RUNPOD_ENDPOINT_ID || e.RUNPOD_ENDPOINTS?.length)
         ? {
             apiKey: e.RUNPOD_API_KEY,
+            endpoints: e.RUNPOD_ENDPOINTS ?? [],
             endpointId: e.RUNPOD_ENDPOINT_ID,
             jobsBaseUrl: e.RUNPOD_JOBS_URL.replace(/\/+$/, ''),
             restBaseUrl: e.RUNPOD_API_URL.replace(/\/+$/, ''),
@@ -202,6 +226,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       idleMs: e.MP_WS_IDLE_SECONDS * 1000,
     },
   };
+}
+
+/** `A100=abc123,H100=def456`: a GPU type id and a serverless endpoint id per entry, each GPU once. */
+function parseEndpointMap(value: string, context: z.RefinementCtx): { gpuType: string; endpointId: string }[] {
+  const entries: { gpuType: string; endpointId: string }[] = [];
+  for (const item of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z0-9][A-Za-z0-9-]{0,63})=([A-Za-z0-9_-]{1,64})$/.exec(item);
+    if (!match) {
+      context.addIssue({ code: 'custom', message: `"${item}" is not GPU=endpoint-id (e.g. A100=abc123)` });
+      continue;
+    }
+    if (entries.some((entry) => entry.gpuType === match[1])) context.addIssue({ code: 'custom', message: `GPU ${match[1]} is given twice` });
+    entries.push({ gpuType: match[1], endpointId: match[2] });
+  }
+  return entries;
 }
 
 /** An empty variable (`PORT=`) means "use the default", as most tools treat it. */

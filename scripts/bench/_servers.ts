@@ -5,9 +5,9 @@
  * and throwaway PostgreSQL databases that are dropped however the benchmark ends.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startService, type Service } from './_harness';
+import { ROOT, startService, temporaryDirectory, type Service } from './_harness';
 
 export const SERVER_MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
 export const CLI_MAIN = path.join(ROOT, 'dist', 'cli', 'mp.js');
@@ -221,4 +221,37 @@ export async function postgresReachable(adminUrl: string): Promise<string | null
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers shared by the benchmarks that run many deployments
+
+/**
+ * MP_TEMPLATES_DIR with a serving template (the built-in one's name, runpod-signal-http) that
+ * stays silent: no output, no port, no heartbeats; it ends by itself when the server that started
+ * it goes away (as in heartbeats.ts and tokens.ts).
+ */
+export function writeSilentTemplate(): string {
+  const root = temporaryDirectory('templates');
+  const dir = path.join(root, 'runpod-signal-http');
+  mkdirSync(path.join(dir, 'src'), { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'runpod-signal-http', private: true, mp: { entry: 'src/silent.js' } }));
+  writeFileSync(
+    path.join(dir, 'src', 'silent.js'),
+    `const parent = process.ppid;\nsetInterval(() => { if (process.ppid !== parent) process.exit(0); }, 5000);\n`,
+  );
+  return root;
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      await work(items[index], index);
+    }
+  });
+  await Promise.all(lanes);
 }

@@ -59,8 +59,10 @@ import { parseMetricLine, type ComputeProvider, type GpuType, type JobEvents, ty
 export interface LocalProviderOptions {
   /** Where runs get their working directories: MP_DATA_DIR/runs. */
   workRoot: string;
-  /** The "GPUs" offered; defaults to `defaultLocalGpuTypes()`. */
+  /** What it offers; defaults to `defaultLocalGpuTypes()`: the CPU. */
   gpuTypes?: GpuType[];
+  /** USD per hour of a local run (MP_LOCAL_CPU_PRICE_USD); default 0. Ignored with `gpuTypes`. */
+  cpuPricePerHourUsd?: string;
   /** Between SIGTERM and SIGKILL on abort, and when the server is gone. Default 5000. */
   killGraceMs?: number;
   /** Longer log lines are cut. Default 64 KiB. */
@@ -83,14 +85,14 @@ const MAX_REASON_CHARS = 500;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ENTRY = /(?:^|\s)((?:[\w@.-]+\/)*[\w@.-]+\.(?:[cm]?ts|[cm]?js))(?=\s|$)/;
 
-/** CPU (what this machine really has) plus cloud GPU ids simulated on the CPU, so specs written for RunPod run locally too. */
-export function defaultLocalGpuTypes(): GpuType[] {
-  const memoryGb = Math.round((os.totalmem() / 1024 ** 3) * 10) / 10;
-  return [
-    { id: 'CPU', providerGpuId: 'cpu', displayName: 'Local CPU', memoryGb, pricePerHourUsd: '0.00', provider: 'LOCAL' },
-    { id: 'A100', providerGpuId: 'cpu', displayName: 'NVIDIA A100 80GB (simulated on CPU)', memoryGb: 80, pricePerHourUsd: '1.64', provider: 'LOCAL' },
-    { id: 'RTX4090', providerGpuId: 'cpu', displayName: 'NVIDIA RTX 4090 (simulated on CPU)', memoryGb: 24, pricePerHourUsd: '0.69', provider: 'LOCAL' },
-  ];
+/**
+ * What this machine really has: its CPU (no GPU is simulated, so nothing is billed as if it were
+ * one), at `pricePerHourUsd` (MP_LOCAL_CPU_PRICE_USD, default 0).
+ */
+export function defaultLocalGpuTypes(memoryBytes = os.totalmem(), pricePerHourUsd = '0'): GpuType[] {
+  // GpuType.memoryGb is an Int: 23.5 GiB would fail the whole gpuTypes query.
+  const memoryGb = Math.round(memoryBytes / 1024 ** 3);
+  return [{ id: 'CPU', providerGpuId: 'cpu', displayName: 'Local CPU (no GPU)', memoryGb, pricePerHourUsd, provider: 'LOCAL' }];
 }
 
 interface Entry {
@@ -117,7 +119,7 @@ export class LocalProvider implements ComputeProvider {
 
   constructor(options: LocalProviderOptions) {
     this.workRoot = path.resolve(options.workRoot);
-    this.gpuTypeList = options.gpuTypes ?? defaultLocalGpuTypes();
+    this.gpuTypeList = options.gpuTypes ?? defaultLocalGpuTypes(os.totalmem(), options.cpuPricePerHourUsd);
     this.killGraceMs = positive('killGraceMs', options.killGraceMs ?? 5000, true);
     this.maxLineBytes = positive('maxLineBytes', options.maxLineBytes ?? 64 * 1024);
     this.maxOutputBytes = positive('maxOutputBytes', options.maxOutputBytes ?? 1024 ** 3);

@@ -55,22 +55,41 @@ export interface JobEvents {
   submitted(providerJobId: string): Promise<void>;
   /** The job is really running now (RUNNING). */
   running(): void;
+  /**
+   * The provider's own measure of how long the job has executed so far (RunPod's executionTime,
+   * read when a job is followed again after a take-over): its cost accrues from then, not from now.
+   */
+  executed?(seconds: number): void;
   /** One line of output, as produced (the worker masks secrets and caps length before storing). */
   log(stream: 'stdout' | 'stderr' | 'system', line: string): void;
   /** A `{"mp":"metric","name":...,"step":...,"value":...}` line, already parsed. */
   metric(name: string, step: number, value: number): void;
 }
 
-/** Why the worker stops a job; LEASE_LOST: another process took the run over, so this one lets go. */
-export type AbortReason = Extract<TrainingRunStatus, 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED'> | 'SHUTDOWN' | 'LEASE_LOST';
+/**
+ * Why the worker stops a job. LEASE_LOST: another process took the run over, so this one lets go.
+ * HANDOVER: this process shuts down and hands the run to another; a job that lives on without it
+ * (RunPod) is let go, not stopped. Letting go never cancels the job.
+ */
+export type AbortReason = Extract<TrainingRunStatus, 'CANCELLED' | 'TIMED_OUT' | 'BUDGET_EXCEEDED'> | 'SHUTDOWN' | 'LEASE_LOST' | 'HANDOVER';
+
+/** Whether a job stopped for this reason is left running at its provider, for another process to follow. */
+export function letsGo(reason: unknown): boolean {
+  return reason === ('LEASE_LOST' satisfies AbortReason) || reason === ('HANDOVER' satisfies AbortReason);
+}
 
 export interface JobOutcome {
   /** SUCCEEDED when the program finished with exit code 0; FAILED otherwise; the worker maps aborts. */
   status: Extract<TrainingRunStatus, 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT'> | 'ABORTED';
   exitCode: number | null;
   failureReason: string | null;
-  /** Seconds the job really executed (what it costs). */
-  executionSeconds: number;
+  /**
+   * Seconds the job really executed (what it costs), as the provider knows them; null when it
+   * does not (RunPod answered no executionTime): the worker then counts from when it saw the job run.
+   */
+  executionSeconds: number | null;
+  /** Set when the job may have run (and billed) beyond what was seen: why its cost is not known. */
+  costUnknown?: string;
   artifacts: ProducedArtifact[];
 }
 

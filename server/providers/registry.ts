@@ -6,12 +6,12 @@ import { localRunUser } from './local/run-user';
 import { RunPodProvider } from './runpod';
 import { templatesDir } from '../modules/training/templates';
 
-/** LOCAL always; RUNPOD when RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are set. */
+/** LOCAL always; RUNPOD when RUNPOD_API_KEY and RUNPOD_ENDPOINTS or RUNPOD_ENDPOINT_ID are set. */
 export function createProviders(config: ServerConfig, log: Logger): Map<ProviderName, ComputeProvider> {
   const providers = new Map<ProviderName, ComputeProvider>();
   const runUser = localRunUser(config.training.localRunUser, [config.training.templatesDir, templatesDir(), process.execPath, require.resolve('tsx/cjs')]);
   if (runUser.warning) log.warn({ provider: 'LOCAL' }, runUser.warning);
-  const local = new LocalProvider({ workRoot: config.training.workRoot, runUser: runUser.name });
+  const local = new LocalProvider({ workRoot: config.training.workRoot, runUser: runUser.name, cpuPricePerHourUsd: config.training.localCpuPricePerHourUsd });
   providers.set('LOCAL', local);
   // What local runs of a server process that is gone left behind: their processes and directories.
   local
@@ -25,6 +25,7 @@ export function createProviders(config: ServerConfig, log: Logger): Map<Provider
       'RUNPOD',
       new RunPodProvider({
         apiKey: config.runpod.apiKey,
+        endpoints: config.runpod.endpoints,
         endpointId: config.runpod.endpointId,
         jobsBaseUrl: config.runpod.jobsBaseUrl,
         restBaseUrl: config.runpod.restBaseUrl,

@@ -1,7 +1,7 @@
-import type { ComputeProvider, GpuType, JobEvents, JobOutcome, ProducedArtifact, TrainingJob } from './provider';
-import { FALLBACK_GPU_TYPES, mapCatalog } from './runpod/catalog';
+import { letsGo, type ComputeProvider, type GpuType, type JobEvents, type JobOutcome, type ProducedArtifact, type TrainingJob } from './provider';
+import { FALLBACK_GPU_TYPES, FALLBACK_PRICES_SOURCE, mapCatalog, usdToMicros, type CatalogGpu } from './runpod/catalog';
 import { RunPodAbortedError, RunPodHttp, RunPodHttpError, RunPodSubmitUncertainError, RunPodUnreachableError, sleep, type RunPodResponse } from './runpod/http';
-import { artifactsFromFinalOutput, describeJobError, interpretStreamOutput, type OutputSink } from './runpod/output';
+import { describeJobError, interpretFinalOutput, interpretStreamOutput, streamEntryOutput, type OutputSink } from './runpod/output';
 
 /**
  * Training runs as RunPod serverless jobs (../shared/reference/runpod/README.md, "Serverless
@@ -37,6 +37,8 @@ const CATALOG_TTL_MS = 10 * 60 * 1000;
 const FALLBACK_TTL_MS = 60 * 1000;
 /** Polls of a final job whose stream still returns outputs before giving up on draining it. */
 const MAX_DRAIN_POLLS = 1000;
+/** How long the stream of a final job must stay empty before it is taken as drained: outputs can reach it just after the final status. */
+const DEFAULT_FINAL_STREAM_SETTLE_MS = 2000;
 const SUBMIT_TIMEOUT_MS = 60_000;
 const POLL_TIMEOUT_MS = 30_000;
 
@@ -48,11 +50,23 @@ export interface RunPodProviderOptions {
   jobsBaseUrl?: string;
   /** RUNPOD_API_URL; default https://api.runpod.io (the catalog is `{restBaseUrl}/v2/catalog/gpus`). */
   restBaseUrl?: string;
-  endpointId: string;
+  /**
+   * RUNPOD_ENDPOINTS: our GPU type id -> the serverless endpoint created with that GPU. A GPU
+   * offered only when it is mapped (and in the catalog), priced at its catalog price.
+   */
+  endpoints?: { gpuType: string; endpointId: string }[];
+  /**
+   * RUNPOD_ENDPOINT_ID: an endpoint whose GPU types are read from RunPod (`GET /v2/serverless/{id}`,
+   * its `gpu.pools` less `gpu.excludedTypes`); each is offered at the highest serverless price
+   * among them, as a worker may land on any.
+   */
+  endpointId?: string;
   /** Default 1000 (the reference: poll about once a second); also the first backoff delay. */
   pollIntervalMs?: number;
   /** Consecutive failed attempts retried per request; default 8. */
   maxRetries?: number;
+  /** How long a final job's `/stream` must stay empty before it counts as drained; default 2000. */
+  finalStreamSettleMs?: number;
   /** Operator log (retries, fallbacks); every message is masked. */
   log?: (message: string) => void;
 }
@@ -109,39 +123,110 @@ export class RunPodProvider implements ComputeProvider {
   private readonly http: RunPodHttp;
   private readonly jobsBaseUrl: string;
   private readonly restBaseUrl: string;
-  private readonly endpointId: string;
+  private readonly mapped: Map<string, string>;
+  private readonly endpointId: string | undefined;
   private readonly pollIntervalMs: number;
   private readonly maxRetries: number;
+  private readonly finalStreamSettleMs: number;
   private readonly operatorLog: (message: string) => void;
-  private catalog: { types: GpuType[]; expiresAt: number } | null = null;
-  private catalogLoading: Promise<GpuType[]> | null = null;
+  private catalog: { types: CatalogGpu[]; expiresAt: number } | null = null;
+  private catalogLoading: Promise<CatalogGpu[]> | null = null;
+  private endpointGpus: { types: GpuType[]; expiresAt: number } | null = null;
+  /** Mapped GPU ids the catalog does not list, already told to the operator. */
+  private readonly unlisted = new Set<string>();
 
   constructor(options: RunPodProviderOptions) {
     if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') throw new Error('RunPod provider: apiKey is required');
-    if (typeof options.endpointId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(options.endpointId)) {
-      throw new Error('RunPod provider: endpointId must be a RunPod endpoint id (letters, digits, - and _)');
+    const endpointIds = [...(options.endpointId === undefined ? [] : [options.endpointId]), ...(options.endpoints ?? []).map((entry) => entry.endpointId)];
+    if (endpointIds.length === 0) throw new Error('RunPod provider: name an endpoint (endpoints or endpointId)');
+    for (const id of endpointIds) {
+      if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new Error('RunPod provider: an endpoint id is letters, digits, - and _');
     }
+    this.mapped = new Map((options.endpoints ?? []).map((entry) => [entry.gpuType, entry.endpointId]));
     this.jobsBaseUrl = baseUrl(options.jobsBaseUrl ?? DEFAULT_RUNPOD_JOBS_URL, 'jobsBaseUrl');
     this.restBaseUrl = baseUrl(options.restBaseUrl ?? DEFAULT_RUNPOD_API_URL, 'restBaseUrl');
     this.endpointId = options.endpointId;
     this.pollIntervalMs = positiveInteger(options.pollIntervalMs, 1000, 'pollIntervalMs', 1);
     this.maxRetries = positiveInteger(options.maxRetries, 8, 'maxRetries', 0);
+    this.finalStreamSettleMs = positiveInteger(options.finalStreamSettleMs, DEFAULT_FINAL_STREAM_SETTLE_MS, 'finalStreamSettleMs', 0);
     const log = options.log ?? (() => undefined);
     this.http = new RunPodHttp({ apiKey: options.apiKey, baseDelayMs: this.pollIntervalMs, log });
     this.operatorLog = (message) => log(this.http.mask(message));
   }
 
-  /** The serverless GPU catalog, cached 10 minutes; the built-in table when it cannot be read. */
+  /**
+   * The GPU types a run can choose, those an endpoint runs: the ones RUNPOD_ENDPOINTS maps, at
+   * their catalog price, then those of RUNPOD_ENDPOINT_ID's endpoint (see the options).
+   */
   async gpuTypes(): Promise<GpuType[]> {
-    if (this.catalog && this.catalog.expiresAt > Date.now()) return this.catalog.types.map((type) => ({ ...type }));
+    const catalog = await this.serverlessCatalog();
+    const offered: GpuType[] = catalog.filter((type) => this.mapped.has(type.id)).map(({ pool: _pool, ...type }) => type);
+    for (const gpu of this.mapped.keys()) {
+      if (offered.some((type) => type.id === gpu) || this.unlisted.has(gpu)) continue;
+      this.unlisted.add(gpu);
+      this.operatorLog(`RUNPOD_ENDPOINTS maps ${gpu}, which the serverless GPU catalog does not list: not offered`);
+    }
+    if (this.endpointId) offered.push(...(await this.gpusOfEndpoint(this.endpointId, catalog)).filter((type) => !this.mapped.has(type.id)));
+    return offered.map((type) => ({ ...type }));
+  }
+
+  /** The serverless GPU catalog, cached 10 minutes; the built-in table when it cannot be read. */
+  private async serverlessCatalog(): Promise<CatalogGpu[]> {
+    if (this.catalog && this.catalog.expiresAt > Date.now()) return this.catalog.types;
     this.catalogLoading ??= this.loadCatalog().finally(() => {
       this.catalogLoading = null;
     });
-    return (await this.catalogLoading).map((type) => ({ ...type }));
+    return this.catalogLoading;
+  }
+
+  /** The catalog GPUs an endpoint's workers may run on, each at the highest price among them; cached as the catalog. */
+  private async gpusOfEndpoint(endpointId: string, catalog: CatalogGpu[]): Promise<GpuType[]> {
+    if (this.endpointGpus && this.endpointGpus.expiresAt > Date.now()) return this.endpointGpus.types;
+    let gpu: { pools?: unknown; excludedTypes?: unknown } | null | undefined;
+    try {
+      const { body } = await this.http.request({
+        method: 'GET',
+        url: `${this.restBaseUrl}/v2/serverless/${encodeURIComponent(endpointId)}`,
+        label: `GET /v2/serverless/${endpointId}`,
+        mode: 'idempotent',
+        maxRetries: Math.min(this.maxRetries, 2),
+        timeoutMs: 15_000,
+      });
+      gpu = (body as { gpu?: { pools?: unknown; excludedTypes?: unknown } | null } | null)?.gpu;
+    } catch (error) {
+      // What was known stays offered (a run being taken over needs its GPU type); nothing is guessed.
+      const known = this.endpointGpus?.types ?? [];
+      this.operatorLog(
+        `could not read the GPU types of RunPod endpoint ${endpointId} (${messageOf(error)}): ${known.length > 0 ? 'offering those read before' : 'RUNPOD runs offer none until it can'}`,
+      );
+      this.endpointGpus = { types: known, expiresAt: Date.now() + FALLBACK_TTL_MS };
+      return known;
+    }
+    const pools = Array.isArray(gpu?.pools) ? gpu.pools.filter((pool): pool is string => typeof pool === 'string') : [];
+    const excluded = new Set(
+      Array.isArray(gpu?.excludedTypes) ? gpu.excludedTypes.filter((id): id is string => typeof id === 'string').map((id) => id.trim()) : [],
+    );
+    const eligible = catalog.filter((type) => type.pool !== null && pools.includes(type.pool) && !excluded.has(type.providerGpuId));
+    const highest = eligible.reduce<string | null>(
+      (max, type) => (max === null || (usdToMicros(type.pricePerHourUsd) ?? 0) > (usdToMicros(max) ?? 0) ? type.pricePerHourUsd : max),
+      null,
+    );
+    const types = eligible.map(({ pool: _pool, ...type }) => ({ ...type, pricePerHourUsd: highest ?? type.pricePerHourUsd }));
+    if (types.length === 0) this.operatorLog(`RunPod endpoint ${endpointId} runs on no GPU of the serverless catalog (pools ${pools.join(', ') || 'none'})`);
+    this.endpointGpus = { types, expiresAt: Date.now() + CATALOG_TTL_MS };
+    return types;
+  }
+
+  /** The endpoint that runs a GPU type: the one RUNPOD_ENDPOINTS maps it to, else RUNPOD_ENDPOINT_ID's. */
+  private endpointFor(job: TrainingJob): string {
+    const endpoint = this.mapped.get(job.gpuType.id) ?? this.endpointId;
+    if (!endpoint) throw new Error(`no RunPod endpoint runs ${job.gpuType.id}`);
+    return endpoint;
   }
 
   async run(job: TrainingJob, events: JobEvents, signal: AbortSignal): Promise<JobOutcome> {
     if (signal.aborted) return outcome('ABORTED', null, 0);
+    const endpoint = this.endpointFor(job);
     let payload: string;
     try {
       payload = JSON.stringify(buildRunRequest(job));
@@ -161,7 +246,7 @@ export class RunPodProvider implements ComputeProvider {
     try {
       answer = await this.http.request({
         method: 'POST',
-        url: this.jobUrl('run'),
+        url: this.jobUrl(endpoint, 'run'),
         label: 'POST /run',
         body: payload,
         mode: 'submit',
@@ -172,24 +257,29 @@ export class RunPodProvider implements ComputeProvider {
     } catch (error) {
       // Aborted while waiting out a 429 or a connection failure: nothing was submitted.
       if (error instanceof RunPodAbortedError) return outcome('ABORTED', null, 0);
-      return outcome('FAILED', this.mask(this.submitFailure(error, job)), 0);
+      const reason = this.mask(this.submitFailure(error, job, endpoint));
+      if (error instanceof RunPodSubmitUncertainError) return { ...outcome('FAILED', reason, 0), costUnknown: this.mask(this.unknownJobCost(job, endpoint)) };
+      return outcome('FAILED', reason, 0);
     }
 
     const jobId = (answer.body as { id?: unknown } | null)?.id;
     if (typeof jobId !== 'string' || !isJobId(jobId)) {
-      return outcome(
-        'FAILED',
-        this.mask(
-          `RunPod accepted the submission but answered no usable job id (${JSON.stringify(answer.body)?.slice(0, 200)}); a job with input.runId ${job.runId} may exist on endpoint ${this.endpointId}`,
+      return {
+        ...outcome(
+          'FAILED',
+          this.mask(
+            `RunPod accepted the submission but answered no usable job id (${JSON.stringify(answer.body)?.slice(0, 200)}); a job with input.runId ${job.runId} may exist on endpoint ${endpoint}`,
+          ),
+          0,
         ),
-        0,
-      );
+        costUnknown: this.mask(this.unknownJobCost(job, endpoint)),
+      };
     }
     try {
       await events.submitted(jobId);
     } catch (error) {
       // Nobody could find this job again: stop it rather than let it bill unseen.
-      const cancel = await this.cancel(jobId);
+      const cancel = await this.cancel(endpoint, jobId);
       return outcome(
         'FAILED',
         this.mask(
@@ -198,24 +288,37 @@ export class RunPodProvider implements ComputeProvider {
         0,
       );
     }
-    events.log('system', `Submitted to RunPod endpoint ${this.endpointId} as job ${jobId}`);
-    return this.follow(jobId, events, signal);
+    events.log('system', `Submitted to RunPod endpoint ${endpoint} as job ${jobId}`);
+    return this.follow(endpoint, jobId, events, signal, true);
   }
 
   /** Follows a job submitted before a restart, without submitting anything. */
   async resume(job: TrainingJob, providerJobId: string, events: JobEvents, signal: AbortSignal): Promise<JobOutcome> {
     if (!isJobId(providerJobId)) return outcome('FAILED', this.mask(`"${providerJobId}" is not a RunPod job id (run ${job.runId})`), 0);
     events.log('system', `Following RunPod job ${providerJobId} again`);
-    return this.follow(providerJobId, events, signal);
+    return this.follow(this.endpointFor(job), providerJobId, events, signal, false);
   }
 
-  private async follow(jobId: string, events: JobEvents, signal: AbortSignal): Promise<JobOutcome> {
-    const progress = new Progress(jobId, events);
+  /** After a take-over: how long the job has executed so far, so its cost accrues from its own start. */
+  private async catchUp(endpoint: string, jobId: string, progress: Progress, events: JobEvents, signal: AbortSignal): Promise<void> {
+    const status = (await this.get(endpoint, 'status', jobId, signal)).body as StatusBody | null;
+    const executed = secondsFromMs(status?.executionTime);
+    if (status?.status === 'IN_PROGRESS' || (executed ?? 0) > 0) progress.markRunning();
+    if (executed !== null && executed > 0) {
+      events.executed?.(executed);
+      events.log('system', `RunPod job ${jobId} has executed ${executed.toFixed(1)} s so far`);
+    }
+  }
+
+  /** `fromSubmission`: this follower has read the job's stream from its start (not after a take-over). */
+  private async follow(endpoint: string, jobId: string, events: JobEvents, signal: AbortSignal, fromSubmission: boolean): Promise<JobOutcome> {
+    const progress = new Progress(endpoint, jobId, events, fromSubmission);
     const sink = this.sinkFor(events, progress);
     try {
+      if (!fromSubmission) await this.catchUp(endpoint, jobId, progress, events, signal);
       for (;;) {
         await this.pollStreamUntilFinal(jobId, sink, progress, signal);
-        const status = (await this.get(`status`, jobId, signal)).body as StatusBody | null;
+        const status = (await this.get(endpoint, 'status', jobId, signal)).body as StatusBody | null;
         if (status && typeof status.status === 'string' && FINAL_STATES.has(status.status)) {
           return this.finish(jobId, status, sink, progress, events);
         }
@@ -223,42 +326,57 @@ export class RunPodProvider implements ComputeProvider {
         await this.pause(signal);
       }
     } catch (error) {
+      if (signal.aborted && letsGo(signal.reason)) {
+        // Another process follows the job now (or will, once this one has shut down): it goes on.
+        events.log('system', `Stopped following RunPod job ${jobId} here; it keeps running`);
+        return { status: 'ABORTED', exitCode: null, failureReason: null, executionSeconds: null, artifacts: [] };
+      }
       if (signal.aborted || error instanceof RunPodAbortedError) return this.abort(jobId, sink, progress, events);
       return this.lostTrack(jobId, error, progress, events);
     }
   }
 
   /**
-   * Polls `/stream` about every `pollIntervalMs` until the job is final and its stream is empty
-   * (so every output is read), passing each output to the sink in order.
+   * Polls `/stream` about every `pollIntervalMs` until the job is final and its stream has stayed
+   * empty for `finalStreamSettleMs` (outputs can arrive with the final status or just after it),
+   * passing each output to the sink in order.
    */
   private async pollStreamUntilFinal(jobId: string, sink: OutputSink, progress: Progress, signal: AbortSignal): Promise<void> {
     let drains = 0;
+    let emptySince: number | null = null;
     for (;;) {
       if (signal.aborted) throw new RunPodAbortedError('follow');
-      const body = (await this.get('stream', jobId, signal)).body as { status?: unknown; stream?: unknown } | null;
+      const body = (await this.get(progress.endpoint, 'stream', jobId, signal)).body as { status?: unknown; stream?: unknown } | null;
       const items = Array.isArray(body?.stream) ? (body.stream as unknown[]) : [];
       const status = typeof body?.status === 'string' ? body.status : undefined;
       if (items.length > 0 || status === 'IN_PROGRESS') progress.markRunning();
-      for (const item of items) {
-        if (item && typeof item === 'object') interpretStreamOutput((item as { output?: unknown }).output, sink);
-      }
+      this.takeStream(items, sink, progress);
       if (status !== undefined && FINAL_STATES.has(status)) {
-        if (items.length === 0 || ++drains > MAX_DRAIN_POLLS) return;
-        continue;
+        if (items.length > 0) {
+          emptySince = null;
+          if (++drains > MAX_DRAIN_POLLS) return;
+          continue;
+        }
+        emptySince ??= Date.now();
+        if (Date.now() - emptySince >= this.finalStreamSettleMs) return;
       }
       await this.pause(signal);
     }
   }
 
+  private takeStream(items: unknown[], sink: OutputSink, progress: Progress): void {
+    for (const item of items) interpretStreamOutput(streamEntryOutput(item), sink);
+    progress.streamed += items.length;
+  }
+
   private finish(jobId: string, status: StatusBody, sink: OutputSink, progress: Progress, events: JobEvents): JobOutcome {
-    const reported = secondsFromMs(status.executionTime);
-    const executionSeconds = reported ?? progress.elapsedSeconds();
-    if (status.status !== 'CANCELLED' && (status.status === 'COMPLETED' || executionSeconds > 0)) progress.markRunning();
-    events.log('system', `RunPod job ${jobId} ended ${String(status.status)} after ${executionSeconds.toFixed(1)} s of execution`);
+    const executionSeconds = secondsFromMs(status.executionTime);
+    if (status.status !== 'CANCELLED' && (status.status === 'COMPLETED' || (executionSeconds ?? 0) > 0)) progress.markRunning();
+    if (status.status === 'COMPLETED') interpretFinalOutput(status.output, sink, progress.fromSubmission ? progress.streamed : null, progress.highestStep);
+    const executed = executionSeconds === null ? 'without reporting its execution time' : `after ${executionSeconds.toFixed(1)} s of execution`;
+    events.log('system', `RunPod job ${jobId} ended ${String(status.status)} ${executed}`);
     switch (status.status) {
       case 'COMPLETED':
-        progress.addArtifacts(artifactsFromFinalOutput(status.output, sink));
         return { status: 'SUCCEEDED', exitCode: 0, failureReason: null, executionSeconds, artifacts: progress.artifacts() };
       case 'FAILED': {
         const output = status.output as { error?: unknown; exitCode?: unknown } | null | undefined;
@@ -281,25 +399,25 @@ export class RunPodProvider implements ComputeProvider {
 
   /** The signal aborted: cancel the job, collect what it printed until then, resolve ABORTED. */
   private async abort(jobId: string, sink: OutputSink, progress: Progress, events: JobEvents): Promise<JobOutcome> {
-    const cancel = await this.cancel(jobId);
+    const cancel = await this.cancel(progress.endpoint, jobId);
     events.log('system', cancel.ok ? `RunPod job ${jobId} cancelled` : this.mask(`RunPod job ${jobId} could not be cancelled: ${cancel.reason}`));
-    let executionSeconds = progress.elapsedSeconds();
+    let executionSeconds: number | null = null;
     try {
-      const stream = await this.once('stream', jobId);
+      const stream = await this.once(progress.endpoint, 'stream', jobId);
       const items = Array.isArray((stream as { stream?: unknown } | null)?.stream) ? (stream as { stream: unknown[] }).stream : [];
-      for (const item of items) {
-        if (item && typeof item === 'object') interpretStreamOutput((item as { output?: unknown }).output, sink);
-      }
-      const status = (await this.once('status', jobId)) as StatusBody | null;
-      executionSeconds = secondsFromMs(status?.executionTime) ?? executionSeconds;
+      this.takeStream(items, sink, progress);
+      const status = (await this.once(progress.endpoint, 'status', jobId)) as StatusBody | null;
+      executionSeconds = secondsFromMs(status?.executionTime);
     } catch {
       // Best effort: the cancellation is what matters.
     }
+    const unconfirmed = cancel.ok ? null : this.mask(`RunPod did not confirm the cancellation of job ${jobId} (${cancel.reason}); it may still be running`);
     return {
       status: 'ABORTED',
       exitCode: null,
-      failureReason: cancel.ok ? null : this.mask(`RunPod did not confirm the cancellation of job ${jobId} (${cancel.reason}); it may still be running`),
+      failureReason: unconfirmed,
       executionSeconds,
+      ...(unconfirmed ? { costUnknown: `the cost is unknown: ${unconfirmed}, and billing` } : {}),
       artifacts: [],
     };
   }
@@ -319,8 +437,10 @@ export class RunPodProvider implements ComputeProvider {
     } else {
       reason = `internal error while following RunPod job ${jobId}: ${messageOf(error)}`;
     }
+    let stopped = false;
     if (tryCancel) {
-      const cancel = await this.cancel(jobId);
+      const cancel = await this.cancel(progress.endpoint, jobId);
+      stopped = cancel.ok;
       reason += cancel.ok ? '; the job was cancelled' : `; the job could not be cancelled (${cancel.reason}) and may still be running`;
     }
     this.operatorLog(reason);
@@ -329,14 +449,21 @@ export class RunPodProvider implements ComputeProvider {
     } catch {
       // the sink itself may be what failed
     }
-    return { status: 'FAILED', exitCode: null, failureReason: this.mask(reason), executionSeconds: progress.elapsedSeconds(), artifacts: [] };
+    return {
+      status: 'FAILED',
+      exitCode: null,
+      failureReason: this.mask(reason),
+      executionSeconds: null,
+      ...(stopped ? {} : { costUnknown: `the cost is unknown: the marketplace lost track of RunPod job ${jobId} and cannot tell how long it ran` }),
+      artifacts: [],
+    };
   }
 
-  private async cancel(jobId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  private async cancel(endpoint: string, jobId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
       const { body } = await this.http.request({
         method: 'POST',
-        url: this.jobUrl('cancel', jobId),
+        url: this.jobUrl(endpoint, 'cancel', jobId),
         label: `POST /cancel/${jobId}`,
         mode: 'idempotent', // cancelling twice is harmless
         maxRetries: this.maxRetries,
@@ -352,7 +479,7 @@ export class RunPodProvider implements ComputeProvider {
     }
   }
 
-  private async loadCatalog(): Promise<GpuType[]> {
+  private async loadCatalog(): Promise<CatalogGpu[]> {
     try {
       const { body } = await this.http.request({
         method: 'GET',
@@ -368,14 +495,18 @@ export class RunPodProvider implements ComputeProvider {
       return gpuTypes;
     } catch (error) {
       const prices = FALLBACK_GPU_TYPES.map((type) => `${type.id} ${type.pricePerHourUsd}`).join(', ');
-      this.operatorLog(`RunPod GPU catalog unavailable (${messageOf(error)}); using the built-in price table (${prices} USD/h)`);
+      this.operatorLog(`RunPod GPU catalog unavailable (${messageOf(error)}); using the built-in price table, ${FALLBACK_PRICES_SOURCE} (${prices} USD/h)`);
       const types = FALLBACK_GPU_TYPES.map((type) => ({ ...type }));
       this.catalog = { types, expiresAt: Date.now() + FALLBACK_TTL_MS };
       return types;
     }
   }
 
-  private submitFailure(error: unknown, job: TrainingJob): string {
+  private unknownJobCost(job: TrainingJob, endpoint: string): string {
+    return `the cost is unknown: a RunPod job with input.runId ${job.runId} may have run on endpoint ${endpoint} (and billed) without the marketplace following it; RunPod's billing for the endpoint shows what it cost`;
+  }
+
+  private submitFailure(error: unknown, job: TrainingJob, endpoint: string): string {
     if (error instanceof RunPodHttpError) {
       const detail = error.detail ? `: ${error.detail}` : '';
       switch (error.status) {
@@ -385,7 +516,7 @@ export class RunPodProvider implements ComputeProvider {
         case 402:
           return `RunPod refused the job: the account balance is insufficient (HTTP 402${detail})`;
         case 404:
-          return `RunPod has no endpoint ${this.endpointId} (HTTP 404${detail})`;
+          return `RunPod has no endpoint ${endpoint} (HTTP 404${detail})`;
         case 400:
         case 422:
           return `RunPod rejected the job (HTTP ${error.status})${detail}`;
@@ -399,7 +530,7 @@ export class RunPodProvider implements ComputeProvider {
       return (
         `the submission to RunPod has an unknown outcome (${error.reason}), so the job may or may not exist; ` +
         `it was not resubmitted because a second submission could run (and bill) twice. Look for a job with ` +
-        `input.runId ${job.runId} on endpoint ${this.endpointId} and cancel it if it is there`
+        `input.runId ${job.runId} on endpoint ${endpoint} and cancel it if it is there`
       );
     }
     if (error instanceof RunPodUnreachableError) {
@@ -411,7 +542,10 @@ export class RunPodProvider implements ComputeProvider {
   private sinkFor(events: JobEvents, progress: Progress): OutputSink {
     return {
       log: (stream, line) => events.log(stream, line),
-      metric: (name, step, value) => events.metric(name, step, value),
+      metric: (name, step, value) => {
+        progress.highestStep = Math.max(progress.highestStep, step);
+        events.metric(name, step, value);
+      },
       artifacts: (artifacts) => progress.addArtifacts(artifacts),
       problem: (message) => {
         this.operatorLog(`RunPod job ${progress.jobId}: ${message}`);
@@ -420,10 +554,10 @@ export class RunPodProvider implements ComputeProvider {
     };
   }
 
-  private get(operation: 'status' | 'stream', jobId: string, signal: AbortSignal): Promise<RunPodResponse> {
+  private get(endpoint: string, operation: 'status' | 'stream', jobId: string, signal: AbortSignal): Promise<RunPodResponse> {
     return this.http.request({
       method: 'GET',
-      url: this.jobUrl(operation, jobId),
+      url: this.jobUrl(endpoint, operation, jobId),
       label: `GET /${operation}/${jobId}`,
       mode: 'idempotent',
       maxRetries: this.maxRetries,
@@ -433,10 +567,10 @@ export class RunPodProvider implements ComputeProvider {
   }
 
   /** One quick attempt (after a cancel), no signal. */
-  private async once(operation: 'status' | 'stream', jobId: string): Promise<unknown> {
+  private async once(endpoint: string, operation: 'status' | 'stream', jobId: string): Promise<unknown> {
     const { body } = await this.http.request({
       method: 'GET',
-      url: this.jobUrl(operation, jobId),
+      url: this.jobUrl(endpoint, operation, jobId),
       label: `GET /${operation}/${jobId}`,
       mode: 'idempotent',
       maxRetries: 1,
@@ -453,8 +587,8 @@ export class RunPodProvider implements ComputeProvider {
     }
   }
 
-  private jobUrl(operation: 'run' | 'status' | 'stream' | 'cancel', jobId?: string): string {
-    const base = `${this.jobsBaseUrl}/${encodeURIComponent(this.endpointId)}/${operation}`;
+  private jobUrl(endpoint: string, operation: 'run' | 'status' | 'stream' | 'cancel', jobId?: string): string {
+    const base = `${this.jobsBaseUrl}/${encodeURIComponent(endpoint)}/${operation}`;
     return jobId === undefined ? base : `${base}/${encodeURIComponent(jobId)}`;
   }
 
@@ -465,25 +599,28 @@ export class RunPodProvider implements ComputeProvider {
 
 /** What the provider knows of a job while following it. */
 class Progress {
-  private runningSince: number | null = null;
+  private running = false;
   private readonly produced = new Map<string, ProducedArtifact>();
+  /** Outputs read from `/stream` so far. */
+  streamed = 0;
+  /** The highest metric step seen so far (the step of the metrics in a final output). */
+  highestStep = 0;
 
   constructor(
+    /** The endpoint the job was submitted to. */
+    readonly endpoint: string,
     readonly jobId: string,
     private readonly events: JobEvents,
+    /** Followed from its submission, so `streamed` counts every output it produced. */
+    readonly fromSubmission: boolean,
   ) {}
 
   /** First sign that the job executes: IN_PROGRESS, an output, or a final state after execution. */
   markRunning(): void {
-    if (this.runningSince !== null) return;
-    this.runningSince = Date.now();
+    if (this.running) return;
+    this.running = true;
     this.events.running();
     this.events.log('system', `RunPod job ${this.jobId} is running`);
-  }
-
-  /** Our own measure, used only when RunPod does not report `executionTime`. */
-  elapsedSeconds(): number {
-    return this.runningSince === null ? 0 : (Date.now() - this.runningSince) / 1000;
   }
 
   addArtifacts(artifacts: ProducedArtifact[]): void {

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local HTTP server that behaves as ../shared/reference/runpod/README.md describes RunPod:
- * the serverless jobs API under `/v2/{endpointId}/` (run, status, stream, cancel, health) and the
- * REST v2 GPU catalog `GET /v2/catalog/gpus` (openapi-v2.json `ListGpuTypesResponse`). Every call
+ * the serverless jobs API under `/v2/{endpointId}/` (run, status, stream, cancel, health), the
+ * REST v2 GPU catalog `GET /v2/catalog/gpus` (openapi-v2.json `ListGpuTypesResponse`) and
+ * `GET /v2/serverless/{id}` (its `Endpoint`, with the `gpu.pools` it was created with). Every call
  * needs `Authorization: Bearer <apiKey>` (401 problem otherwise); errors are RFC 9457 problems.
  *
  * Jobs follow scripts (`script()`), evaluated against the clock whenever asked, so no timer runs:
@@ -13,6 +14,12 @@ import type { AddressInfo } from 'node:net';
  * the scripted end one interval after the last output, unless `policy.executionTimeout` passes
  * first (TIMED_OUT) or `/cancel` comes first (CANCELLED). `/stream` hands out each output once,
  * in order. `speed` makes the job clock run faster than real time (for timeouts of 5 s and up).
+ *
+ * Where RunPod was seen to differ from its reference, the fake can too: `executionTimeout` counts
+ * from submission (queue time included); `lateOutputs` reach `/stream` only `lateMs` after the
+ * job's final status; `plainStreamItems` sends stream entries as the bare outputs (plain strings)
+ * rather than `{ output }`; `omitExecutionTime` leaves `executionTime` out of `/status` answers
+ * in the states named (CANCELLED, say).
  *
  * `fault()` makes the next matching request(s) fail: an HTTP status (429 with `Retry-After`,
  * 500...), optionally after the request was handled (a 5xx after `/run` created the job), or a
@@ -34,12 +41,17 @@ export interface FakeJobScript {
   intervalMs?: number;
   /** Default COMPLETED without output. */
   end?: FakeJobEnd;
+  /** Outputs that appear in `/stream` only `lateMs` (job clock, default 100) after the job's final status. */
+  lateOutputs?: unknown[];
+  lateMs?: number;
 }
 
 export type FakeJobState = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
 export interface FakeJob {
   id: string;
+  /** The endpoint it was submitted to. */
+  endpointId: string;
   input: unknown;
   policy: { executionTimeout: number; ttl?: number; lowPriority?: boolean };
   webhook?: string;
@@ -79,6 +91,10 @@ export interface FakeCall {
 export interface FakeRunPodOptions {
   apiKey?: string;
   endpointId?: string;
+  /** More endpoints besides `endpointId`, each running jobs the same way. */
+  endpointIds?: string[];
+  /** `gpu` of `GET /v2/serverless/{id}` per endpoint; default `{ pools: ['AMPERE_80'] }`. */
+  endpointGpus?: Record<string, { pools: string[]; excludedTypes?: string[] }>;
   /** Job clock speed factor; default 1. */
   speed?: number;
   /** Echo the presented key in 401 details (as some APIs do), to check callers mask it. */
@@ -87,6 +103,10 @@ export interface FakeRunPodOptions {
   gpus?: unknown[];
   /** At most this many outputs per `/stream` answer (the rest wait for the next call); default unlimited. */
   streamBatch?: number;
+  /** `/stream` entries are the outputs themselves, not `{ output }`. */
+  plainStreamItems?: boolean;
+  /** `/status` answers in these states carry no `executionTime`. */
+  omitExecutionTime?: FakeJobState[];
 }
 
 export interface FakeRunPod {
@@ -175,12 +195,14 @@ class Job implements FakeJob {
 
   constructor(
     readonly id: string,
+    readonly endpointId: string,
     readonly input: unknown,
     readonly policy: FakeJob['policy'],
     readonly webhook: string | undefined,
     readonly script: FakeJobScript,
     private readonly speed: number,
     private readonly streamBatch: number,
+    private readonly options: Pick<FakeRunPodOptions, 'plainStreamItems' | 'omitExecutionTime'> = {},
   ) {}
 
   private elapsed(): number {
@@ -204,7 +226,7 @@ class Job implements FakeJob {
     const outputs = this.script.outputs ?? [];
     const end = this.script.end ?? { status: 'COMPLETED' };
     const natural = end.status === 'NEVER' ? Infinity : this.startAt + (outputs.length + 1) * this.interval;
-    const timeout = this.startAt + this.policy.executionTimeout;
+    const timeout = this.policy.executionTimeout;
     const cancelled = this.cancelledAt ?? Infinity;
     if (cancelled <= Math.min(natural, timeout)) return { at: cancelled, state: 'CANCELLED' };
     if (timeout < natural) return { at: timeout, state: 'TIMED_OUT' };
@@ -226,8 +248,8 @@ class Job implements FakeJob {
       id: this.id,
       status: state,
       delayTime: Math.round(Math.min(now, this.startAt, ending.at)),
-      executionTime: Math.round(ran),
     };
+    if (!this.options.omitExecutionTime?.includes(state)) view.executionTime = Math.round(ran);
     const end = this.script.end;
     if (state === 'COMPLETED' && end?.status === 'COMPLETED' && end.output !== undefined) view.output = end.output;
     if (state === 'FAILED' && end?.status === 'FAILED') {
@@ -240,14 +262,20 @@ class Job implements FakeJob {
   /** What /stream answers: the outputs produced since the last call, handed out once. */
   takeStream(): Record<string, unknown> {
     const now = this.elapsed();
-    const until = Math.min(now, this.ending().at);
-    const outputs = this.script.outputs ?? [];
-    const stream: { output: unknown }[] = [];
-    while (this.delivered < outputs.length && this.outputAt(this.delivered) <= until && stream.length < this.streamBatch) {
-      stream.push({ output: outputs[this.delivered] });
+    const ending = this.ending();
+    const until = Math.min(now, ending.at);
+    const onTime = this.script.outputs ?? [];
+    const late = this.script.lateOutputs ?? [];
+    const outputs = [...onTime, ...late];
+    // An output on time is due at its place in the script; a late one after the final status.
+    const due = (index: number) => (index < onTime.length ? this.outputAt(index) <= until : now >= ending.at + (this.script.lateMs ?? 100));
+    const stream: unknown[] = [];
+    while (this.delivered < outputs.length && due(this.delivered) && stream.length < this.streamBatch) {
+      const output = outputs[this.delivered];
+      stream.push(this.options.plainStreamItems ? output : { output });
       this.delivered += 1;
     }
-    // Status and outputs from one instant: a final status never hides an undelivered output.
+    // Status and outputs from one instant: a final status never hides an on-time output.
     return { status: this.state(now), stream };
   }
 
@@ -284,12 +312,41 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
     return fault;
   }
 
+  const endpoints = [endpointId, ...(options.endpointIds ?? [])];
+
   function handle(method: string, path: string, body: string | null): Reply {
     if (method === 'GET' && path === '/v2/catalog/gpus') return { status: 200, body: { gpus: options.gpus ?? DEFAULT_FAKE_GPUS } };
+    const serverless = /^\/v2\/serverless\/([^/]+)$/.exec(path);
+    if (serverless && method === 'GET') {
+      const id = decodeURIComponent(serverless[1]);
+      if (!endpoints.includes(id)) return problem(404, 'Not Found', `endpoint ${id} not found`);
+      const gpu = options.endpointGpus?.[id] ?? { pools: ['AMPERE_80'] };
+      return {
+        status: 200,
+        body: {
+          id,
+          name: `fake ${id}`,
+          type: 'QUEUE',
+          gpu: {
+            pools: gpu.pools,
+            ...(gpu.excludedTypes ? { excludedTypes: gpu.excludedTypes } : {}),
+            count: 1,
+            allowedCudaVersions: [],
+            minCudaVersion: null,
+          },
+          workers: { min: 0, max: 3 },
+          dataCenterIds: [],
+          networkVolumes: [],
+          timeout: 600000,
+          flashboot: 'OFF',
+          createdAt: '2026-11-01T00:00:00Z',
+        },
+      };
+    }
     const match = /^\/v2\/([^/]+)\/(run|status|stream|cancel|health)(?:\/([^/]+))?$/.exec(path);
     if (!match) return problem(404, 'Not Found', 'no such route');
     const [, endpoint, operation, rawId] = match;
-    if (endpoint !== endpointId) return problem(404, 'Not Found', `endpoint ${endpoint} not found`);
+    if (!endpoints.includes(endpoint)) return problem(404, 'Not Found', `endpoint ${endpoint} not found`);
     const wantsId = operation === 'status' || operation === 'stream' || operation === 'cancel';
     if (wantsId !== (rawId !== undefined)) return problem(404, 'Not Found', 'no such route');
     const expected = operation === 'run' || operation === 'cancel' ? 'POST' : 'GET';
@@ -307,16 +364,17 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
       return { status: 200, body: { jobs: counts, workers: { idle: 0, running: counts.inProgress } } };
     }
 
-    if (operation === 'run') return submit(body);
+    if (operation === 'run') return submit(endpoint, body);
 
     const job = internal.get(decodeURIComponent(rawId ?? ''));
-    if (!job) return problem(404, 'Not Found', `job ${rawId} not found`);
+    // A job belongs to the endpoint it was submitted to.
+    if (!job || job.endpointId !== endpoint) return problem(404, 'Not Found', `job ${rawId} not found`);
     if (operation === 'status') return { status: 200, body: job.statusView() };
     if (operation === 'stream') return { status: 200, body: job.takeStream() };
     return { status: 200, body: { id: job.id, status: job.cancel() } };
   }
 
-  function submit(body: string | null): Reply {
+  function submit(endpoint: string, body: string | null): Reply {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body ?? '');
@@ -344,12 +402,14 @@ export async function startFakeRunPod(options: FakeRunPodOptions = {}): Promise<
     const id = `${randomUUID()}-u1`;
     const job = new Job(
       id,
+      endpoint,
       request.input,
       { executionTimeout, ttl: ttl as number | undefined, lowPriority: policy.lowPriority === true },
       typeof request.webhook === 'string' ? request.webhook : undefined,
       scripts.shift() ?? {},
       speed,
       options.streamBatch ?? Infinity,
+      options,
     );
     internal.set(id, job);
     jobs.set(id, job);

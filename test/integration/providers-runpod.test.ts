@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { RunPodProvider, type RunPodProviderOptions } from '../../server/providers/runpod';
-import { FALLBACK_GPU_TYPES } from '../../server/providers/runpod/catalog';
+import { FALLBACK_GPU_TYPES, shortGpuId } from '../../server/providers/runpod/catalog';
 import type { JobEvents, JobOutcome, TrainingJob } from '../../server/providers/provider';
 import { startFakeRunPod, type FakeRunPod, type FakeRunPodOptions } from '../helpers/fake-runpod';
 
@@ -79,6 +79,7 @@ describe('RunPod provider against a RunPod-like server', function () {
       restBaseUrl: fake.url,
       endpointId: fake.endpointId,
       pollIntervalMs: 20,
+      finalStreamSettleMs: 100,
       log: (message) => logged.push(message),
       ...overrides,
     });
@@ -228,6 +229,110 @@ describe('RunPod provider against a RunPod-like server', function () {
     );
   });
 
+  it("keeps a COMPLETED job's final output: its metrics become metrics, the rest a log line, its artifacts artifacts", async function () {
+    await start();
+    const artifact = { name: 'model.json', sizeBytes: 10, sha256: SHA, blobKey: 'runs/run_01HRUNPODTEST/model.json' };
+    fake.script({
+      queueMs: 0,
+      intervalMs: 10,
+      outputs: [{ mp: 'metric', name: 'loss', step: 3, value: 0.2 }],
+      end: { status: 'COMPLETED', output: { metrics: { val_corr: 0.08, sharpe: 1.5 }, notes: 'ridge beat the baseline', artifacts: [artifact] } },
+    });
+    const recording = record(fake);
+
+    const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.deepEqual(
+      recording.trail.filter((entry) => entry.startsWith('metric')),
+      ['metric loss 3 0.2', 'metric val_corr 3 0.08', 'metric sharpe 3 1.5'],
+      'final metrics come at the last step seen',
+    );
+    assert.ok(recording.lines().includes('stdout {"metrics":{"val_corr":0.08,"sharpe":1.5},"notes":"ridge beat the baseline"}'), recording.lines().join('\n'));
+    assert.deepEqual(outcome.artifacts, [artifact]);
+  });
+
+  it('takes plain-string /stream entries as outputs, as RunPod has been seen to send them', async function () {
+    await start({ plainStreamItems: true });
+    fake.script({
+      queueMs: 0,
+      intervalMs: 10,
+      outputs: ['plain line\nsecond line', { line: 'an object' }, { mp: 'metric', name: 'loss', step: 1, value: 0.5 }],
+    });
+    const recording = record(fake);
+
+    const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.deepEqual(recording.lines(), [
+      'stdout plain line',
+      'stdout second line',
+      'stdout an object',
+      'stdout {"mp":"metric","name":"loss","step":1,"value":0.5}',
+    ]);
+    assert.ok(recording.trail.includes('metric loss 1 0.5'));
+  });
+
+  it('keeps the outputs that reach /stream just after the final status', async function () {
+    await start();
+    const artifact = { name: 'late.json', sizeBytes: 3, sha256: SHA, blobKey: 'runs/run_01HRUNPODTEST/late.json' };
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['on time'], lateOutputs: ['late line', { artifacts: [artifact] }], lateMs: 50 });
+    const recording = record(fake);
+
+    const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.deepEqual(recording.lines(), ['stdout on time', 'stdout late line']);
+    assert.deepEqual(outcome.artifacts, [artifact]);
+  });
+
+  it('takes the entries of an aggregated final output that /stream never delivered, and repeats none', async function () {
+    await start();
+    const outputs = ['line 1', { line: 'line 2' }];
+    fake.script({ queueMs: 0, intervalMs: 10, outputs, end: { status: 'COMPLETED', output: [...outputs, 'line 3 (only in the output)'] } });
+    const recording = record(fake);
+
+    const outcome = await provider().run(trainingJob(), recording.events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.deepEqual(recording.lines(), ['stdout line 1', 'stdout line 2', 'stdout line 3 (only in the output)']);
+  });
+
+  it('retries a /status answering 500 or 503, which only reads, and completes', async function () {
+    await start();
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['only line'] });
+    fake.fault({ method: 'GET', path: '/status/', status: 500 });
+    fake.fault({ method: 'GET', path: '/status/', status: 503 });
+
+    const outcome = await provider().run(trainingJob(), record(fake).events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.deepEqual(
+      fake.calls.filter((call) => call.path.includes('/status/')).map((call) => call.status),
+      [500, 503, 200],
+    );
+  });
+
+  it('retries a /cancel answering 500 and 429 until RunPod confirms it: cancelling twice is harmless', async function () {
+    await start();
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['working'], end: { status: 'NEVER' } });
+    fake.fault({ method: 'POST', path: '/cancel/', status: 500 });
+    fake.fault({ method: 'POST', path: '/cancel/', status: 429, retryAfter: 0 });
+    const controller = new AbortController();
+    const recording = record(fake, { onLog: (line) => line === 'working' && controller.abort('CANCELLED') });
+
+    const outcome = await provider().run(trainingJob(), recording.events, controller.signal);
+
+    const [job] = [...fake.jobs.values()];
+    assert.equal(outcome.status, 'ABORTED');
+    assert.equal(outcome.failureReason, null, 'the cancellation was confirmed');
+    assert.equal(job.state(), 'CANCELLED');
+    assert.deepEqual(
+      fake.calls.filter((call) => call.path.includes('/cancel/')).map((call) => call.status),
+      [500, 429, 200],
+    );
+  });
+
   it("reports a job that FAILS as FAILED with RunPod's error text", async function () {
     await start();
     fake.script({
@@ -245,7 +350,7 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.equal(outcome.exitCode, null);
     assert.deepEqual(outcome.artifacts, []);
     assert.deepEqual(recording.lines(), ['stdout epoch 1']);
-    assert.ok(outcome.executionSeconds > 0);
+    assert.ok((outcome.executionSeconds ?? 0) > 0, 'RunPod reported its executionTime');
   });
 
   it('reads the error a throwing RunPod handler leaves as a JSON string', async function () {
@@ -306,8 +411,77 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.equal(outcome.failureReason, null);
     assert.ok(fake.requests.includes(`POST /v2/${fake.endpointId}/cancel/${job.id}`), fake.requests.join('\n'));
     assert.equal(job.state(), 'CANCELLED');
-    assert.ok(outcome.executionSeconds > 0);
+    assert.ok((outcome.executionSeconds ?? 0) > 0, 'RunPod reported its executionTime');
     assert.deepEqual(recording.lines(), ['stdout working', 'stdout still working']);
+  });
+
+  it('leaves the execution time to the worker when a CANCELLED answer has no executionTime', async function () {
+    await start({ omitExecutionTime: ['CANCELLED'] });
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['working'], end: { status: 'NEVER' } });
+    const controller = new AbortController();
+    const recording = record(fake, { onLog: (line) => line === 'working' && controller.abort('CANCELLED') });
+
+    const outcome = await provider().run(trainingJob(), recording.events, controller.signal);
+
+    assert.equal(outcome.status, 'ABORTED');
+    assert.equal(outcome.executionSeconds, null, 'not a guess of its own, and never 0');
+    assert.equal(outcome.costUnknown, undefined);
+  });
+
+  it('says the cost is unknown when RunPod never confirms the cancellation', async function () {
+    await start();
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['working'], end: { status: 'NEVER' } });
+    fake.fault({ method: 'POST', path: '/cancel/', status: 500, times: 20 });
+    const controller = new AbortController();
+    const recording = record(fake, { onLog: (line) => line === 'working' && controller.abort('CANCELLED') });
+
+    const outcome = await provider({ maxRetries: 1 }).run(trainingJob(), recording.events, controller.signal);
+
+    assert.equal(outcome.status, 'ABORTED');
+    assert.match(outcome.failureReason ?? '', /did not confirm the cancellation/);
+    assert.match(outcome.costUnknown ?? '', /cost is unknown.*may still be running/);
+  });
+
+  for (const reason of ['HANDOVER', 'LEASE_LOST'] as const) {
+    it(`lets the job go on without cancelling it when the run is aborted with ${reason} (another process follows it)`, async function () {
+      await start();
+      fake.script({ queueMs: 0, intervalMs: 10, outputs: ['working'], end: { status: 'NEVER' } });
+      const controller = new AbortController();
+      const recording = record(fake, { onLog: (line) => line === 'working' && controller.abort(reason) });
+
+      const outcome = await provider().run(trainingJob(), recording.events, controller.signal);
+
+      const [job] = [...fake.jobs.values()];
+      assert.equal(outcome.status, 'ABORTED');
+      assert.equal(job.state(), 'IN_PROGRESS');
+      assert.ok(!fake.requests.some((request) => request.includes('/cancel/')), fake.requests.join('\n'));
+    });
+  }
+
+  it('reads how long a job followed again has executed, so its cost counts from its own start', async function () {
+    await start({ speed: 60 });
+    fake.script({ queueMs: 0, intervalMs: 60_000, outputs: ['a minute in'] });
+    const response = await fetch(`${fake.jobsUrl}/${fake.endpointId}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { runId: 'run_before_restart' }, policy: { executionTimeout: 3_600_000 } }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const executed: number[] = [];
+    const recording = record(fake);
+
+    const outcome = await provider().resume(
+      trainingJob(),
+      id,
+      { ...recording.events, executed: (seconds) => executed.push(seconds) },
+      new AbortController().signal,
+    );
+
+    assert.equal(outcome.status, 'SUCCEEDED');
+    assert.equal(executed.length, 1);
+    assert.ok(executed[0] >= 25, `about 30 s of RunPod execution before it was followed again, got ${executed[0]}`);
+    assert.ok(recording.trail.indexOf('running') < recording.trail.findIndex((entry) => entry.startsWith('log stdout')));
   });
 
   it('submits nothing when the signal aborts while a 429 on /run is waited out', async function () {
@@ -346,6 +520,7 @@ describe('RunPod provider against a RunPod-like server', function () {
 
     assert.equal(outcome.status, 'FAILED');
     assert.match(outcome.failureReason ?? '', /HTTP 500.*may or may not exist.*run_01HRUNPODTEST/);
+    assert.match(outcome.costUnknown ?? '', /cost is unknown.*run_01HRUNPODTEST/, 'the job it may have made is not taken to cost nothing');
     assert.equal(countRequests(/^POST .*\/run$/), 1);
     assert.equal(fake.jobs.size, 1, 'the one job RunPod made is the only one');
     assert.deepEqual(recording.submittedIds, []);
@@ -359,6 +534,7 @@ describe('RunPod provider against a RunPod-like server', function () {
 
     assert.equal(outcome.status, 'FAILED');
     assert.match(outcome.failureReason ?? '', /no complete answer after the request was sent.*may or may not exist/);
+    assert.match(outcome.costUnknown ?? '', /cost is unknown/);
     assert.equal(countRequests(/^POST .*\/run$/), 1);
     assert.equal(fake.jobs.size, 1);
   });
@@ -380,6 +556,7 @@ describe('RunPod provider against a RunPod-like server', function () {
 
     assert.equal(outcome.status, 'FAILED');
     assert.match(outcome.failureReason ?? '', /could not be reached.*ECONNREFUSED.*3 attempts.*nothing was submitted/);
+    assert.equal(outcome.costUnknown, undefined, 'nothing was submitted, so nothing can have cost');
     assert.equal(logged.filter((message) => /POST \/run: .*ECONNREFUSED.*retrying/.test(message)).length, 2, logged.join('\n'));
   });
 
@@ -454,9 +631,10 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.match(outcome.failureReason ?? '', /no longer knows job gone-job-u1/);
   });
 
-  it('lists serverless GPU types from the catalog with short ids and prices as decimal strings, cached', async function () {
+  it('offers the GPUs RUNPOD_ENDPOINTS maps, with short ids and catalog prices as decimal strings, cached', async function () {
     await start();
-    const runpod = provider();
+    const ids = ['RTXA6000', 'RTX4090', 'A100', 'A100-SXM4-80GB', 'H100'];
+    const runpod = provider({ endpointId: undefined, endpoints: ids.map((gpuType) => ({ gpuType, endpointId: fake.endpointId })) });
 
     const types = await runpod.gpuTypes();
 
@@ -477,15 +655,83 @@ describe('RunPod provider against a RunPod-like server', function () {
     assert.equal(countRequests(/^GET \/v2\/catalog\/gpus$/), 1, 'the second call is served from the cache');
   });
 
-  it('falls back to the built-in GPU table, and says so, when the catalog keeps failing', async function () {
-    await start();
-    fake.fault({ method: 'GET', path: '/v2/catalog/gpus', status: 503, times: 10 });
+  it('offers only the GPUs with an endpoint, and runs a job on the endpoint of its GPU', async function () {
+    await start({ endpointIds: ['ep-h100'] });
+    const runpod = provider({
+      endpointId: undefined,
+      endpoints: [
+        { gpuType: 'A100', endpointId: fake.endpointId },
+        { gpuType: 'H100', endpointId: 'ep-h100' },
+        { gpuType: 'TPU9', endpointId: 'ep-tpu' },
+      ],
+    });
+
+    const types = await runpod.gpuTypes();
+    assert.deepEqual(
+      types.map((type) => type.id),
+      ['A100', 'H100'],
+    );
+    assert.ok(
+      logged.some((message) => /RUNPOD_ENDPOINTS maps TPU9, which the serverless GPU catalog does not list/.test(message)),
+      logged.join('\n'),
+    );
+    fake.script({ queueMs: 0, intervalMs: 10, outputs: ['on an H100'] });
+    const outcome = await runpod.run(trainingJob({ gpuType: types.find((type) => type.id === 'H100')! }), record(fake).events, new AbortController().signal);
+
+    assert.equal(outcome.status, 'SUCCEEDED', outcome.failureReason ?? '');
+    const [job] = [...fake.jobs.values()];
+    assert.equal(job.endpointId, 'ep-h100');
+    assert.equal((job.input as { gpuType: string }).gpuType, 'NVIDIA H100 80GB HBM3');
+  });
+
+  it("reads the GPU types of RUNPOD_ENDPOINT_ID's endpoint from RunPod, each priced at the highest of them", async function () {
+    await start({ endpointGpus: { 'fake-endpoint-1': { pools: ['ADA_24', 'AMPERE_80'], excludedTypes: ['NVIDIA A100-SXM4-80GB'] } } });
 
     const types = await provider().gpuTypes();
 
-    assert.deepEqual(types, FALLBACK_GPU_TYPES);
+    // A worker lands on whichever pool has room: the price is the most it can be.
+    assert.deepEqual(
+      types.map(({ id, pricePerHourUsd }) => ({ id, pricePerHourUsd })),
+      [
+        { id: 'RTX4090', pricePerHourUsd: '2.72' },
+        { id: 'A100', pricePerHourUsd: '2.72' },
+      ],
+    );
+    assert.equal(countRequests(/^GET \/v2\/serverless\/fake-endpoint-1$/), 1);
+  });
+
+  it('reads the catalog after a 429 with Retry-After and a 500, instead of falling back', async function () {
+    await start();
+    fake.fault({ method: 'GET', path: '/v2/catalog/gpus', status: 429, retryAfter: 0 });
+    fake.fault({ method: 'GET', path: '/v2/catalog/gpus', status: 500 });
+
+    const types = await provider().gpuTypes();
+
+    assert.equal(types.find((type) => type.id === 'A100')?.pricePerHourUsd, '2.72', 'the catalog price, not the built-in one');
+    assert.deepEqual(
+      fake.calls.filter((call) => call.path === '/v2/catalog/gpus').map((call) => call.status),
+      [429, 500, 200],
+    );
+  });
+
+  it('falls back to the built-in table of serverless prices, and says so, when the catalog keeps failing', async function () {
+    await start();
+    fake.fault({ method: 'GET', path: '/v2/catalog/gpus', status: 503, times: 10 });
+    const ids = FALLBACK_GPU_TYPES.map((type) => type.id);
+
+    const types = await provider({ endpointId: undefined, endpoints: ids.map((gpuType) => ({ gpuType, endpointId: fake.endpointId })) }).gpuTypes();
+
+    assert.deepEqual(
+      types,
+      FALLBACK_GPU_TYPES.map(({ pool: _pool, ...type }) => type),
+    );
+    // RunPod's serverless flex rates per second x 3600, not its pod rates (0.69, 1.64, 2.99).
+    const price = (id: string) => types.find((type) => type.id === id)?.pricePerHourUsd;
+    assert.deepEqual([price('RTX4090'), price('A100'), price('H100')], ['1.116', '2.736', '4.176']);
+    for (const type of types)
+      assert.ok(type.id.startsWith(shortGpuId(type.providerGpuId)), `${type.id} is the id the catalog would give ${type.providerGpuId}`);
     assert.ok(
-      logged.some((message) => /catalog unavailable.*built-in price table/.test(message)),
+      logged.some((message) => /catalog unavailable.*built-in price table, RunPod's serverless flex prices/.test(message)),
       logged.join('\n'),
     );
   });

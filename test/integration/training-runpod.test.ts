@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { startFakeRunPod, type FakeRunPod } from '../helpers/fake-runpod';
+import { freePort } from '../helpers/free-port';
 import {
+  TestGpuTypesDocument,
   TestStartTrainingRunIdDocument,
   TestStoredLogLinesDocument,
   TestTrainingRunProviderStateDocument,
@@ -19,7 +21,10 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
 
   before(async () => {
     fake = await startFakeRunPod();
+    const port = await freePort();
     server = await startTestServer({
+      PORT: String(port),
+      MP_PUBLIC_URL: `http://127.0.0.1:${port}`,
       RUNPOD_API_KEY: fake.apiKey,
       RUNPOD_ENDPOINT_ID: fake.endpointId,
       RUNPOD_JOBS_URL: fake.jobsUrl,
@@ -93,11 +98,42 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     assert.match(input.artifactUploadUrl, /\/uploads\/\d+\/[A-Za-z0-9_-]{43}\/runs\/run_/);
   });
 
+  it("keeps what a COMPLETED job returns: its output's metrics become the run's metrics and the rest a log line", async () => {
+    fake.script({ outputs: [{ line: 'training' }], end: { status: 'COMPLETED', output: { metrics: { val_corr: 0.125 }, notes: 'kept' } } });
+    const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
+    const run = await waitFinal(id);
+    assert.equal(run.status, 'SUCCEEDED', run.failureReason ?? '');
+    assert.equal(run.metrics.find((metric) => metric.name === 'val_corr')?.last, 0.125);
+    assert.ok((await logsOf(id)).includes('{"metrics":{"val_corr":0.125},"notes":"kept"}'));
+  });
+
   it('records a job that FAILS at RunPod as FAILED with its error', async () => {
     fake.script({ outputs: [{ line: 'loading' }], end: { status: 'FAILED', error: 'CUDA out of memory' } });
     const run = await waitFinal(await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' }));
     assert.equal(run.status, 'FAILED');
     assert.match(run.failureReason ?? '', /CUDA out of memory/);
+  });
+
+  it('records the true cost of a run stopped at its budget: over the budget when RunPod ran longer, with why', async () => {
+    fake.script({ outputs: [{ line: 'working' }], end: { status: 'NEVER' } });
+    const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100', maxBudgetUsd: '0.0001' });
+    const run = await waitFinal(id);
+    assert.equal(run.status, 'BUDGET_EXCEEDED', run.failureReason ?? '');
+    const job = fake.jobs.get(run.providerJobId!)!;
+    assert.equal(job.state(), 'CANCELLED');
+    assert.ok(Number(run.costUsd) > 0.0001, `not capped at the budget: ${run.costUsd}`);
+    assert.equal(run.costStatus, 'MEASURED');
+    assert.match(run.costNote ?? '', /^\$0\.\d{4} over the \$0\.0001 budget: the job executed [\d.]+ s \(RunPod's executionTime\) at \$2\.72\/h/);
+  });
+
+  it('says the cost is unknown, not $0, when the submission has an unknown outcome and a job may have run', async () => {
+    fake.fault({ method: 'POST', path: '/run', status: 500, afterHandling: true });
+    fake.script({ outputs: [{ line: 'running unseen' }] });
+    const id = await startRun({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
+    const run = await waitFinal(id);
+    assert.equal(run.status, 'FAILED');
+    assert.equal(run.costStatus, 'UNKNOWN');
+    assert.match(run.costNote ?? '', new RegExp(`cost is unknown: a RunPod job with input.runId ${id} may have run`));
   });
 
   it('accepts artifact uploads to the signed URL while the run is active, and refuses forged or late ones', async () => {
@@ -119,5 +155,54 @@ describe(`training runs on the RunPod provider, through the server (${usingPostg
     await waitFinal(id);
     const late = await fetch(`${uploadTo}/model.json`, { method: 'PUT', body });
     assert.equal(late.status, 409);
+  });
+
+  it('offers the GPU types its endpoint runs, read from RunPod, and refuses the others on spec.gpuType', async () => {
+    const offered = await server.graphql(TestGpuTypesDocument, { provider: 'RUNPOD' }, vendorKey);
+    assert.deepEqual(
+      offered.data?.gpuTypes.map((type) => type.id),
+      ['A100', 'A100-SXM4-80GB'],
+      "the endpoint's pool (AMPERE_80) decides, not the whole catalog",
+    );
+    const response = await server.graphql(TestStartTrainingRunIdDocument, { spec: { task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'H100' } }, vendorKey);
+    assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    assert.match(response.errors?.[0].message ?? '', /no RunPod endpoint of this server runs H100: use one of A100, A100-SXM4-80GB \(RUNPOD_ENDPOINTS/);
+  });
+
+  it('lists the GPU types of every provider with whole GB of memory (the Int the schema declares)', async () => {
+    const response = await server.graphql(TestGpuTypesDocument, {}, vendorKey);
+    assert.equal(response.errors, undefined, JSON.stringify(response.errors));
+    const types = response.data!.gpuTypes;
+    assert.deepEqual(new Set(types.map((type) => type.provider)), new Set(['LOCAL', 'RUNPOD']));
+    for (const type of types) assert.ok(Number.isInteger(type.memoryGb), `${type.id}: ${type.memoryGb}`);
+  });
+});
+
+describe(`RUNPOD runs on a server without MP_PUBLIC_URL (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(60_000);
+  let fake: FakeRunPod;
+  let server: TestServer;
+
+  before(async () => {
+    fake = await startFakeRunPod();
+    server = await startTestServer({
+      RUNPOD_API_KEY: fake.apiKey,
+      RUNPOD_ENDPOINT_ID: fake.endpointId,
+      RUNPOD_JOBS_URL: fake.jobsUrl,
+      RUNPOD_API_URL: fake.url,
+    });
+  });
+
+  after(async () => {
+    await server.close();
+    await fake.close();
+  });
+
+  it('refuses to start them, naming MP_PUBLIC_URL, since its file links would point at an address no RunPod worker reaches', async () => {
+    const { apiKey } = await server.createVendor();
+    const response = await server.graphql(TestStartTrainingRunIdDocument, { spec: { task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' } }, apiKey);
+    assert.equal(response.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
+    assert.match(response.errors?.[0].message ?? '', /MP_PUBLIC_URL/);
+    assert.equal(fake.jobs.size, 0);
   });
 });

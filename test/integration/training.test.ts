@@ -22,6 +22,7 @@ import {
   TestTrainingRunArtifactUrlsDocument,
   TestTrainingRunCountDocument,
   TestTrainingRunDocument as RUN,
+  TestGpuTypesDocument,
   type TestTrainingRunFieldsFragment as Run,
   type TrainingSpecInput,
   type TypedDocumentString,
@@ -37,7 +38,8 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   const clients: Client[] = [];
 
   before(async () => {
-    server = await startTestServer();
+    // A price for the local CPU, so a tiny budget is reached at once; $5 budgets last 500 s.
+    server = await startTestServer({ MP_LOCAL_CPU_PRICE_USD: '36' });
     vendorKey = (await server.createVendor()).apiKey;
     otherKey = (await server.createVendor()).apiKey;
   });
@@ -170,10 +172,60 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.equal(unknownRound.errors?.[0].extensions?.code, 'NOT_FOUND');
     const unknownTemplate = await start({ task: 'SIGNAL', template: 'no-such-template' });
     assert.equal(unknownTemplate.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const [templateProblem] = unknownTemplate.errors?.[0].extensions?.fields as { field: string; message: string }[];
+    assert.equal(templateProblem.field, 'spec.template');
+    assert.match(templateProblem.message, /use one of .*runpod-signal-train/, 'the training templates are listed');
+    assert.doesNotMatch(templateProblem.message, /runpod-signal-http/, 'a serving template is no training program');
+    const serving = await start({ task: 'SIGNAL', template: 'runpod-signal-http' });
+    assert.match(serving.errors?.[0].message ?? '', /serving template/);
     const runpod = await start({ task: 'SIGNAL', provider: 'RUNPOD', gpuType: 'A100' });
     assert.equal(runpod.errors?.[0].extensions?.code, 'PRECONDITION_FAILED', 'RunPod is not configured in this test server');
     const after = (await server.graphql(TestTrainingRunCountDocument, {}, vendorKey)).data!.trainingRuns.totalCount;
     assert.equal(after, before);
+  });
+
+  it('refuses a GPU on LOCAL, which runs on the CPU and bills nothing as if it were a GPU', async () => {
+    const response = await start({ task: 'SIGNAL', gpuType: 'A100' });
+    assert.deepEqual(response.errors?.[0].extensions?.fields, [
+      {
+        field: 'spec.gpuType',
+        message: "LOCAL runs on this machine's CPU, not on a GPU: use gpuType CPU, or provider RUNPOD for A100 (mp gpus lists what each provider offers)",
+      },
+    ]);
+    const offered = await server.graphql(TestGpuTypesDocument, { provider: 'LOCAL' }, vendorKey);
+    assert.deepEqual(
+      offered.data?.gpuTypes.map(({ id, pricePerHourUsd }) => ({ id, pricePerHourUsd })),
+      [{ id: 'CPU', pricePerHourUsd: '36' }],
+    );
+  });
+
+  it('refuses a task the template does not train, on spec.task', async () => {
+    for (const task of ['CONSENSUS', 'OPTIMIZER'] as const) {
+      const response = await start({ task, hyperparameters: [{ name: 'epochs', value: 1 }] });
+      assert.equal(response.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+      assert.deepEqual(response.errors?.[0].extensions?.fields, [
+        { field: 'spec.task', message: `template runpod-signal-train trains SIGNAL models, not ${task}` },
+      ]);
+    }
+  });
+
+  it('reports each invalid field once, in the fields and not again in the message', async () => {
+    const response = await start({
+      task: 'SIGNAL',
+      timeoutSeconds: 5,
+      hyperparameters: [
+        { name: 'nonsense', value: 1 },
+        { name: 'nonsense', value: 2 },
+      ],
+    });
+    const error = response.errors?.[0];
+    const fields = error?.extensions?.fields as { field: string; message: string }[];
+    assert.deepEqual(
+      fields.map((problem) => problem.field),
+      ['spec.hyperparameters.nonsense', 'spec.timeoutSeconds'],
+    );
+    assert.match(fields[0].message, /unknown to template runpod-signal-train.*; given twice/);
+    assert.equal(error?.message, '2 fields of the spec are invalid: spec.hyperparameters.nonsense, spec.timeoutSeconds');
   });
 
   it('refuses a round that is not OPEN', async () => {
@@ -194,7 +246,6 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
   it('ends a run that reaches its budget as BUDGET_EXCEEDED', async () => {
     const response = await start({
       task: 'SIGNAL',
-      gpuType: 'A100',
       maxBudgetUsd: '0.0001',
       hyperparameters: [
         { name: 'epochs', value: 1000 },
@@ -204,7 +255,8 @@ describe(`training runs on the local provider (${usingPostgres ? 'PostgreSQL' : 
     assert.equal(response.errors, undefined, JSON.stringify(response.errors));
     const run = await waitFinal(response.data!.startTrainingRun.id);
     assert.equal(run.status, 'BUDGET_EXCEEDED', `${run.status}: ${run.failureReason}`);
-    assert.ok(Number(run.costUsd) <= 0.0001);
+    assert.ok(Number(run.costUsd) >= 0.0001, `the cost is what it ran: ${run.costUsd}`);
+    if (Number(run.costUsd) > 0.0001) assert.match(run.costNote ?? '', /over the \$0\.0001 budget/);
   });
 
   it('stops a running run on request, ending it CANCELLED', async () => {

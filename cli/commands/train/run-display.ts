@@ -69,7 +69,7 @@ export function runColumns(
         return seconds === null ? '-' : format.duration(seconds);
       },
     },
-    { header: 'cost', value: (r) => format.usd(r.costUsd) },
+    { header: 'cost', value: (r) => (r.costStatus === 'UNKNOWN' ? 'unknown' : format.usd(r.costUsd)) },
     { header: 'val_corr', value: (r) => lastMetric(r, VAL_CORR_NAMES) },
     { header: 'loss', value: (r) => lastMetric(r, LOSS_NAMES) },
   ];

@@ -40,7 +40,13 @@ export function runDetailPairs(run: TrainingRunDetail, now: Date = new Date()): 
     ['Finished', formatDateTime(run.finishedAt)],
     ['Duration', seconds === null ? '-' : `${formatSeconds(seconds)}${run.finishedAt ? '' : ' so far'}`],
     ['Timeout', formatSeconds(spec.timeoutSeconds)],
-    ['Cost', `${formatUsd(run.costUsd)} of ${formatUsd(spec.maxBudgetUsd)} budget`],
+    [
+      'Cost',
+      run.costStatus === 'UNKNOWN'
+        ? `unknown (at least ${formatUsd(run.costUsd)}) of ${formatUsd(spec.maxBudgetUsd)} budget`
+        : `${formatUsd(run.costUsd)} of ${formatUsd(spec.maxBudgetUsd)} budget`,
+    ],
+    ...(run.costNote ? [['Cost note', run.costNote] as [string, string]] : []),
     ['Log lines', String(run.logLineCount)],
   );
   return pairs;

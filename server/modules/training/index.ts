@@ -6,7 +6,7 @@ import DataLoader from 'dataloader';
 import type { MarketplaceModule } from '../module';
 import { trainingResolvers } from './resolvers';
 import { TrainingRuns, type MetricSummary } from './training-runs';
-import { TrainingCommands } from './training-commands';
+import { TrainingCommands, runpodNeedsPublicUrl } from './training-commands';
 import { TrainingWorker } from './training-worker';
 import { TrainingLogHub } from './log-hub';
 import { TrainingRunEntity } from './training-run.entity';
@@ -46,7 +46,9 @@ export const trainingModule: MarketplaceModule = {
   async create({ config, database, storage, providers, log, publicBaseUrl }) {
     useExtraTemplates(config.training.templatesDir);
     const trainingRuns = new TrainingRuns(database.dataSource, database.notifications, providers);
-    const training = new TrainingCommands(database.dataSource, database.notifications, providers, trainingRuns);
+    const publicUrlSet = config.publicUrl !== undefined;
+    if (providers.has('RUNPOD') && !publicUrlSet) log.warn({ provider: 'RUNPOD' }, runpodNeedsPublicUrl().message);
+    const training = new TrainingCommands(database.dataSource, database.notifications, providers, trainingRuns, { publicUrlSet });
     const trainingLogs = new TrainingLogHub(database.dataSource, database.notifications, trainingRuns);
     const worker = config.training.worker
       ? new TrainingWorker(database.dataSource, database.notifications, providers, storage.blobs, storage.links, log, {
@@ -55,6 +57,7 @@ export const trainingModule: MarketplaceModule = {
           leaseSeconds: config.training.leaseSeconds,
           secrets: await configuredSecrets(config),
           publicBaseUrl,
+          publicUrlSet,
           liveLogs: trainingLogs,
           asyncLogCommit: database.kind === 'postgres',
         })

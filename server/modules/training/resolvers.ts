@@ -2,6 +2,7 @@ import type { Resolvers } from '../../../generated/server-types';
 import type { TrainingLogEvent } from './log-hub';
 import type { TrainingRunEntity } from './training-run.entity';
 import { HyperparameterValueScalar } from './hyperparameter-scalar';
+import { trainingTemplates } from './templates';
 
 export const trainingResolvers: Resolvers = {
   HyperparameterValue: HyperparameterValueScalar,
@@ -12,6 +13,7 @@ export const trainingResolvers: Resolvers = {
     trainingLogs: (_parent, { runId, after, first }, { principal, services }) => services.trainingRuns.logs(principal, runId, after ?? 0, first ?? 500),
     trainingMetrics: (_parent, { runId, name }, { principal, services }) => services.trainingRuns.metricPoints(principal, runId, name),
     gpuTypes: (_parent, { provider }, { services }) => services.trainingRuns.gpuTypes(provider),
+    trainingTemplates: () => trainingTemplates(),
   },
 
   Mutation: {

@@ -15,7 +15,8 @@ export function finalStatusOf(outcome: JobOutcome | null, failure: string | null
       const why = signal.reason as AbortReason | undefined;
       if (why === 'TIMED_OUT') return { status: 'TIMED_OUT', reason: 'reached its timeout' };
       if (why === 'BUDGET_EXCEEDED') return { status: 'BUDGET_EXCEEDED', reason: 'reached its budget' };
-      if (why === 'SHUTDOWN') return { status: 'FAILED', reason: 'server shut down during the run' };
+      // A hand-over that found no provider job to hand over is a shutdown like any other.
+      if (why === 'SHUTDOWN' || why === 'HANDOVER') return { status: 'FAILED', reason: 'server shut down during the run' };
       return { status: 'CANCELLED', reason: 'stopped by the vendor' };
     }
   }

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError } from '../../domain-error';
 import { updateReturning } from '../../db/returning';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
+import type { TrainingCostStatus } from '../../../generated/schema-types';
 
 export const FINAL_STATUSES: readonly TrainingRunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'BUDGET_EXCEEDED'];
 
@@ -26,6 +27,8 @@ export interface TransitionFields {
   reason?: string | null;
   exitCode?: number | null;
   costUsd?: string;
+  costStatus?: TrainingCostStatus;
+  costNote?: string | null;
   workerId?: string | null;
   leaseSeconds?: number;
 }
@@ -58,6 +61,8 @@ export async function transitionRun(manager: EntityManager, runId: string, to: T
   if (fields.reason !== undefined && (to === 'FAILED' || to === 'TIMED_OUT' || to === 'BUDGET_EXCEEDED' || to === 'CANCELLED'))
     add('failure_reason = ?', fields.reason);
   if (fields.costUsd !== undefined) add('cost_usd = ?', fields.costUsd);
+  if (fields.costStatus !== undefined) add('cost_status = ?', fields.costStatus);
+  if (fields.costNote !== undefined) add('cost_note = ?', fields.costNote);
 
   const updated = await updateReturning<{ id: string }>(
     manager,
@@ -74,4 +79,18 @@ export async function transitionRun(manager: EntityManager, runId: string, to: T
     );
   }
   return manager.getRepository(TrainingRunEntity).findOneByOrFail({ id: runId });
+}
+
+/**
+ * A history entry that is no change of status (from = to): a hand-over or an adoption between
+ * server processes. Only while the run is active.
+ */
+export async function noteInHistory(manager: Pick<EntityManager, 'query'>, runId: string, reason: string): Promise<boolean> {
+  const updated = await updateReturning<{ id: string }>(
+    manager,
+    `UPDATE training_runs SET history = history || jsonb_build_array(jsonb_build_object('from', status, 'to', status, 'at', $2::text, 'reason', $3::text))
+      WHERE id = $1 AND status IN ('STARTING', 'RUNNING') RETURNING id`,
+    [runId, new Date().toISOString(), reason],
+  );
+  return updated.length > 0;
 }

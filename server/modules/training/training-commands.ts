@@ -4,13 +4,14 @@ import { DomainError, type FieldProblem } from '../../domain-error';
 import { newId } from '../../db/ids';
 import { createOnce, normalizeIdempotencyKey } from '../../idempotency';
 import type { Notifications } from '../../db/notifications';
-import type { ComputeProvider, ProviderName } from '../../providers/provider';
+import type { ComputeProvider, GpuType, ProviderName } from '../../providers/provider';
 import type { Principal } from '../identity/principal';
 import { DatasetRoundEntity } from '../datasets/dataset-round.entity';
 import { TrainingRunEntity, type TrainingRunStatus } from './training-run.entity';
 import { TRAINING_RUN_ID_PREFIX } from './ids';
 import { isFinal, transitionRun } from './run-status';
-import { DEFAULT_TEMPLATE, templateDir, validateHyperparameters } from './templates';
+import { DEFAULT_TEMPLATE, declaredTasks, trainingTemplateDir, validateHyperparameters } from './templates';
+import { invalidSpec } from './spec-problems';
 import { formatUsd, parseUsd } from './money';
 import { TRAINING_CHANNEL, encodeTrainingEvent } from './training-events';
 import { requireVendor, type TrainingRuns } from './training-runs';
@@ -26,6 +27,11 @@ const SPEC_DEFAULTS = { gpuType: 'CPU', provider: ComputeProviderName.Local, tim
 const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const MAX_BUDGET_USD = 10_000;
 
+export interface TrainingCommandsOptions {
+  /** MP_PUBLIC_URL is set: RunPod workers fetch round files and upload artifacts through it. */
+  publicUrlSet: boolean;
+}
+
 /** Changing training runs: validating a spec and queueing it (idempotently), stopping a run. */
 export class TrainingCommands {
   constructor(
@@ -33,6 +39,7 @@ export class TrainingCommands {
     private readonly notifications: Notifications,
     private readonly providers: Map<ProviderName, ComputeProvider>,
     private readonly runs: TrainingRuns,
+    private readonly options: TrainingCommandsOptions,
   ) {}
 
   async start(principal: Principal | null, spec: TrainingSpecInput, idempotencyKey: string | null | undefined): Promise<TrainingRunEntity> {
@@ -51,6 +58,8 @@ export class TrainingCommands {
       exitCode: null,
       failureReason: null,
       costUsd: '0',
+      costStatus: 'MEASURED' as const,
+      costNote: null,
       logLineCount: 0,
       history: [{ from: null, to: 'QUEUED' as TrainingRunStatus, at: new Date().toISOString(), reason: null }],
       specHash,
@@ -106,6 +115,8 @@ export class TrainingCommands {
       | 'exitCode'
       | 'failureReason'
       | 'costUsd'
+      | 'costStatus'
+      | 'costNote'
       | 'logLineCount'
       | 'history'
       | 'specHash'
@@ -125,16 +136,21 @@ export class TrainingCommands {
     if (!provider) {
       throw new DomainError(
         'PRECONDITION_FAILED',
-        `the ${spec.provider} provider is not configured on this server${spec.provider === 'RUNPOD' ? ' (set RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID)' : ''}`,
+        `the ${spec.provider} provider is not configured on this server${spec.provider === 'RUNPOD' ? ' (set RUNPOD_API_KEY and RUNPOD_ENDPOINTS)' : ''}`,
       );
     }
+    if (spec.provider === 'RUNPOD' && !this.options.publicUrlSet) throw runpodNeedsPublicUrl();
     if (spec.template && spec.image) problems.push({ field: 'spec.image', message: 'give a template or an image, not both' });
     if (spec.image && spec.provider !== 'RUNPOD') problems.push({ field: 'spec.image', message: 'images run on RUNPOD only; LOCAL runs a template' });
     const template = spec.image ? null : spec.template?.trim() || DEFAULT_TEMPLATE;
     if (template) {
       try {
-        templateDir(template);
+        trainingTemplateDir(template);
         problems.push(...validateHyperparameters(template, spec.hyperparameters ?? []));
+        const tasks = declaredTasks(template);
+        if (tasks && !tasks.includes(spec.task)) {
+          problems.push({ field: 'spec.task', message: `template ${template} trains ${tasks.join(' and ') || 'no'} models, not ${spec.task}` });
+        }
       } catch (error) {
         if (error instanceof DomainError) problems.push(...(error.details.fields ?? []));
         else throw error;
@@ -151,14 +167,8 @@ export class TrainingCommands {
       else throw error;
     }
     const gpus = await provider.gpuTypes();
-    if (!gpus.some((gpu) => gpu.id === spec.gpuType)) {
-      problems.push({
-        field: 'spec.gpuType',
-        message: `unknown GPU type ${spec.gpuType} for ${spec.provider}: use one of ${gpus.map((gpu) => gpu.id).join(', ')}`,
-      });
-    }
-    if (problems.length > 0)
-      throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
+    if (!gpus.some((gpu) => gpu.id === spec.gpuType)) problems.push({ field: 'spec.gpuType', message: unofferedGpu(spec.provider, spec.gpuType, gpus) });
+    if (problems.length > 0) throw invalidSpec(problems);
 
     const round = await this.trainableRound(spec.round);
     return {
@@ -187,4 +197,22 @@ export class TrainingCommands {
     if (round.status !== 'OPEN') throw new DomainError('PRECONDITION_FAILED', `round ${number} is ${round.status}: training needs an OPEN round`);
     return round;
   }
+}
+
+/** Without MP_PUBLIC_URL the signed links would name the listen address (127.0.0.1...), which no RunPod worker reaches. */
+export function runpodNeedsPublicUrl(): DomainError {
+  return new DomainError(
+    'PRECONDITION_FAILED',
+    'RUNPOD runs need MP_PUBLIC_URL on this server: a RunPod worker downloads the round files and uploads artifacts through signed links to it, and without it they would point at the listen address, which no RunPod worker can reach',
+  );
+}
+
+/** Why a provider does not offer a GPU type: LOCAL has none (it runs on the CPU); RUNPOD has no endpoint for it. */
+function unofferedGpu(provider: ProviderName, gpuType: string, offered: readonly GpuType[]): string {
+  const ids = offered.map((gpu) => gpu.id).join(', ');
+  if (provider === 'LOCAL') {
+    return `LOCAL runs on this machine's CPU, not on a GPU: use gpuType CPU${gpuType === 'CPU' ? '' : `, or provider RUNPOD for ${gpuType} (mp gpus lists what each provider offers)`}`;
+  }
+  if (offered.length === 0) return `no RunPod endpoint's GPU types are known right now (RUNPOD_ENDPOINTS, or RunPod could not be read): try again shortly`;
+  return `no RunPod endpoint of this server runs ${gpuType}: use one of ${ids} (RUNPOD_ENDPOINTS maps GPU types to the endpoints created with them)`;
 }

@@ -15,7 +15,9 @@ export type TrainingEvent =
   | { type: 'queued' }
   | { type: 'logs'; runId: string; lastSeq: number; origin?: string; lines?: WireLogLine[] }
   | { type: 'changed'; runId: string; final: boolean }
-  | { type: 'stop'; runId: string };
+  | { type: 'stop'; runId: string }
+  /** A process that shuts down released the run's lease: another may adopt it now. */
+  | { type: 'handover'; runId: string };
 
 /** The payload budget for a logs event that carries its lines (the limit is 7999 bytes). */
 export const INLINE_LINES_MAX_BYTES = 7000;

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ComputeProviderName, ModelTask, TrainingRunStatus } from '../../../generated/schema-types';
+import type { ComputeProviderName, ModelTask, TrainingCostStatus, TrainingRunStatus } from '../../../generated/schema-types';
 import type { Hyperparameter, Scalars, TrainingStatusChange as SchemaTrainingStatusChange } from '../../../generated/server-types';
 
 export type { TrainingRunStatus };
@@ -68,6 +68,13 @@ export class TrainingRunEntity {
 
   @Column({ name: 'cost_usd', type: 'numeric', precision: 12, scale: 4, default: 0 })
   costUsd!: string;
+
+  @Column({ name: 'cost_status', type: 'text', default: 'MEASURED' })
+  costStatus!: TrainingCostStatus;
+
+  /** Why the cost is unknown, or how it went over the budget. */
+  @Column({ name: 'cost_note', type: 'text', nullable: true })
+  costNote!: string | null;
 
   @Column({ name: 'log_line_count', type: 'integer', default: 0 })
   logLineCount!: number;

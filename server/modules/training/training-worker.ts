@@ -5,13 +5,15 @@ import type { BlobStore, SignedLinks } from '../../storage';
 import { Leases, WorkerPool, newWorkerId } from '../../jobs';
 import type { AbortReason, ComputeProvider, JobEvents, JobOutcome, ProviderName } from '../../providers/provider';
 import { TrainingRunEntity } from './training-run.entity';
-import { transitionRun } from './run-status';
+import { updateReturning } from '../../db/returning';
+import { noteInHistory, transitionRun } from './run-status';
 import { LogWriter, type LiveLogs } from './log-writer';
-import { costMicros, formatUsd, microsFromDecimal } from './money';
+import { recordedCost } from './run-cost';
 import { TRAINING_CHANNEL, decodeTrainingEvent, encodeTrainingEvent } from './training-events';
 import { assembleJob, storeArtifacts } from './job-assembly';
 import { RunMeter } from './run-meter';
 import { finalStatusOf } from './run-outcome';
+import { runpodNeedsPublicUrl } from './training-commands';
 
 export interface TrainingWorkerOptions {
   concurrency: number;
@@ -21,6 +23,8 @@ export interface TrainingWorkerOptions {
   secrets: string[];
   /** Base URL the compute provider fetches signed round files from (MP_PUBLIC_URL, else the listen URL). */
   publicBaseUrl: () => string;
+  /** MP_PUBLIC_URL is set; RUNPOD runs are refused without it (see runpodNeedsPublicUrl). */
+  publicUrlSet: boolean;
   /** This process's followers of live logs, handed each stored batch directly. */
   liveLogs?: LiveLogs;
   /**
@@ -37,6 +41,12 @@ interface HeldRun {
   resumeJobId?: string;
 }
 
+/** What stop() needs to know of a run executing here: a RUNPOD job once submitted is handed over, not stopped. */
+interface Executing {
+  provider: ProviderName;
+  providerJobId: string | undefined;
+}
+
 /**
  * Runs queued training runs on their compute provider. Any number of server processes run
  * one each: a run is claimed with FOR UPDATE SKIP LOCKED (so it executes exactly once)
@@ -45,6 +55,9 @@ interface HeldRun {
  * FAILED "worker lost" and has its provider clean up what the run left on this machine, unless
  * it is a RunPod job, which a worker adopts and follows on.
  * The reaper runs in every process, not once per cluster: adoption needs a process with room.
+ * A process that shuts down (SIGTERM) hands its RunPod runs over: it stops following them,
+ * stores their lines, releases their leases and says so (NOTIFY), and another process (or this
+ * one after its restart) adopts them at once; its LOCAL runs end FAILED, as their programs do.
  */
 export class TrainingWorker {
   readonly workerId = newWorkerId();
@@ -52,6 +65,7 @@ export class TrainingWorker {
   private readonly pool: WorkerPool<HeldRun>;
   private timers: NodeJS.Timeout[] = [];
   private stopListening?: () => Promise<void>;
+  private readonly executing = new Map<string, Executing>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -85,6 +99,7 @@ export class TrainingWorker {
       const event = decodeTrainingEvent(payload);
       if (event?.type === 'queued') void this.pool.fill();
       if (event?.type === 'stop') this.pool.abort(event.runId, 'CANCELLED' satisfies AbortReason);
+      if (event?.type === 'handover') void this.reapLostRuns();
     });
     this.timers.push(setInterval(() => void this.renewLeases(), this.leases.heartbeatMs));
     this.timers.push(setInterval(() => void this.reapLostRuns(), this.leases.heartbeatMs));
@@ -93,13 +108,26 @@ export class TrainingWorker {
     void this.reapLostRuns().then(() => this.pool.fill());
   }
 
-  /** Stop claiming; abort what runs here (it ends FAILED "server shut down during the run") and wait for it. */
-  async stop(): Promise<void> {
+  /**
+   * Stop claiming; hand RunPod jobs over (they go on at RunPod for another process to follow);
+   * abort the rest (they end FAILED "server shut down during the run"); wait for all of it.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopHere();
+    return this.stopping;
+  }
+
+  private stopping: Promise<void> | undefined;
+
+  private async stopHere(): Promise<void> {
     // First of all: nothing new is claimed or adopted while the rest shuts down.
     this.pool.stopClaiming();
     for (const timer of this.timers) clearInterval(timer);
     await this.stopListening?.();
     await this.reaping;
+    for (const [id, held] of this.executing) {
+      if (held.provider === 'RUNPOD' && held.providerJobId) this.pool.abort(id, 'HANDOVER' satisfies AbortReason);
+    }
     await this.pool.stop('SHUTDOWN' satisfies AbortReason);
   }
 
@@ -129,6 +157,16 @@ export class TrainingWorker {
 
   /** One run, from job assembly through the provider to the recorded outcome; `resumeJobId` follows an adopted RunPod job. */
   private async execute(run: TrainingRunEntity, controller: AbortController, resumeJobId?: string): Promise<void> {
+    const executing: Executing = { provider: run.provider, providerJobId: resumeJobId };
+    this.executing.set(run.id, executing);
+    try {
+      await this.executeHere(run, controller, executing, resumeJobId);
+    } finally {
+      this.executing.delete(run.id);
+    }
+  }
+
+  private async executeHere(run: TrainingRunEntity, controller: AbortController, executing: Executing, resumeJobId?: string): Promise<void> {
     const provider = this.providers.get(run.provider);
     const logs = new LogWriter(
       this.dataSource,
@@ -143,12 +181,15 @@ export class TrainingWorker {
       if (controller.signal.reason === ('LEASE_LOST' satisfies AbortReason)) logs.abandon();
     });
     let meter: RunMeter | undefined;
+    let pricePerHourUsd: string | null = null;
     let markedRunning: Promise<void> = Promise.resolve();
     let outcome: JobOutcome | null = null;
     let failure: string | null = null;
     try {
       if (!provider) throw new Error(`the ${run.provider} provider is not configured on this server`);
+      if (run.provider === 'RUNPOD' && !this.options.publicUrlSet) throw new Error(runpodNeedsPublicUrl().message);
       const job = await assembleJob(this.dataSource, this.links.at(this.options.publicBaseUrl()), run, provider);
+      pricePerHourUsd = job.gpuType.pricePerHourUsd;
       meter = new RunMeter(run, job.gpuType.pricePerHourUsd, controller, (cost) => {
         void this.dataSource
           .query('UPDATE training_runs SET cost_usd = $2 WHERE id = $1', [run.id, cost])
@@ -159,6 +200,7 @@ export class TrainingWorker {
       const events: JobEvents = {
         submitted: async (providerJobId) => {
           await this.dataSource.query('UPDATE training_runs SET provider_job_id = $2 WHERE id = $1', [run.id, providerJobId]);
+          executing.providerJobId = providerJobId;
         },
         running: () => {
           if (!running.markRunning()) return;
@@ -169,6 +211,7 @@ export class TrainingWorker {
             })
             .catch((error: unknown) => this.log.warn({ err: error, runId: run.id }, 'could not mark the run RUNNING'));
         },
+        executed: (seconds) => running.executed(seconds),
         log: (stream, line) => logs.write(stream, line),
         metric: (name, step, value) => logs.metric(name, step, value),
       };
@@ -190,9 +233,15 @@ export class TrainingWorker {
     }
 
     const runningSince = meter?.runningSince ?? null;
-    const executionSeconds = outcome?.executionSeconds ?? (runningSince ? (Date.now() - runningSince) / 1000 : 0);
-    const gpu = provider ? (await provider.gpuTypes().catch(() => [])).find((candidate) => candidate.id === run.gpuType) : undefined;
-    const cost = formatUsd(Math.min(gpu ? costMicros(gpu.pricePerHourUsd, executionSeconds) : 0, microsFromDecimal(run.maxBudgetUsd)));
+    const reported = outcome?.executionSeconds ?? null;
+    const cost = recordedCost({
+      pricePerHourUsd,
+      executionSeconds: reported ?? (runningSince ? (Date.now() - runningSince) / 1000 : 0),
+      measuredBy:
+        reported === null ? 'measured here from when it started running' : run.provider === 'RUNPOD' ? "RunPod's executionTime" : 'measured by the provider',
+      maxBudgetUsd: run.maxBudgetUsd,
+      unknown: outcome?.costUnknown,
+    });
     const { status, reason: rawReason } = finalStatusOf(outcome, failure, controller.signal);
     // A failure reason may quote the program's stderr: it is masked like the log lines.
     const reason = rawReason === null ? null : logs.masked(rawReason).slice(0, 1000);
@@ -200,17 +249,58 @@ export class TrainingWorker {
       this.log.warn({ runId: run.id }, 'another process took over this training run; stopped following it here');
       return;
     }
+    if (controller.signal.reason === 'HANDOVER' && executing.providerJobId && outcome?.status === 'ABORTED') {
+      await markedRunning;
+      await this.handOver(run, executing.providerJobId, logs, meter);
+      return;
+    }
     await markedRunning;
-    logs.write('system', `run ${status}${reason ? `: ${reason}` : ''} (cost $${cost})`);
+    logs.write('system', `run ${status}${reason ? `: ${reason}` : ''} (cost ${cost.summary})`);
+    if (cost.costNote) logs.write('system', `cost: ${cost.costNote}`);
     await logs.flush();
     try {
       await this.dataSource.transaction(async (manager) => {
-        await transitionRun(manager, run.id, status, { reason, exitCode: outcome?.exitCode ?? null, costUsd: cost });
+        await transitionRun(manager, run.id, status, {
+          reason,
+          exitCode: outcome?.exitCode ?? null,
+          costUsd: cost.costUsd,
+          costStatus: cost.costStatus,
+          costNote: cost.costNote === null ? null : logs.masked(cost.costNote),
+        });
         await this.announce(manager, run.id, true);
       });
     } catch (error) {
       // Already final (e.g. stopped while queued and claimed at once): nothing more to record.
       this.log.warn({ err: error, runId: run.id }, 'could not record the end of a training run');
+    }
+  }
+
+  /**
+   * This process shuts down: store the run's lines and cost so far, then release its lease with a
+   * history entry and tell the other processes, one of which adopts it at once.
+   */
+  private async handOver(run: TrainingRunEntity, providerJobId: string, logs: LogWriter, meter: RunMeter | undefined): Promise<void> {
+    logs.write('system', `this server process is shutting down: RunPod job ${providerJobId} keeps running and another process follows it`);
+    await logs.flush();
+    const costUsd = meter?.costSoFar();
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        // Only a lease still ours is released (one lost meanwhile belongs to its new holder).
+        const released = await updateReturning<{ id: string }>(
+          manager,
+          `UPDATE training_runs SET lease_expires_at = now(), cost_usd = COALESCE($3, cost_usd)
+            WHERE id = $1 AND worker_id = $2 AND status IN ('STARTING', 'RUNNING') RETURNING id`,
+          [run.id, this.workerId, costUsd ?? null],
+        );
+        if (released.length === 0) return;
+        await noteInHistory(manager, run.id, `handed over by ${this.workerId} (shutting down)`);
+        await this.notifications.notify(manager, TRAINING_CHANNEL, encodeTrainingEvent({ type: 'handover', runId: run.id }));
+        await this.announce(manager, run.id, false);
+      });
+      this.log.info({ runId: run.id, providerJobId }, 'handed a RunPod training run over at shutdown');
+    } catch (error) {
+      // Its lease lapses on its own: another process adopts it then.
+      this.log.warn({ err: error, runId: run.id }, 'could not hand a training run over; it is adopted once its lease lapses');
     }
   }
 
@@ -244,6 +334,7 @@ export class TrainingWorker {
         const adopt = row.provider === 'RUNPOD' && row.provider_job_id && this.providers.get('RUNPOD')?.resume && !this.pool.full;
         if (adopt) {
           if (!(await this.leases.adopt(row.id))) continue;
+          await noteInHistory(this.dataSource, row.id, `adopted by ${this.workerId}`);
           const run = await this.dataSource.getRepository(TrainingRunEntity).findOneByOrFail({ id: row.id });
           // Refused only when this process began to stop meanwhile: the lease lapses again for another to take.
           this.pool.adopt({ id: run.id, run, resumeJobId: row.provider_job_id ?? undefined });

@@ -15,11 +15,35 @@ export interface RunPodCatalogGpu {
   price?: { secure?: number; community?: number; serverless?: number };
 }
 
-/** Used when the catalog cannot be read. */
-export const FALLBACK_GPU_TYPES: readonly GpuType[] = Object.freeze([
-  { id: 'RTX4090', providerGpuId: 'NVIDIA GeForce RTX 4090', displayName: 'RTX 4090', memoryGb: 24, pricePerHourUsd: '0.69', provider: 'RUNPOD' },
-  { id: 'A100', providerGpuId: 'NVIDIA A100 80GB PCIe', displayName: 'A100 PCIe', memoryGb: 80, pricePerHourUsd: '1.64', provider: 'RUNPOD' },
-  { id: 'H100', providerGpuId: 'NVIDIA H100 80GB HBM3', displayName: 'H100 SXM', memoryGb: 80, pricePerHourUsd: '2.99', provider: 'RUNPOD' },
+/**
+ * Where the built-in prices come from, and when they were read: RunPod's serverless pricing
+ * table (docs.runpod.io/serverless/pricing, flex workers, USD per second x 3600), December 2026.
+ * Serverless rates, not pod rates: a serverless worker costs 40 to 70% more than a pod of the
+ * same GPU. The README repeats this; update both together.
+ */
+export const FALLBACK_PRICES_SOURCE = "RunPod's serverless flex prices (docs.runpod.io/serverless/pricing, per second x 3600), read December 2026";
+
+/** A GPU type of the serverless catalog with its pool (what a serverless endpoint is created with). */
+export type CatalogGpu = GpuType & { pool: string | null };
+
+function fallback(id: string, providerGpuId: string, displayName: string, memoryGb: number, pricePerHourUsd: string, pool: string): CatalogGpu {
+  return { id, providerGpuId, displayName, memoryGb, pricePerHourUsd, provider: 'RUNPOD', pool };
+}
+
+/** Used when the catalog cannot be read (see FALLBACK_PRICES_SOURCE); ids as mapCatalog gives them, cheapest first. */
+export const FALLBACK_GPU_TYPES: readonly CatalogGpu[] = Object.freeze([
+  fallback('RTXA4000', 'NVIDIA RTX A4000', 'RTX A4000', 16, '0.576', 'AMPERE_16'),
+  fallback('L4', 'NVIDIA L4', 'L4', 24, '0.684', 'AMPERE_24'),
+  fallback('RTXA5000', 'NVIDIA RTX A5000', 'RTX A5000', 24, '0.684', 'AMPERE_24'),
+  fallback('RTX3090', 'NVIDIA GeForce RTX 3090', 'RTX 3090', 24, '0.684', 'AMPERE_24'),
+  fallback('RTX4090', 'NVIDIA GeForce RTX 4090', 'RTX 4090', 24, '1.116', 'ADA_24'),
+  fallback('A40', 'NVIDIA A40', 'A40', 48, '1.224', 'AMPERE_48'),
+  fallback('RTXA6000', 'NVIDIA RTX A6000', 'RTX A6000', 48, '1.224', 'AMPERE_48'),
+  fallback('L40S', 'NVIDIA L40S', 'L40S', 48, '1.908', 'ADA_48_PRO'),
+  fallback('A100', 'NVIDIA A100 80GB PCIe', 'A100 PCIe', 80, '2.736', 'AMPERE_80'),
+  fallback('A100-SXM4-80GB', 'NVIDIA A100-SXM4-80GB', 'A100 SXM', 80, '2.736', 'AMPERE_80'),
+  fallback('H100', 'NVIDIA H100 80GB HBM3', 'H100 SXM', 80, '4.176', 'ADA_80_PRO'),
+  fallback('H200', 'NVIDIA H200', 'H200 SXM', 141, '5.58', 'HOPPER_141'),
 ]);
 
 /**
@@ -71,7 +95,7 @@ function variantSuffix(runpodId: string): string {
 }
 
 export interface MappedCatalog {
-  gpuTypes: GpuType[];
+  gpuTypes: CatalogGpu[];
   /** Entries left out, with why (no serverless price, malformed). */
   skipped: string[];
 }
@@ -103,7 +127,7 @@ export function mapCatalog(body: unknown): MappedCatalog {
   usable.sort((a, b) => a.micros - b.micros || (a.gpu.id < b.gpu.id ? -1 : a.gpu.id > b.gpu.id ? 1 : 0));
 
   const taken = new Set<string>();
-  const gpuTypes: GpuType[] = [];
+  const gpuTypes: CatalogGpu[] = [];
   for (const { gpu, price } of usable) {
     const base = shortGpuId(gpu.id);
     let id = base;
@@ -117,9 +141,10 @@ export function mapCatalog(body: unknown): MappedCatalog {
       id,
       providerGpuId: gpu.id,
       displayName: typeof gpu.name === 'string' && gpu.name.trim() !== '' ? gpu.name : gpu.id,
-      memoryGb: typeof gpu.memory === 'number' && Number.isFinite(gpu.memory) && gpu.memory >= 0 ? gpu.memory : 0,
+      memoryGb: typeof gpu.memory === 'number' && Number.isFinite(gpu.memory) && gpu.memory >= 0 ? Math.round(gpu.memory) : 0,
       pricePerHourUsd: price,
       provider: 'RUNPOD',
+      pool: typeof gpu.pool === 'string' ? gpu.pool : null,
     });
   }
   return { gpuTypes, skipped };

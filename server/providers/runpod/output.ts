@@ -22,12 +22,15 @@ import { parseMetricLine, type ProducedArtifact } from '../provider';
  * - An array of the above: a batch, taken in order (to send many lines in one output).
  * - Also accepted: a plain string (split into stdout lines; a line that is a metric line also
  *   becomes a metric); any other value is logged as its JSON on stdout so nothing is lost.
+ *   A `/stream` entry is `{ output }`; a bare value there (a plain string) is taken as the output.
  *
  * Ending: when the program exits 0 the handler returns normally (RunPod: COMPLETED). Its final
- * `output` in `/status` may be `{ artifacts: [...] }` or, with RunPod's aggregated stream, the
- * list of everything yielded; only artifacts are read from it (lines already came through
- * `/stream`). When the program fails the handler returns `{ error: "training program exited
- * with code 3", exitCode: 3 }` or throws (RunPod: FAILED, `error` becomes our failureReason).
+ * `output` in `/status` is read whole (interpretFinalOutput): `{ artifacts: [...], metrics:
+ * { val_corr: 0.08 }, notes: "..." }` gives artifacts, metrics, and one stdout line with the JSON
+ * of everything but the artifacts; with RunPod's aggregated stream it is the list of everything
+ * yielded, of which the entries `/stream` did not deliver are taken as streamed outputs. When the
+ * program fails the handler returns `{ error: "training program exited with code 3", exitCode:
+ * 3 }` or throws (RunPod: FAILED, `error` becomes our failureReason).
  */
 export interface OutputSink {
   log(stream: 'stdout' | 'stderr', line: string): void;
@@ -72,6 +75,58 @@ export function interpretStreamOutput(output: unknown, sink: OutputSink, depth =
     }
   }
   sink.log('stdout', typeof output === 'object' ? safeJson(output) : String(output));
+}
+
+/** What a `/stream` entry carries: `{ output }`, or a bare value (RunPod has been seen sending plain strings). */
+export function streamEntryOutput(entry: unknown): unknown {
+  return entry && typeof entry === 'object' && !Array.isArray(entry) && 'output' in entry ? (entry as { output: unknown }).output : entry;
+}
+
+/**
+ * A COMPLETED job's final `output`, nothing dropped (see the contract above). `streamed`: how many
+ * outputs `/stream` delivered to this follower since the job's submission, or null when that is not
+ * known (a job followed again after a take-over: its earlier outputs went to another process).
+ * `step`: the step given to metrics of a `metrics` object (the highest step seen so far).
+ */
+export function interpretFinalOutput(output: unknown, sink: OutputSink, streamed: number | null, step: number): void {
+  if (output === null || output === undefined) return;
+  if (Array.isArray(output)) {
+    // The aggregated stream: entries past those already streamed came too late for /stream.
+    if (streamed !== null) for (const entry of output.slice(streamed)) interpretStreamOutput(entry, sink);
+    sink.artifacts(artifactsFromFinalOutput(output.slice(0, streamed ?? output.length), sink));
+    return;
+  }
+  if (typeof output !== 'object') {
+    interpretStreamOutput(output, sink);
+    return;
+  }
+  const record = output as Record<string, unknown>;
+  if (typeof record.line === 'string' || record.mp === 'metric') {
+    interpretStreamOutput(record, sink);
+    return;
+  }
+  sink.artifacts(artifactsFromFinalOutput(record, sink));
+  for (const metric of finalMetrics(record.metrics, step, sink)) sink.metric(metric.name, metric.step, metric.value);
+  const rest = Object.entries(record).filter(([key]) => key !== 'artifacts');
+  if (rest.length > 0) sink.log('stdout', safeJson(Object.fromEntries(rest)));
+}
+
+/** `metrics: { name: value }` (at `step`) or `[{ name, step?, value }]`; malformed entries are reported. */
+function finalMetrics(metrics: unknown, step: number, sink: Pick<OutputSink, 'problem'>): { name: string; step: number; value: number }[] {
+  if (metrics === undefined || metrics === null) return [];
+  const entries = Array.isArray(metrics)
+    ? metrics
+    : typeof metrics === 'object'
+      ? Object.entries(metrics as Record<string, unknown>).map(([name, value]) => ({ name, value, step }))
+      : [metrics];
+  const found: { name: string; step: number; value: number }[] = [];
+  for (const entry of entries) {
+    const candidate = entry && typeof entry === 'object' ? { step, ...(entry as Record<string, unknown>), mp: 'metric' } : entry;
+    const metric = parseMetricLine(safeJson(candidate));
+    if (metric) found.push(metric);
+    else sink.problem(`ignored a malformed metric in the job's output: ${safeJson(entry).slice(0, 200)}`);
+  }
+  return found;
 }
 
 /** Artifacts announced in a final `/status` output (an object or an aggregated list). */
