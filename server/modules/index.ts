@@ -11,7 +11,15 @@ import { trainingModule } from './training';
 import { deploymentsModule } from './deployments';
 import { signalsModule } from './signals';
 
-export const modules: readonly MarketplaceModule[] = [baseModule, identityModule, catalogModule, datasetsModule, trainingModule, deploymentsModule, signalsModule];
+export const modules: readonly MarketplaceModule[] = [
+  baseModule,
+  identityModule,
+  catalogModule,
+  datasetsModule,
+  trainingModule,
+  deploymentsModule,
+  signalsModule,
+];
 
 /** Every module's entities, for the data source. */
 export const entities = modules.flatMap((module) => module.entities);
