@@ -7,7 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startService, temporaryDirectory, type Service } from './_harness';
+import type { Client as PgClient } from 'pg';
+import { cpuSeconds, ms, openProbeWindow, ROOT, startService, temporaryDirectory, type Service } from './_harness';
 
 export const SERVER_MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
 export const CLI_MAIN = path.join(ROOT, 'dist', 'cli', 'mp.js');
@@ -254,4 +255,63 @@ export async function eachLimited<T>(items: readonly T[], limit: number, work: (
     }
   });
   await Promise.all(lanes);
+}
+
+const CREATE_DEPLOYMENT = `mutation ($input: CreateDeploymentInput!) { createDeployment(input: $input) { deployment { id } token } }`;
+const DEPLOYMENT_COUNTS = `{
+  starting: deployments(filter: { status: [STARTING, RUNNING] }, first: 1) { totalCount }
+  failed: deployments(filter: { status: [FAILED, STOPPED] }, first: 1) { totalCount }
+}`;
+
+/**
+ * createDeployment for each input (4 at a time), then waits until the vendor's deployments are
+ * all STARTING or RUNNING (so the vendor should have no others). Returns ids and tokens in order.
+ */
+export async function createDeployments(url: string, apiKey: string, inputs: Record<string, unknown>[]): Promise<{ id: string; token: string }[]> {
+  const created: { id: string; token: string }[] = [];
+  await eachLimited(inputs, 4, async (input, index) => {
+    const data = await graphql<{ createDeployment: { deployment: { id: string }; token: string } }>(url, CREATE_DEPLOYMENT, { input }, apiKey);
+    created[index] = { id: data.createDeployment.deployment.id, token: data.createDeployment.token };
+  });
+  for (const deadline = Date.now() + 180_000; ; await sleep(500)) {
+    const counts = await graphql<{ starting: { totalCount: number }; failed: { totalCount: number } }>(url, DEPLOYMENT_COUNTS, {}, apiKey);
+    if (counts.failed.totalCount > 0) throw new Error(`${counts.failed.totalCount} deployment(s) FAILED or STOPPED while starting`);
+    if (counts.starting.totalCount === inputs.length) return created;
+    if (Date.now() > deadline) throw new Error(`only ${counts.starting.totalCount}/${inputs.length} deployments STARTING after 180 s`);
+  }
+}
+
+export interface ResourceWindow {
+  /** CPU of each service (1 = one core). */
+  services: number[];
+  /** Summed CPU of the PostgreSQL backends of the database `stats` is connected to (itself excluded). */
+  postgres: number;
+  /** CPU of this process. */
+  bench: number;
+  /** "p99 / max" event-loop delay of each service (started with --require SERVER_PROBE). */
+  loops: string[];
+}
+
+/** Starts measuring CPU (Linux /proc) and the services' event loops; the function returned ends the window after `seconds`. */
+export async function openResourceWindow(services: Service[], stats: PgClient): Promise<(seconds: number) => Promise<ResourceWindow>> {
+  const backends = async () =>
+    (await stats.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map(
+      (row) => row.pid,
+    );
+  const before = services.map((service) => cpuSeconds(service.child.pid) ?? 0);
+  const postgres = new Map((await backends()).map((pid) => [pid, cpuSeconds(pid) ?? 0]));
+  const bench = process.cpuUsage();
+  const closeProbes = services.map((service) => openProbeWindow(service));
+  return async (seconds) => {
+    const used = process.cpuUsage(bench);
+    const probes = await Promise.all(closeProbes.map((close) => close()));
+    let pg = 0;
+    for (const pid of await backends()) pg += (cpuSeconds(pid) ?? 0) - (postgres.get(pid) ?? 0); // one that appeared meanwhile counts in full
+    return {
+      services: services.map((service, i) => ((cpuSeconds(service.child.pid) ?? 0) - before[i]) / seconds),
+      postgres: pg / seconds,
+      bench: (used.user + used.system) / 1e6 / seconds,
+      loops: probes.map(({ eventLoopDelay }) => `${ms(eventLoopDelay.p99)} / ${ms(eventLoopDelay.max)}`),
+    };
+  };
 }
