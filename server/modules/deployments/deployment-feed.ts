@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { pushedStream } from '../../live/pushed-stream';
 import type { Notifications } from '../../db/notifications';
 import type { Logger } from '../../logger';
 import type { Principal } from '../identity/principal';
@@ -109,53 +110,9 @@ export class DeploymentFeed {
     wants: Listener['wants'],
     valueOf: (change: DeploymentChange, deployment: DeploymentEntity) => T,
   ): AsyncIterableIterator<T> & { first(value: T): void } {
-    const queue: T[] = [];
-    let wake: ((result: IteratorResult<T>) => void) | null = null;
-    let done = false;
-    const listener: Listener = {
-      wants,
-      deliver: (change, deployment) => {
-        const value = valueOf(change, deployment);
-        if (wake) {
-          const resolve = wake;
-          wake = null;
-          resolve({ value, done: false });
-          return;
-        }
-        queue.push(value);
-        if (queue.length > MAX_QUEUED) queue.shift();
-      },
-    };
+    const listener: Listener = { wants, deliver: (change, deployment) => stream.push(valueOf(change, deployment)) };
+    const stream = pushedStream<T>({ maxQueued: MAX_QUEUED, onEnd: () => this.listeners.delete(listener) });
     this.listeners.add(listener);
-    const finish = (): Promise<IteratorResult<T>> => {
-      done = true;
-      this.listeners.delete(listener);
-      wake?.({ value: undefined, done: true });
-      wake = null;
-      return Promise.resolve({ value: undefined, done: true });
-    };
-    return {
-      /** Puts a value ahead of everything delivered so far. */
-      first: (value: T) => {
-        if (wake) {
-          const resolve = wake;
-          wake = null;
-          resolve({ value, done: false });
-        } else queue.unshift(value);
-      },
-      next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (wake = resolve));
-      },
-      return: finish,
-      throw: async (error: unknown) => {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return Object.assign(stream.iterator, { first: stream.pushFirst });
   }
 }

@@ -1,12 +1,11 @@
 import type { DataSource } from 'typeorm';
+import { pushedStream } from '../../live/pushed-stream';
 import type { Logger } from '../../logger';
 import type { Notifications } from '../../db/notifications';
 import { CATALOG_CHANNEL } from '../catalog/catalog.service';
 import { CatalogModelEntity } from '../catalog/catalog-model.entity';
 import { DEPLOYMENT_CHANNEL, type DeploymentChange } from '../deployments/lifecycle';
 import { liveStateLoader, type ListingWithLiveState } from './live-status';
-
-type Wake = (result: IteratorResult<CatalogModelEntity>) => void;
 
 interface Follower {
   deliver(model: CatalogModelEntity): void;
@@ -41,41 +40,10 @@ export class CatalogFeed {
   }
 
   follow(): AsyncIterableIterator<CatalogModelEntity> {
-    const queue: CatalogModelEntity[] = [];
-    let wake: Wake | null = null;
-    let done = false;
-    const follower: Follower = {
-      deliver: (model) => {
-        if (wake) {
-          const resolve = wake;
-          wake = null;
-          resolve({ value: model, done: false });
-        } else if (queue.push(model) > MAX_QUEUED) queue.shift();
-      },
-    };
+    const follower: Follower = { deliver: (model) => stream.push(model) };
+    const stream = pushedStream<CatalogModelEntity>({ maxQueued: MAX_QUEUED, onEnd: () => this.followers.delete(follower) });
     this.followers.add(follower);
-    const finish = (): Promise<IteratorResult<CatalogModelEntity>> => {
-      done = true;
-      this.followers.delete(follower);
-      wake?.({ value: undefined, done: true });
-      wake = null;
-      return Promise.resolve({ value: undefined, done: true });
-    };
-    return {
-      next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (wake = resolve));
-      },
-      return: finish,
-      throw: async (error: unknown) => {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return stream.iterator;
   }
 
   private async push(read: () => Promise<CatalogModelEntity[]>): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { pushedStream } from '../../live/pushed-stream';
 import type { Logger } from '../../logger';
 import type { Notifications } from '../../db/notifications';
 import { SIGNAL_COLUMNS, toSignal, type StoredSignal } from './signal-reads';
@@ -38,46 +39,10 @@ export class SignalFeed {
   }
 
   follow(vendorId: string | null, symbols: readonly string[] | null | undefined): AsyncIterableIterator<StoredSignal> {
-    const queue: StoredSignal[] = [];
-    let wake: ((result: IteratorResult<StoredSignal>) => void) | null = null;
-    let done = false;
-    const follower: Follower = {
-      vendorId,
-      symbols: symbols?.length ? new Set(symbols) : null,
-      deliver: (signal) => {
-        if (wake) {
-          const resolve = wake;
-          wake = null;
-          resolve({ value: signal, done: false });
-          return;
-        }
-        queue.push(signal);
-        if (queue.length > MAX_QUEUED) queue.shift();
-      },
-    };
+    const follower: Follower = { vendorId, symbols: symbols?.length ? new Set(symbols) : null, deliver: (signal) => stream.push(signal) };
+    const stream = pushedStream<StoredSignal>({ maxQueued: MAX_QUEUED, onEnd: () => this.followers.delete(follower) });
     this.followers.add(follower);
-    const finish = (): Promise<IteratorResult<StoredSignal>> => {
-      done = true;
-      this.followers.delete(follower);
-      wake?.({ value: undefined, done: true });
-      wake = null;
-      return Promise.resolve({ value: undefined, done: true });
-    };
-    return {
-      next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (wake = resolve));
-      },
-      return: finish,
-      throw: async (error: unknown) => {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return stream.iterator;
   }
 
   private async onStored(payload: string): Promise<void> {
