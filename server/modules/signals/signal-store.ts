@@ -26,6 +26,8 @@ interface Classified {
   stored: boolean;
   previous_score: number | null;
   previous_confidence: number | null;
+  /** The statement's now() as text: a Date would lose the microseconds the feed matches rows by. */
+  written_at: string;
 }
 
 /**
@@ -69,9 +71,9 @@ export class SignalStore {
     const { accepted, rejected } = checkBatch(signals, round);
     const answer: Answer = { round: round.number, written: 0, revised: 0, unchanged: 0, rejected };
     if (accepted.length === 0) return answer;
-    // As text: a Date would lose the microseconds the feed matches rows by.
-    const [{ written_at: writtenAt }]: { written_at: string }[] = await manager.query('SELECT now()::text AS written_at');
-    for (const row of await upsert(manager, caller, round.number, accepted)) {
+    const rows = await upsert(manager, caller, round.number, accepted);
+    const writtenAt = rows[0].written_at;
+    for (const row of rows) {
       const signal = accepted[row.pos];
       const before = row.previous_score !== null;
       if (row.stored) {
@@ -133,7 +135,7 @@ function upsert(manager: EntityManager, caller: DeploymentCaller, round: number,
            AND EXISTS (SELECT 1 FROM dataset_rounds r WHERE r.number = s.round_number AND r.status = 'OPEN')
        RETURNING s.symbol, s.as_of, s.horizon_days
      )
-     SELECT i.pos, (st.symbol IS NOT NULL) AS stored, p.score AS previous_score, p.confidence AS previous_confidence
+     SELECT i.pos, (st.symbol IS NOT NULL) AS stored, p.score AS previous_score, p.confidence AS previous_confidence, now()::text AS written_at
      FROM input i
      LEFT JOIN stored st ON (st.symbol, st.as_of, st.horizon_days) = (i.symbol, i.as_of, i.horizon_days)
      LEFT JOIN signals p ON p.deployment_id = $7 AND (p.symbol, p.as_of, p.horizon_days) = (i.symbol, i.as_of, i.horizon_days)`,
