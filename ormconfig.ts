@@ -11,6 +11,7 @@ import { InfraClients1764800000000 } from './server/db/migrations/1764800000000-
 import { TrainingCost1765000000000 } from './server/db/migrations/1765000000000-TrainingCost';
 import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signals';
 import { ModelRegistration1765300000000 } from './server/db/migrations/1765300000000-ModelRegistration';
+import { Scoring1765400000000 } from './server/db/migrations/1765400000000-Scoring';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -26,6 +27,7 @@ export const migrations = [
   TrainingCost1765000000000,
   Signals1765200000000,
   ModelRegistration1765300000000,
+  Scoring1765400000000,
 ];
 
 /**

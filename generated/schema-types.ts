@@ -119,6 +119,15 @@ export const HyperparameterType = {
 } as const;
 
 export type HyperparameterType = typeof HyperparameterType[keyof typeof HyperparameterType];
+/** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
+export const LeaderboardSort = {
+  Corr: 'CORR',
+  CorrSharpe: 'CORR_SHARPE',
+  Fnc: 'FNC',
+  Mmc: 'MMC'
+} as const;
+
+export type LeaderboardSort = typeof LeaderboardSort[keyof typeof LeaderboardSort];
 /** Whether a registered model is serving now. */
 export const ModelLiveStatus = {
   /** Its deployment is HEALTHY. */
@@ -159,6 +168,24 @@ export const Role = {
 } as const;
 
 export type Role = typeof Role[keyof typeof Role];
+/** Where a round's scoring stands. */
+export const RoundScoringStatus = {
+  Done: 'DONE',
+  Failed: 'FAILED',
+  Queued: 'QUEUED',
+  Running: 'RUNNING'
+} as const;
+
+export type RoundScoringStatus = typeof RoundScoringStatus[keyof typeof RoundScoringStatus];
+/** How a round's models were scored. */
+export const ScoringMethod = {
+  /** Per date across the round's symbols: numerai_corr, MMC against the consensus and FNC, as Numerai scores. */
+  CrossSectional: 'CROSS_SECTIONAL',
+  /** Too few symbols per date for a cross-sectional score (a one-index round): each symbol's correlation over the live period. */
+  TimeSeriesCorr: 'TIME_SERIES_CORR'
+} as const;
+
+export type ScoringMethod = typeof ScoringMethod[keyof typeof ScoringMethod];
 /** Why one signal of a batch was not stored. */
 export const SignalRejection = {
   /** Stored earlier with another value, and the round it counts for no longer takes revisions. */

@@ -14,6 +14,8 @@ import type { HeartbeatReceipt as HeartbeatReceiptModel } from '../server/module
 import type { DeploymentHealthEvent as DeploymentHealthEventModel } from '../server/modules/deployments/deployment-feed';
 import type { StoredSignal } from '../server/modules/signals/signal-reads';
 import type { Contribution } from '../server/modules/signals/consensus';
+import type { RoundScoresView, LeaderboardView, LeaderboardEntryView, ModelPerformanceView } from '../server/modules/signals/round-scoring/score-reads';
+import type { RoundScoringRow } from '../server/modules/signals/round-scoring/scoring-queue';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -101,6 +103,8 @@ export type CatalogModel = Node & {
   deployment?: Maybe<Deployment>;
   description: Scalars['String']['output'];
   id: Scalars['ID']['output'];
+  /** Its scores in the newest round it was scored in; null before any. */
+  latestScores?: Maybe<RoundScores>;
   /** Since when it has been LIVE without a break; null when OFFLINE. */
   liveSince?: Maybe<Scalars['DateTime']['output']>;
   /** LIVE while the deployment it was registered with is HEALTHY. */
@@ -362,6 +366,16 @@ export type DatasetSplit = {
   lastDate: Scalars['String']['output'];
 };
 
+/** A model's scores on one date of a cross-sectionally scored round. */
+export type DateScore = {
+  __typename?: 'DateScore';
+  /** YYYY-MM-DD. */
+  date: Scalars['String']['output'];
+  fnc?: Maybe<Scalars['Float']['output']>;
+  mmc?: Maybe<Scalars['Float']['output']>;
+  numeraiCorr?: Maybe<Scalars['Float']['output']>;
+};
+
 export type Deployment = Node & {
   __typename?: 'Deployment';
   /** The transitions allowed now. */
@@ -559,6 +573,42 @@ export type HyperparameterType =
   | 'NUMBER'
   | 'STRING';
 
+/** A resolved round's scored models, ranked. */
+export type Leaderboard = {
+  __typename?: 'Leaderboard';
+  /** The consensus scored the same way (the stake-free meta model MMC is measured against). */
+  consensus?: Maybe<RoundScores>;
+  edges: Array<LeaderboardEdge>;
+  label: Scalars['String']['output'];
+  method: ScoringMethod;
+  nodes: Array<LeaderboardEntry>;
+  pageInfo: PageInfo;
+  round: Scalars['Int']['output'];
+  totalCount: Scalars['Int']['output'];
+};
+
+export type LeaderboardEdge = {
+  __typename?: 'LeaderboardEdge';
+  cursor: Scalars['String']['output'];
+  node: LeaderboardEntry;
+};
+
+export type LeaderboardEntry = {
+  __typename?: 'LeaderboardEntry';
+  model: CatalogModel;
+  /** 1 is best, under the chosen sort. */
+  rank: Scalars['Int']['output'];
+  scores: RoundScores;
+  vendor: Vendor;
+};
+
+/** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
+export type LeaderboardSort =
+  | 'CORR'
+  | 'CORR_SHARPE'
+  | 'FNC'
+  | 'MMC';
+
 /** The authenticated caller. */
 export type Me = {
   __typename?: 'Me';
@@ -593,6 +643,13 @@ export type ModelLiveStatus =
   | 'LIVE'
   /** Not registered with a deployment, or the deployment is not HEALTHY. */
   | 'OFFLINE';
+
+/** Every round a model was scored in, newest first. */
+export type ModelPerformance = {
+  __typename?: 'ModelPerformance';
+  model: CatalogModel;
+  rounds: Array<RoundScores>;
+};
 
 export type ModelSource = {
   __typename?: 'ModelSource';
@@ -666,6 +723,8 @@ export type Mutation = {
   revokeApiKey: ApiKey;
   /** A new token for the deployment; the old one stops working at once. */
   rotateDeploymentToken: RotateDeploymentTokenPayload;
+  /** Admin only: score a RESOLVED round again (idempotent: the same signals give the same rows). Resolving a round queues its scoring. */
+  scoreRound: RoundScoring;
   /** A heartbeat, sent with the deployment's own token (heartbeat:write). */
   sendHeartbeat: HeartbeatReceipt;
   /**
@@ -746,6 +805,11 @@ export type MutationRevokeApiKeyArgs = {
 
 export type MutationRotateDeploymentTokenArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationScoreRoundArgs = {
+  round: Scalars['Int']['input'];
 };
 
 
@@ -849,12 +913,21 @@ export type Query = {
   deployment: Deployment;
   deployments: DeploymentConnection;
   gpuTypes: Array<GpuType>;
+  /**
+   * A resolved round's models ranked by their scores (the newest scored round when round is
+   * omitted; null when no round has been scored). Published models only. No API key needed. first is 1 to 100.
+   */
+  leaderboard?: Maybe<Leaderboard>;
   /** The caller. Requires an API key. */
   me: Me;
+  /** A published model's scores, per round and per date (NOT_FOUND for an unknown or unpublished model). No API key needed. */
+  modelPerformance: ModelPerformance;
   /** Fetch any object by its global id. Objects of other vendors are null. */
   node?: Maybe<Node>;
   /** One round by number (NOT_FOUND when it does not exist). */
   round: DatasetRound;
+  /** Admin only: where a round's scoring stands (null before it was queued). */
+  roundScoring?: Maybe<RoundScoring>;
   /** Rounds, newest first. UPCOMING rounds are listed for admins only. */
   rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
@@ -921,6 +994,20 @@ export type QueryGpuTypesArgs = {
 };
 
 
+export type QueryLeaderboardArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  round?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<LeaderboardSort>;
+};
+
+
+export type QueryModelPerformanceArgs = {
+  modelId?: InputMaybe<Scalars['ID']['input']>;
+  slug?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
@@ -928,6 +1015,11 @@ export type QueryNodeArgs = {
 
 export type QueryRoundArgs = {
   number: Scalars['Int']['input'];
+};
+
+
+export type QueryRoundScoringArgs = {
+  round: Scalars['Int']['input'];
 };
 
 
@@ -1009,6 +1101,77 @@ export type RotateDeploymentTokenPayload = {
   /** The new token, shown once; the old one stops working at once, on every process. */
   token: Scalars['String']['output'];
 };
+
+/** A model's (or the consensus's) scores over one resolved round. */
+export type RoundScores = {
+  __typename?: 'RoundScores';
+  /** numerai_corr per date (CROSS_SECTIONAL), or the per-symbol time-series correlations (TIME_SERIES_CORR). */
+  corr: ScoreSummary;
+  /** Per-date scores, oldest first (CROSS_SECTIONAL). */
+  dates: Array<DateScore>;
+  /** Feature-neutral correlation; null for TIME_SERIES_CORR rounds. */
+  fnc?: Maybe<ScoreSummary>;
+  /** What `corr` is, in words (it is numerai_corr only for CROSS_SECTIONAL rounds). */
+  label: Scalars['String']['output'];
+  method: ScoringMethod;
+  /** MMC against the consensus; null for TIME_SERIES_CORR rounds. */
+  mmc?: Maybe<ScoreSummary>;
+  /** Its place in the round by mean corr (1 is best); null for the consensus. */
+  rank?: Maybe<Scalars['Int']['output']>;
+  /** Models ranked in the round. */
+  rankedModels: Scalars['Int']['output'];
+  round: Scalars['Int']['output'];
+  /** Dates (CROSS_SECTIONAL) or symbols (TIME_SERIES_CORR) scored. */
+  scored: Scalars['Int']['output'];
+  scoredAt: Scalars['DateTime']['output'];
+  /** Per-symbol scores (TIME_SERIES_CORR). */
+  symbols: Array<SymbolScore>;
+  /** Dates left unscored and why (no predictions, too few symbols predicted). */
+  unscored: Array<Scalars['String']['output']>;
+};
+
+/** The scoring of one resolved round (a cluster-wide job, queued when the round resolves). */
+export type RoundScoring = {
+  __typename?: 'RoundScoring';
+  /** Why it FAILED. */
+  error?: Maybe<Scalars['String']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  method?: Maybe<ScoringMethod>;
+  /** Models scored (when DONE). */
+  models?: Maybe<Scalars['Int']['output']>;
+  queuedAt: Scalars['DateTime']['output'];
+  round: Scalars['Int']['output'];
+  status: RoundScoringStatus;
+};
+
+/** Where a round's scoring stands. */
+export type RoundScoringStatus =
+  | 'DONE'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
+
+/** One score across the dates (or symbols) it was computed on. */
+export type ScoreSummary = {
+  __typename?: 'ScoreSummary';
+  /** How many dates (or symbols) it summarizes. */
+  count: Scalars['Int']['output'];
+  /** The share of dates (or symbols) with a score above 0. */
+  hitRate?: Maybe<Scalars['Float']['output']>;
+  /** Null when nothing was scored. */
+  mean?: Maybe<Scalars['Float']['output']>;
+  /** mean / std; null when std is 0 or nothing was scored. */
+  sharpe?: Maybe<Scalars['Float']['output']>;
+  /** Population standard deviation (ddof 0). */
+  std?: Maybe<Scalars['Float']['output']>;
+};
+
+/** How a round's models were scored. */
+export type ScoringMethod =
+  /** Per date across the round's symbols: numerai_corr, MMC against the consensus and FNC, as Numerai scores. */
+  | 'CROSS_SECTIONAL'
+  /** Too few symbols per date for a cross-sectional score (a one-index round): each symbol's correlation over the live period. */
+  | 'TIME_SERIES_CORR';
 
 export type ServerInfo = {
   __typename?: 'ServerInfo';
@@ -1202,6 +1365,15 @@ export type SubscriptionTrainingLogsArgs = {
 
 export type SubscriptionTrainingRunUpdatedArgs = {
   runId: Scalars['ID']['input'];
+};
+
+/** A model's time-series correlation for one symbol (TIME_SERIES_CORR rounds). */
+export type SymbolScore = {
+  __typename?: 'SymbolScore';
+  /** Null when fewer than 3 dates could be paired. */
+  corr?: Maybe<Scalars['Float']['output']>;
+  dates: Scalars['Int']['output'];
+  symbol: Scalars['String']['output'];
 };
 
 /** A hyperparameter a template declares (its package.json, under mp.hyperparameters). */
@@ -1512,6 +1684,7 @@ export type ResolversTypes = ResolversObject<{
   DatasetRoundEdge: ResolverTypeWrapper<Omit<DatasetRoundEdge, 'node'> & { node: ResolversTypes['DatasetRound'] }>;
   DatasetRoundStatus: DatasetRoundStatus;
   DatasetSplit: ResolverTypeWrapper<DatasetSplit>;
+  DateScore: ResolverTypeWrapper<DateScore>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Deployment: ResolverTypeWrapper<DeploymentEntity>;
   DeploymentAction: DeploymentAction;
@@ -1539,10 +1712,15 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
+  Leaderboard: ResolverTypeWrapper<LeaderboardView>;
+  LeaderboardEdge: ResolverTypeWrapper<Omit<LeaderboardEdge, 'node'> & { node: ResolversTypes['LeaderboardEntry'] }>;
+  LeaderboardEntry: ResolverTypeWrapper<LeaderboardEntryView>;
+  LeaderboardSort: LeaderboardSort;
   Me: ResolverTypeWrapper<Principal>;
   MetricPoint: ResolverTypeWrapper<MetricPoint>;
   MetricSummary: ResolverTypeWrapper<MetricSummary>;
   ModelLiveStatus: ModelLiveStatus;
+  ModelPerformance: ResolverTypeWrapper<ModelPerformanceView>;
   ModelSource: ResolverTypeWrapper<ModelSource>;
   ModelSourceInput: ModelSourceInput;
   ModelSourceKind: ModelSourceKind;
@@ -1559,6 +1737,11 @@ export type ResolversTypes = ResolversObject<{
   RejectedSignal: ResolverTypeWrapper<RejectedSignal>;
   Role: Role;
   RotateDeploymentTokenPayload: ResolverTypeWrapper<Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversTypes['Deployment'] }>;
+  RoundScores: ResolverTypeWrapper<RoundScoresView>;
+  RoundScoring: ResolverTypeWrapper<RoundScoringRow>;
+  RoundScoringStatus: RoundScoringStatus;
+  ScoreSummary: ResolverTypeWrapper<ScoreSummary>;
+  ScoringMethod: ScoringMethod;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   ServerTick: ResolverTypeWrapper<ServerTick>;
   Signal: ResolverTypeWrapper<StoredSignal>;
@@ -1575,6 +1758,7 @@ export type ResolversTypes = ResolversObject<{
   SignalWriteResult: ResolverTypeWrapper<SignalWriteResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SymbolScore: ResolverTypeWrapper<SymbolScore>;
   TemplateHyperparameter: ResolverTypeWrapper<TemplateHyperparameter>;
   TrainingArtifact: ResolverTypeWrapper<TrainingArtifactEntity>;
   TrainingCostStatus: TrainingCostStatus;
@@ -1621,6 +1805,7 @@ export type ResolversParentTypes = ResolversObject<{
   DatasetRoundConnection: Omit<DatasetRoundConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DatasetRoundEdge']>, nodes: Array<ResolversParentTypes['DatasetRound']> };
   DatasetRoundEdge: Omit<DatasetRoundEdge, 'node'> & { node: ResolversParentTypes['DatasetRound'] };
   DatasetSplit: DatasetSplit;
+  DateScore: DateScore;
   DateTime: Scalars['DateTime']['output'];
   Deployment: DeploymentEntity;
   DeploymentConnection: Omit<DeploymentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DeploymentEdge']>, nodes: Array<ResolversParentTypes['Deployment']> };
@@ -1643,9 +1828,13 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
+  Leaderboard: LeaderboardView;
+  LeaderboardEdge: Omit<LeaderboardEdge, 'node'> & { node: ResolversParentTypes['LeaderboardEntry'] };
+  LeaderboardEntry: LeaderboardEntryView;
   Me: Principal;
   MetricPoint: MetricPoint;
   MetricSummary: MetricSummary;
+  ModelPerformance: ModelPerformanceView;
   ModelSource: ModelSource;
   ModelSourceInput: ModelSourceInput;
   Mutation: Record<PropertyKey, never>;
@@ -1659,6 +1848,9 @@ export type ResolversParentTypes = ResolversObject<{
   RegisterModelInput: RegisterModelInput;
   RejectedSignal: RejectedSignal;
   RotateDeploymentTokenPayload: Omit<RotateDeploymentTokenPayload, 'deployment'> & { deployment: ResolversParentTypes['Deployment'] };
+  RoundScores: RoundScoresView;
+  RoundScoring: RoundScoringRow;
+  ScoreSummary: ScoreSummary;
   ServerInfo: ServerInfo;
   ServerTick: ServerTick;
   Signal: StoredSignal;
@@ -1674,6 +1866,7 @@ export type ResolversParentTypes = ResolversObject<{
   SignalWriteResult: SignalWriteResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  SymbolScore: SymbolScore;
   TemplateHyperparameter: TemplateHyperparameter;
   TrainingArtifact: TrainingArtifactEntity;
   TrainingLogEvent: TrainingLogEvent;
@@ -1733,6 +1926,7 @@ export type CatalogModelResolvers<ContextType = GraphQLContext, ParentType exten
   deployment?: Resolver<Maybe<ResolversTypes['Deployment']>, ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  latestScores?: Resolver<Maybe<ResolversTypes['RoundScores']>, ParentType, ContextType>;
   liveSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   liveStatus?: Resolver<ResolversTypes['ModelLiveStatus'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1847,6 +2041,13 @@ export type DatasetSplitResolvers<ContextType = GraphQLContext, ParentType exten
   lastDate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type DateScoreResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DateScore'] = ResolversParentTypes['DateScore']> = ResolversObject<{
+  date?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fnc?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  mmc?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  numeraiCorr?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1958,6 +2159,29 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
   name: 'JSONObject';
 }
 
+export type LeaderboardResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Leaderboard'] = ResolversParentTypes['Leaderboard']> = ResolversObject<{
+  consensus?: Resolver<Maybe<ResolversTypes['RoundScores']>, ParentType, ContextType>;
+  edges?: Resolver<Array<ResolversTypes['LeaderboardEdge']>, ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['ScoringMethod'], ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['LeaderboardEntry']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type LeaderboardEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LeaderboardEdge'] = ResolversParentTypes['LeaderboardEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['LeaderboardEntry'], ParentType, ContextType>;
+}>;
+
+export type LeaderboardEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LeaderboardEntry'] = ResolversParentTypes['LeaderboardEntry']> = ResolversObject<{
+  model?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType>;
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scores?: Resolver<ResolversTypes['RoundScores'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
+}>;
+
 export type MeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Me'] = ResolversParentTypes['Me']> = ResolversObject<{
   apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
@@ -1979,6 +2203,11 @@ export type MetricSummaryResolvers<ContextType = GraphQLContext, ParentType exte
   step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type ModelPerformanceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ModelPerformance'] = ResolversParentTypes['ModelPerformance']> = ResolversObject<{
+  model?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType>;
+  rounds?: Resolver<Array<ResolversTypes['RoundScores']>, ParentType, ContextType>;
+}>;
+
 export type ModelSourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ModelSource'] = ResolversParentTypes['ModelSource']> = ResolversObject<{
   kind?: Resolver<ResolversTypes['ModelSourceKind'], ParentType, ContextType>;
   ref?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1997,6 +2226,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rotateDeploymentToken?: Resolver<ResolversTypes['RotateDeploymentTokenPayload'], ParentType, ContextType, RequireFields<MutationRotateDeploymentTokenArgs, 'id'>>;
+  scoreRound?: Resolver<ResolversTypes['RoundScoring'], ParentType, ContextType, RequireFields<MutationScoreRoundArgs, 'round'>>;
   sendHeartbeat?: Resolver<ResolversTypes['HeartbeatReceipt'], ParentType, ContextType, RequireFields<MutationSendHeartbeatArgs, 'input'>>;
   startTrainingRun?: Resolver<ResolversTypes['TrainingRun'], ParentType, ContextType, RequireFields<MutationStartTrainingRunArgs, 'spec'>>;
   stopDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationStopDeploymentArgs, 'id'>>;
@@ -2037,9 +2267,12 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<QueryDeploymentArgs, 'id'>>;
   deployments?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryDeploymentsArgs, 'first'>>;
   gpuTypes?: Resolver<Array<ResolversTypes['GpuType']>, ParentType, ContextType, Partial<QueryGpuTypesArgs>>;
+  leaderboard?: Resolver<Maybe<ResolversTypes['Leaderboard']>, ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'first' | 'sort'>>;
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
+  modelPerformance?: Resolver<ResolversTypes['ModelPerformance'], ParentType, ContextType, Partial<QueryModelPerformanceArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   round?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<QueryRoundArgs, 'number'>>;
+  roundScoring?: Resolver<Maybe<ResolversTypes['RoundScoring']>, ParentType, ContextType, RequireFields<QueryRoundScoringArgs, 'round'>>;
   rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   signals?: Resolver<ResolversTypes['SignalConnection'], ParentType, ContextType, RequireFields<QuerySignalsArgs, 'first'>>;
@@ -2061,6 +2294,40 @@ export type RejectedSignalResolvers<ContextType = GraphQLContext, ParentType ext
 export type RotateDeploymentTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RotateDeploymentTokenPayload'] = ResolversParentTypes['RotateDeploymentTokenPayload']> = ResolversObject<{
   deployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type RoundScoresResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoundScores'] = ResolversParentTypes['RoundScores']> = ResolversObject<{
+  corr?: Resolver<ResolversTypes['ScoreSummary'], ParentType, ContextType>;
+  dates?: Resolver<Array<ResolversTypes['DateScore']>, ParentType, ContextType>;
+  fnc?: Resolver<Maybe<ResolversTypes['ScoreSummary']>, ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['ScoringMethod'], ParentType, ContextType>;
+  mmc?: Resolver<Maybe<ResolversTypes['ScoreSummary']>, ParentType, ContextType>;
+  rank?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  rankedModels?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scored?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scoredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  symbols?: Resolver<Array<ResolversTypes['SymbolScore']>, ParentType, ContextType>;
+  unscored?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type RoundScoringResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoundScoring'] = ResolversParentTypes['RoundScoring']> = ResolversObject<{
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  method?: Resolver<Maybe<ResolversTypes['ScoringMethod']>, ParentType, ContextType>;
+  models?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RoundScoringStatus'], ParentType, ContextType>;
+}>;
+
+export type ScoreSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreSummary'] = ResolversParentTypes['ScoreSummary']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  hitRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  mean?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  sharpe?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  std?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 }>;
 
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = ResolversObject<{
@@ -2125,6 +2392,12 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   signalWritten?: SubscriptionResolver<ResolversTypes['Signal'], "signalWritten", ParentType, ContextType, Partial<SubscriptionSignalWrittenArgs>>;
   trainingLogs?: SubscriptionResolver<ResolversTypes['TrainingLogEvent'], "trainingLogs", ParentType, ContextType, RequireFields<SubscriptionTrainingLogsArgs, 'afterSeq' | 'runId'>>;
   trainingRunUpdated?: SubscriptionResolver<ResolversTypes['TrainingRun'], "trainingRunUpdated", ParentType, ContextType, RequireFields<SubscriptionTrainingRunUpdatedArgs, 'runId'>>;
+}>;
+
+export type SymbolScoreResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SymbolScore'] = ResolversParentTypes['SymbolScore']> = ResolversObject<{
+  corr?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  dates?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type TemplateHyperparameterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TemplateHyperparameter'] = ResolversParentTypes['TemplateHyperparameter']> = ResolversObject<{
@@ -2249,6 +2522,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   DatasetRoundConnection?: DatasetRoundConnectionResolvers<ContextType>;
   DatasetRoundEdge?: DatasetRoundEdgeResolvers<ContextType>;
   DatasetSplit?: DatasetSplitResolvers<ContextType>;
+  DateScore?: DateScoreResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Deployment?: DeploymentResolvers<ContextType>;
   DeploymentConnection?: DeploymentConnectionResolvers<ContextType>;
@@ -2264,9 +2538,13 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Hyperparameter?: HyperparameterResolvers<ContextType>;
   HyperparameterValue?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
+  Leaderboard?: LeaderboardResolvers<ContextType>;
+  LeaderboardEdge?: LeaderboardEdgeResolvers<ContextType>;
+  LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
   Me?: MeResolvers<ContextType>;
   MetricPoint?: MetricPointResolvers<ContextType>;
   MetricSummary?: MetricSummaryResolvers<ContextType>;
+  ModelPerformance?: ModelPerformanceResolvers<ContextType>;
   ModelSource?: ModelSourceResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
@@ -2276,6 +2554,9 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Query?: QueryResolvers<ContextType>;
   RejectedSignal?: RejectedSignalResolvers<ContextType>;
   RotateDeploymentTokenPayload?: RotateDeploymentTokenPayloadResolvers<ContextType>;
+  RoundScores?: RoundScoresResolvers<ContextType>;
+  RoundScoring?: RoundScoringResolvers<ContextType>;
+  ScoreSummary?: ScoreSummaryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ServerTick?: ServerTickResolvers<ContextType>;
   Signal?: SignalResolvers<ContextType>;
@@ -2285,6 +2566,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SignalInferenceResponse?: SignalInferenceResponseResolvers<ContextType>;
   SignalWriteResult?: SignalWriteResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  SymbolScore?: SymbolScoreResolvers<ContextType>;
   TemplateHyperparameter?: TemplateHyperparameterResolvers<ContextType>;
   TrainingArtifact?: TrainingArtifactResolvers<ContextType>;
   TrainingLogEvent?: TrainingLogEventResolvers<ContextType>;

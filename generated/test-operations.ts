@@ -148,6 +148,13 @@ export type HyperparameterInput = {
   value: string | number | boolean;
 };
 
+/** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
+export type LeaderboardSort =
+  | 'CORR'
+  | 'CORR_SHARPE'
+  | 'FNC'
+  | 'MMC';
+
 export type ModelSourceInput = {
   /** A path on the server's machine (LOCAL only). */
   path?: string | null | undefined;
@@ -183,6 +190,20 @@ export type ModelTask =
 export type Role =
   | 'ADMIN'
   | 'VENDOR';
+
+/** Where a round's scoring stands. */
+export type RoundScoringStatus =
+  | 'DONE'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
+
+/** How a round's models were scored. */
+export type ScoringMethod =
+  /** Per date across the round's symbols: numerai_corr, MMC against the consensus and FNC, as Numerai scores. */
+  | 'CROSS_SECTIONAL'
+  /** Too few symbols per date for a cross-sectional score (a one-index round): each symbol's correlation over the live period. */
+  | 'TIME_SERIES_CORR';
 
 export type TrainingCostStatus =
   /** costUsd is the price per hour x the time the job executed. */
@@ -558,6 +579,39 @@ export type TestVendorEmailQuery = { node:
     | Record<PropertyKey, never>
    | null };
 
+export type TestRoundScoresFieldsFragment = { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, unscored: Array<string>, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, std: number | null, sharpe: number | null, count: number } | null, fnc: { mean: number | null, count: number } | null, dates: Array<{ date: string, numeraiCorr: number | null, mmc: number | null, fnc: number | null }>, symbols: Array<{ symbol: string, corr: number | null, dates: number }> };
+
+export type TestLeaderboardQueryVariables = Exact<{
+  round?: number | null | undefined;
+  sort?: LeaderboardSort | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type TestLeaderboardQuery = { leaderboard: { round: number, method: ScoringMethod, label: string, totalCount: number, consensus: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, unscored: Array<string>, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, std: number | null, sharpe: number | null, count: number } | null, fnc: { mean: number | null, count: number } | null, dates: Array<{ date: string, numeraiCorr: number | null, mmc: number | null, fnc: number | null }>, symbols: Array<{ symbol: string, corr: number | null, dates: number }> } | null, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ rank: number, model: { slug: string }, vendor: { handle: string }, scores: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, unscored: Array<string>, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, std: number | null, sharpe: number | null, count: number } | null, fnc: { mean: number | null, count: number } | null, dates: Array<{ date: string, numeraiCorr: number | null, mmc: number | null, fnc: number | null }>, symbols: Array<{ symbol: string, corr: number | null, dates: number }> } }> } | null };
+
+export type TestModelPerformanceQueryVariables = Exact<{
+  slug?: string | null | undefined;
+}>;
+
+
+export type TestModelPerformanceQuery = { modelPerformance: { model: { slug: string, latestScores: { round: number, rank: number | null, corr: { mean: number | null } } | null }, rounds: Array<{ round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, unscored: Array<string>, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, std: number | null, sharpe: number | null, count: number } | null, fnc: { mean: number | null, count: number } | null, dates: Array<{ date: string, numeraiCorr: number | null, mmc: number | null, fnc: number | null }>, symbols: Array<{ symbol: string, corr: number | null, dates: number }> }> } };
+
+export type TestScoreRoundMutationVariables = Exact<{
+  round: number;
+}>;
+
+
+export type TestScoreRoundMutation = { scoreRound: { round: number, status: RoundScoringStatus } };
+
+export type TestRoundScoringQueryVariables = Exact<{
+  round: number;
+}>;
+
+
+export type TestRoundScoringQuery = { roundScoring: { round: number, status: RoundScoringStatus, models: number | null, method: ScoringMethod | null, error: string | null } | null };
+
 export type TestTrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> };
 
 export type TestStartTrainingRunMutationVariables = Exact<{
@@ -734,6 +788,45 @@ export const TestDeploymentFieldsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"TestDeploymentFields"}) as unknown as TypedDocumentString<TestDeploymentFieldsFragment, unknown>;
+export const TestRoundScoresFieldsFragmentDoc = new TypedDocumentString(`
+    fragment TestRoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    std
+    sharpe
+    count
+  }
+  fnc {
+    mean
+    count
+  }
+  scored
+  rank
+  rankedModels
+  dates {
+    date
+    numeraiCorr
+    mmc
+    fnc
+  }
+  symbols {
+    symbol
+    corr
+    dates
+  }
+  unscored
+}
+    `, {"fragmentName":"TestRoundScoresFields"}) as unknown as TypedDocumentString<TestRoundScoresFieldsFragment, unknown>;
 export const TestTrainingRunFieldsFragmentDoc = new TypedDocumentString(`
     fragment TestTrainingRunFields on TrainingRun {
   id
@@ -1330,6 +1423,145 @@ export const TestVendorEmailDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TestVendorEmailQuery, TestVendorEmailQueryVariables>;
+export const TestLeaderboardDocument = new TypedDocumentString(`
+    query TestLeaderboard($round: Int, $sort: LeaderboardSort, $first: Int, $after: String) {
+  leaderboard(round: $round, sort: $sort, first: $first, after: $after) {
+    round
+    method
+    label
+    totalCount
+    consensus {
+      ...TestRoundScoresFields
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      rank
+      model {
+        slug
+      }
+      vendor {
+        handle
+      }
+      scores {
+        ...TestRoundScoresFields
+      }
+    }
+  }
+}
+    fragment TestRoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    std
+    sharpe
+    count
+  }
+  fnc {
+    mean
+    count
+  }
+  scored
+  rank
+  rankedModels
+  dates {
+    date
+    numeraiCorr
+    mmc
+    fnc
+  }
+  symbols {
+    symbol
+    corr
+    dates
+  }
+  unscored
+}`) as unknown as TypedDocumentString<TestLeaderboardQuery, TestLeaderboardQueryVariables>;
+export const TestModelPerformanceDocument = new TypedDocumentString(`
+    query TestModelPerformance($slug: String) {
+  modelPerformance(slug: $slug) {
+    model {
+      slug
+      latestScores {
+        round
+        rank
+        corr {
+          mean
+        }
+      }
+    }
+    rounds {
+      ...TestRoundScoresFields
+    }
+  }
+}
+    fragment TestRoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    std
+    sharpe
+    count
+  }
+  fnc {
+    mean
+    count
+  }
+  scored
+  rank
+  rankedModels
+  dates {
+    date
+    numeraiCorr
+    mmc
+    fnc
+  }
+  symbols {
+    symbol
+    corr
+    dates
+  }
+  unscored
+}`) as unknown as TypedDocumentString<TestModelPerformanceQuery, TestModelPerformanceQueryVariables>;
+export const TestScoreRoundDocument = new TypedDocumentString(`
+    mutation TestScoreRound($round: Int!) {
+  scoreRound(round: $round) {
+    round
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<TestScoreRoundMutation, TestScoreRoundMutationVariables>;
+export const TestRoundScoringDocument = new TypedDocumentString(`
+    query TestRoundScoring($round: Int!) {
+  roundScoring(round: $round) {
+    round
+    status
+    models
+    method
+    error
+  }
+}
+    `) as unknown as TypedDocumentString<TestRoundScoringQuery, TestRoundScoringQueryVariables>;
 export const TestStartTrainingRunDocument = new TypedDocumentString(`
     mutation TestStartTrainingRun($spec: TrainingSpecInput!, $key: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $key) {

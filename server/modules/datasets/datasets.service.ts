@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
 import type { BlobStore, Links, StoredFile } from '../../storage';
@@ -7,7 +7,7 @@ import { DatasetFileKind, DatasetRoundStatus } from '../../../generated/schema-t
 import { DatasetRoundEntity } from './dataset-round.entity';
 import { DatasetFileEntity } from './dataset-file.entity';
 import { transitionRound } from './round-status';
-import { RoundInputError, buildResolution, buildRound, parsePricesCsv, type PriceRow } from './round-builder';
+import { RoundInputError, buildResolution, buildRound, parseCsvRecords, parsePricesCsv, type PriceRow } from './round-builder';
 
 export interface CreateRoundInput {
   prices: PriceRow[];
@@ -15,18 +15,40 @@ export interface CreateRoundInput {
   name?: string;
   description?: string;
   open?: boolean;
+  /** Dates in the LIVE split (default: the horizon, at least 20). */
+  liveDays?: number;
   by: string;
 }
+
+/** Runs inside the transaction that marks a round RESOLVED (scoring queues the round from here). */
+export type RoundResolvedListener = (manager: EntityManager, round: DatasetRoundEntity) => Promise<void>;
 
 const MIN_URL_SECONDS = 10;
 const MAX_URL_SECONDS = 86_400;
 
 /** Dataset rounds: who sees which, the status machine, building and resolving, signed downloads. */
 export class DatasetsService {
+  private readonly resolvedListeners: RoundResolvedListener[] = [];
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly blobs: BlobStore,
   ) {}
+
+  onResolved(listener: RoundResolvedListener): void {
+    this.resolvedListeners.push(listener);
+  }
+
+  /** A round file's header and rows (our own CSV), or null when the round has no file of that kind. */
+  async readFile(roundNumber: number, kind: DatasetFileKind): Promise<{ columns: string[]; rows: string[][] } | null> {
+    const [files] = await this.filesOf([roundNumber]);
+    const file = files.find((candidate) => candidate.kind === kind);
+    if (!file) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.blobs.read(file.blobKey)) chunks.push(Buffer.from(chunk));
+    const [header, ...rows] = parseCsvRecords(Buffer.concat(chunks).toString('utf8')).map((record) => record.fields);
+    return { columns: header ?? [], rows };
+  }
 
   async list(
     principal: Principal | null,
@@ -106,7 +128,7 @@ export class DatasetsService {
    * one transaction after that, so no record ever points at a partial file.
    */
   async createRound(input: CreateRoundInput): Promise<DatasetRoundEntity> {
-    const built = buildRound(input.prices, { horizonDays: input.horizonDays });
+    const built = buildRound(input.prices, { horizonDays: input.horizonDays, liveDays: input.liveDays });
     const repository = this.dataSource.getRepository(DatasetRoundEntity);
     const latest = await repository.createQueryBuilder('round').select('MAX(round.number)', 'max').getRawOne<{ max: number | null }>();
     const number = (latest?.max ?? 0) + 1;
@@ -210,6 +232,7 @@ export class DatasetsService {
         }),
       );
       await repository.save(locked);
+      for (const listener of this.resolvedListeners) await listener(manager, locked);
       return locked;
     });
   }

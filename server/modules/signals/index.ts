@@ -15,10 +15,14 @@ import { SignalStore } from './signal-store';
 import { SignalFeed } from './signal-feed';
 import { SignalReads } from './signal-reads';
 import { ensureSignalPartitions } from './signal-partitions';
+import { SCORES_CHANNEL } from './round-scoring/round-scorer';
+import { ScoreReads, type RoundScoresView } from './round-scoring/score-reads';
+import { ScoringQueue } from './round-scoring/scoring-queue';
 
 declare module '../../context' {
   interface Loaders {
     liveStateByDeployment: DataLoader<string, LiveState>;
+    latestScoresByModel: DataLoader<string, RoundScoresView | null>;
   }
   interface Services {
     modelRegistration: ModelRegistration;
@@ -27,6 +31,8 @@ declare module '../../context' {
     signalStore: SignalStore;
     signalReads: SignalReads;
     signalFeed: SignalFeed;
+    scoreReads: ScoreReads;
+    scoringQueue: ScoringQueue;
   }
 }
 
@@ -39,6 +45,8 @@ export const signalsModule: MarketplaceModule = {
     const feed = new SignalFeed(database.dataSource, database.notifications, log);
     const catalogFeed = new CatalogFeed(database.dataSource, database.notifications, log);
     const registration = new ModelRegistration(database.dataSource, database.notifications, services.deployments, services.trainingRuns);
+    const scoreReads = new ScoreReads(database.dataSource);
+    const scoringQueue = new ScoringQueue(database.dataSource, database.notifications, services.datasets, log);
     schedule.every('signal-partitions', 6 * 3600_000, () => ensureSignalPartitions(database.dataSource, log));
     return {
       services: {
@@ -48,10 +56,14 @@ export const signalsModule: MarketplaceModule = {
         signalStore: store,
         signalReads: new SignalReads(database.dataSource),
         signalFeed: feed,
+        scoreReads,
+        scoringQueue,
       },
-      loaders: () => ({ liveStateByDeployment: liveStateLoader(database.dataSource) }),
-      // A listing's LIVE or OFFLINE follows its deployment's health.
-      publicCacheChannels: [DEPLOYMENT_CHANNEL],
+      loaders: () => ({ liveStateByDeployment: liveStateLoader(database.dataSource), latestScoresByModel: scoreReads.latestLoader() }),
+      // A listing's LIVE or OFFLINE follows its deployment's health; its scores, the round's scoring.
+      publicCacheChannels: [DEPLOYMENT_CHANNEL, SCORES_CHANNEL],
+      startWorkers: () => scoringQueue.start(),
+      stopWorkers: () => scoringQueue.stop(),
       start: async () => {
         await ensureSignalPartitions(database.dataSource, log);
         await feed.start();

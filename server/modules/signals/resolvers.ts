@@ -12,9 +12,16 @@ export const signalsResolvers: Resolvers = {
   Query: {
     consensus: (_parent, args, { principal, services }) => services.consensus.compute(principal, args),
     signals: (_parent, args, { principal, services }) => services.signalReads.list(principal, args),
+    leaderboard: (_parent, args, { services }) => services.scoreReads.leaderboard(args),
+    modelPerformance: async (_parent, args, { services }) => {
+      const model = await services.catalog.get(args);
+      return { model, rounds: await services.scoreReads.performance(model.id) };
+    },
+    roundScoring: (_parent, { round }, { principal, services }) => services.scoringQueue.status(principal, round),
   },
 
   Mutation: {
+    scoreRound: (_parent, { round }, { principal, services }) => services.scoringQueue.request(principal, round),
     registerModel: (_parent, { input }, { principal, services }) => services.modelRegistration.register(principal, input),
     unregisterModel: (_parent, args, { principal, services }) => services.modelRegistration.unregister(principal, args),
     writeSignals: (_parent, { signals }, { deployment, services, idempotencyKey }) =>
@@ -33,11 +40,28 @@ export const signalsResolvers: Resolvers = {
   },
 
   CatalogModel: {
+    latestScores: (model, _args, { loaders }) => loaders.latestScoresByModel.load(model.id),
     liveStatus: async (model, _args, { loaders }) => (await liveStateOfListing(model, loaders.liveStateByDeployment)).status,
     liveSince: async (model, _args, { loaders }) => (await liveStateOfListing(model, loaders.liveStateByDeployment)).since,
     // Which deployment serves a model is its vendor's business.
     deployment: (model, _args, { principal, services }) =>
       model.deploymentId && principal?.vendorId === model.vendorId ? services.deployments.get(principal, model.deploymentId).catch(() => null) : null,
+  },
+
+  Leaderboard: {
+    edges: (board, _args, { services }) => board.entries.map((node, index) => ({ cursor: services.scoreReads.cursorAt(board.offset + index + 1), node })),
+    nodes: (board) => board.entries,
+    pageInfo: (board, _args, { services }) => ({
+      hasNextPage: board.hasNextPage,
+      hasPreviousPage: board.offset > 0,
+      startCursor: board.entries.length ? services.scoreReads.cursorAt(board.offset + 1) : null,
+      endCursor: board.entries.length ? services.scoreReads.cursorAt(board.offset + board.entries.length) : null,
+    }),
+  },
+
+  LeaderboardEntry: {
+    model: async (entry, _args, { services }) => (await services.catalog.byId(entry.modelId))!,
+    vendor: async (entry, _args, { loaders }) => (await loaders.vendorById.load(entry.vendorId))!,
   },
 
   ConsensusContribution: {

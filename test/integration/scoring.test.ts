@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeQuietServingTemplate } from '../helpers/serving-template';
+import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import type { PriceRow } from '../../server/modules/datasets/round-builder';
+import { numeraiCorr } from '../../server/modules/signals/scoring';
+import {
+  TestCreateDeploymentDocument,
+  TestDeploymentDocument,
+  TestLeaderboardDocument,
+  TestModelPerformanceDocument,
+  TestRoundScoringDocument,
+  TestScoreRoundDocument,
+} from '../../generated/test-operations';
+
+const SYMBOLS = Array.from({ length: 25 }, (_, i) => `S${String(i).padStart(2, '0')}`);
+const HORIZON = 5;
+const BUILT_DAYS = 180;
+const LIVE_DAYS = 20;
+
+/** A deterministic pseudo-random stream in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 25 symbols' daily random walks over `days` weekdays from 2024-01-01. */
+function syntheticPrices(days: number): { prices: PriceRow[]; dates: string[] } {
+  const next = random(7);
+  const dates: string[] = [];
+  for (const day = new Date('2024-01-01T00:00:00Z'); dates.length < days; day.setUTCDate(day.getUTCDate() + 1)) {
+    if (day.getUTCDay() !== 0 && day.getUTCDay() !== 6) dates.push(day.toISOString().slice(0, 10));
+  }
+  const prices: PriceRow[] = [];
+  for (const symbol of SYMBOLS) {
+    let close = 100;
+    for (const date of dates) {
+      close *= 1 + (next() - 0.5) * 0.04;
+      prices.push({ symbol, date, open: close, high: close * 1.01, low: close * 0.99, close, volume: 1000 + Math.floor(next() * 1000) });
+    }
+  }
+  return { prices, dates };
+}
+
+describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(120_000);
+  let server: TestServer;
+  let templates: string;
+  let round: number;
+  const { prices, dates } = syntheticPrices(BUILT_DAYS + HORIZON + 5);
+  const liveDates = dates.slice(BUILT_DAYS - LIVE_DAYS, BUILT_DAYS);
+  const closeOf = new Map(prices.map((row) => [`${row.symbol} ${row.date}`, row.close]));
+  /** The realized forward return over the horizon: what a perfect model would predict. */
+  const forward = (symbol: string, date: string): number => {
+    const at = dates.indexOf(date);
+    return closeOf.get(`${symbol} ${dates[at + HORIZON]}`)! / closeOf.get(`${symbol} ${date}`)! - 1;
+  };
+
+  before(async function () {
+    templates = mkdtempSync(path.join(tmpdir(), 'mp-scoring-templates-'));
+    writeQuietServingTemplate(templates);
+    server = await startTestServer({ MP_TEMPLATES_DIR: templates });
+    const built = await server.app.services.datasets.createRound({
+      prices: prices.filter((row) => row.date <= dates[BUILT_DAYS - 1]),
+      horizonDays: HORIZON,
+      liveDays: LIVE_DAYS,
+      name: 'Synthetic 25 symbols',
+      open: true,
+      by: 'test',
+    });
+    round = built.number;
+  });
+
+  after(async function () {
+    await server?.close();
+    rmSync(templates, { recursive: true, force: true });
+  });
+
+  /** A vendor's registered model writing one signal per live (symbol, date): `predict` gives its score. */
+  async function modelWriting(name: string, predict: (symbol: string, date: string) => number) {
+    const vendor = await server.createVendor();
+    const created = await server.graphql(TestCreateDeploymentDocument, { input: { name } }, vendor.apiKey);
+    const id = created.data!.createDeployment.deployment.id;
+    const token = created.data!.createDeployment.token!;
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      if ((await server.graphql(TestDeploymentDocument, { id }, vendor.apiKey)).data?.deployment.status === 'STARTING') break;
+      await sleep(50);
+    }
+    const registered = await server.graphql<{ registerModel: { slug: string } }>(
+      'mutation ($input: RegisterModelInput!) { registerModel(input: $input) { slug } }',
+      { input: { name, deploymentId: id } },
+      vendor.apiKey,
+    );
+    assert.equal(registered.errors, undefined, JSON.stringify(registered.errors));
+    const signals = liveDates.flatMap((date) =>
+      SYMBOLS.map((symbol) => ({ symbol, asOf: `${date}T21:00:00.000Z`, horizonDays: HORIZON, score: predict(symbol, date), confidence: 0.5 })),
+    );
+    const written = await server.graphql<{ writeSignals: { written: number; round: number; rejected: { message: string }[] } }>(
+      'mutation ($signals: [SignalWrite!]!) { writeSignals(signals: $signals) { written round rejected { message } } }',
+      { signals },
+      token,
+    );
+    assert.equal(written.data?.writeSignals.written, signals.length, JSON.stringify(written.errors ?? written.data?.writeSignals.rejected.slice(0, 3)));
+    assert.equal(written.data?.writeSignals.round, round);
+    return { ...vendor, slug: registered.data!.registerModel.slug };
+  }
+
+  async function scoringDone(): Promise<void> {
+    for (let attempt = 0; attempt < 300; attempt += 1) {
+      const status = (await server.graphql(TestRoundScoringDocument, { round }, server.adminKey)).data?.roundScoring;
+      if (status?.status === 'DONE') return;
+      assert.notEqual(status?.status, 'FAILED', status?.error ?? '');
+      await sleep(100);
+    }
+    assert.fail('the round was not scored within 30 s');
+  }
+
+  it('scores every model when the round resolves: ranks, per-date numerai_corr, MMC and FNC, and the consensus', async function () {
+    const noise = random(11);
+    // Scores in (0, 1): a squashed forward return is a near-perfect model, its negation the worst one.
+    const squash = (value: number): number => 1 / (1 + Math.exp(-value * 50));
+    const oracle = await modelWriting('Oracle', (symbol, date) => squash(forward(symbol, date)));
+    const coin = await modelWriting('Coin', () => 0.05 + 0.9 * noise());
+    const contrarian = await modelWriting('Contrarian', (symbol, date) => squash(-forward(symbol, date)));
+
+    const early = await server.graphql(TestLeaderboardDocument, { round });
+    assert.equal(early.errors?.[0].extensions?.code, 'PRECONDITION_FAILED', 'an OPEN round has no leaderboard yet');
+    const notYet = await server.graphql(TestScoreRoundDocument, { round }, server.adminKey);
+    assert.equal(notYet.errors?.[0].extensions?.code, 'PRECONDITION_FAILED');
+    assert.match(notYet.errors![0].message, /only a RESOLVED round has scores/);
+
+    await server.app.services.datasets.changeStatusAs(round, 'CLOSED', 'test');
+    await server.app.services.datasets.resolveRound(round, prices, 'test');
+    await scoringDone();
+
+    const board = await server.graphql(TestLeaderboardDocument, { round });
+    assert.equal(board.errors, undefined, JSON.stringify(board.errors));
+    const leaderboard = board.data!.leaderboard!;
+    assert.equal(leaderboard.method, 'CROSS_SECTIONAL');
+    assert.equal(leaderboard.totalCount, 3);
+    assert.deepEqual(
+      leaderboard.nodes.map((entry) => [entry.rank, entry.model.slug, entry.vendor.handle]),
+      [
+        [1, oracle.slug, oracle.handle],
+        [2, coin.slug, coin.handle],
+        [3, contrarian.slug, contrarian.handle],
+      ],
+    );
+    const [best, , worst] = leaderboard.nodes;
+    assert.ok(best.scores.corr.mean! > 0.5, `the oracle's mean numerai_corr is ${best.scores.corr.mean}`);
+    assert.ok(worst.scores.corr.mean! < -0.5);
+    assert.equal(best.scores.scored, LIVE_DAYS);
+    assert.deepEqual(
+      best.scores.dates.map((entry) => entry.date),
+      liveDates,
+    );
+    assert.equal(best.scores.corr.hitRate, 1);
+    assert.ok(best.scores.mmc && best.scores.fnc && Number.isFinite(best.scores.mmc.mean) && Number.isFinite(best.scores.fnc.mean));
+    assert.equal(leaderboard.consensus?.rank, null, 'the consensus is shown, not ranked');
+    assert.equal(leaderboard.consensus?.scored, LIVE_DAYS);
+    assert.ok(Math.abs(leaderboard.consensus!.mmc!.mean!) < 1e-12, "the consensus's MMC against itself is 0");
+
+    // The stored per-date score is numerai_corr of what the model wrote against the resolution's target.
+    const firstDate = liveDates[0];
+    const resolution = (await server.app.services.datasets.readFile(round, 'RESOLUTION'))!;
+    const targets = resolution.rows.filter((row) => row[1] === firstDate).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const expected = numeraiCorr(
+      targets.map((row) => squash(forward(row[0], firstDate))),
+      targets.map((row) => Number(row[2])),
+    );
+    assert.ok(Math.abs(best.scores.dates[0].numeraiCorr! - expected) < 1e-12, `${best.scores.dates[0].numeraiCorr} vs ${expected}`);
+
+    const bySharpe = await server.graphql(TestLeaderboardDocument, { round, sort: 'MMC', first: 1 });
+    assert.equal(bySharpe.data!.leaderboard!.nodes.length, 1);
+    assert.equal(bySharpe.data!.leaderboard!.pageInfo.hasNextPage, true);
+    const second = await server.graphql(TestLeaderboardDocument, { round, sort: 'MMC', first: 2, after: bySharpe.data!.leaderboard!.pageInfo.endCursor });
+    assert.deepEqual(
+      second.data!.leaderboard!.nodes.map((entry) => entry.rank),
+      [2, 3],
+    );
+
+    const performance = await server.graphql(TestModelPerformanceDocument, { slug: oracle.slug });
+    assert.equal(performance.errors, undefined, JSON.stringify(performance.errors));
+    assert.equal(performance.data!.modelPerformance.rounds[0].round, round);
+    assert.equal(performance.data!.modelPerformance.model.latestScores?.rank, 1);
+    assert.equal(performance.data!.modelPerformance.model.latestScores?.corr.mean, best.scores.corr.mean);
+  });
+
+  it('scores again to the same rows, and only for an operator', async function () {
+    const before = (await server.graphql(TestLeaderboardDocument, { round })).data!.leaderboard!;
+    const refused = await server.graphql(TestScoreRoundDocument, { round }, (await server.createVendor()).apiKey);
+    assert.equal(refused.errors?.[0].extensions?.code, 'FORBIDDEN');
+    const queued = await server.graphql(TestScoreRoundDocument, { round }, server.adminKey);
+    assert.equal(queued.data?.scoreRound.status, 'QUEUED', JSON.stringify(queued.errors));
+    await scoringDone();
+    const after = (await server.graphql(TestLeaderboardDocument, { round })).data!.leaderboard!;
+    assert.deepEqual(after, before);
+    const unknown = await server.graphql(TestScoreRoundDocument, { round: 999 }, server.adminKey);
+    assert.equal(unknown.errors?.[0].extensions?.code, 'NOT_FOUND');
+  });
+});
