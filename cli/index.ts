@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
 import consensusCommand from './commands/consensus';
+import leaderboardCommand from './commands/leaderboard';
 import dataCommand from './commands/data';
 import deployCommand from './commands/deploy';
 import devCommand from './commands/dev';
@@ -42,6 +43,7 @@ const commands = [
   unregisterCommand,
   signalsCommand,
   consensusCommand,
+  leaderboardCommand,
 ] as CommandModule<GlobalArgs, GlobalArgs>[];
 
 /** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
@@ -51,6 +53,7 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   whoami: [],
   keys: ['create', 'list', 'ls', 'revoke'],
   catalog: ['list', 'ls', 'show'],
+  models: ['list', 'ls', 'show'],
   train: ['start', 'status', 'logs', 'stop', 'artifacts', 'templates'],
   gpus: [],
   data: ['list', 'ls', 'info', 'pull'],
@@ -64,6 +67,7 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   unregister: [],
   signals: ['list', 'ls'],
   consensus: [],
+  leaderboard: [],
 };
 
 export function commandPath(argv: readonly string[]): string {

@@ -151,6 +151,13 @@ export type HyperparameterType =
   | 'NUMBER'
   | 'STRING';
 
+/** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
+export type LeaderboardSort =
+  | 'CORR'
+  | 'CORR_SHARPE'
+  | 'FNC'
+  | 'MMC';
+
 /** Whether a registered model is serving now. */
 export type ModelLiveStatus =
   /** Its deployment is HEALTHY. */
@@ -207,6 +214,13 @@ export type RegisterModelInput = {
 export type Role =
   | 'ADMIN'
   | 'VENDOR';
+
+/** How a round's models were scored. */
+export type ScoringMethod =
+  /** Per date across the round's symbols: numerai_corr, MMC against the consensus and FNC, as Numerai scores. */
+  | 'CROSS_SECTIONAL'
+  /** Too few symbols per date for a cross-sectional score (a one-index round): each symbol's correlation over the live period. */
+  | 'TIME_SERIES_CORR';
 
 /** Which signals to read; every field narrows the list. */
 export type SignalFilter = {
@@ -288,7 +302,7 @@ export type CatalogModelShowQueryVariables = Exact<{
 }>;
 
 
-export type CatalogModelShowQuery = { catalogModel: { id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } } };
+export type CatalogModelShowQuery = { catalogModel: { liveStatus: ModelLiveStatus, liveSince: string | null, id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } }, modelPerformance: { rounds: Array<{ round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null }> } };
 
 export type DatasetRoundFieldsFragment = { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> };
 
@@ -462,6 +476,18 @@ export type ConsensusShowQueryVariables = Exact<{
 
 
 export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
+
+export type RoundScoresFieldsFragment = { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null };
+
+export type LeaderboardShowQueryVariables = Exact<{
+  round?: number | null | undefined;
+  sort?: LeaderboardSort | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LeaderboardShowQuery = { leaderboard: { round: number, method: ScoringMethod, label: string, totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, consensus: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } | null, nodes: Array<{ rank: number, model: { slug: string, name: string, liveStatus: ModelLiveStatus }, vendor: { handle: string }, scores: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } }> } | null };
 
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
@@ -661,6 +687,32 @@ export const RegisteredModelFieldsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"RegisteredModelFields"}) as unknown as TypedDocumentString<RegisteredModelFieldsFragment, unknown>;
+export const RoundScoresFieldsFragmentDoc = new TypedDocumentString(`
+    fragment RoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    sharpe
+  }
+  fnc {
+    mean
+    sharpe
+  }
+  scored
+  rank
+  rankedModels
+  scoredAt
+}
+    `, {"fragmentName":"RoundScoresFields"}) as unknown as TypedDocumentString<RoundScoresFieldsFragment, unknown>;
 export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
     fragment TrainingRunFields on TrainingRun {
   id
@@ -738,6 +790,13 @@ export const CatalogModelShowDocument = new TypedDocumentString(`
     query CatalogModelShow($id: ID, $slug: String) {
   catalogModel(id: $id, slug: $slug) {
     ...CatalogModelFields
+    liveStatus
+    liveSince
+  }
+  modelPerformance(modelId: $id, slug: $slug) {
+    rounds {
+      ...RoundScoresFields
+    }
   }
 }
     fragment CatalogModelFields on CatalogModel {
@@ -755,6 +814,30 @@ export const CatalogModelShowDocument = new TypedDocumentString(`
     handle
     displayName
   }
+}
+fragment RoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    sharpe
+  }
+  fnc {
+    mean
+    sharpe
+  }
+  scored
+  rank
+  rankedModels
+  scoredAt
 }`) as unknown as TypedDocumentString<CatalogModelShowQuery, CatalogModelShowQueryVariables>;
 export const DataRoundsDocument = new TypedDocumentString(`
     query DataRounds($status: DatasetRoundStatus, $first: Int, $after: String) {
@@ -1478,6 +1561,60 @@ export const ConsensusShowDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ConsensusShowQuery, ConsensusShowQueryVariables>;
+export const LeaderboardShowDocument = new TypedDocumentString(`
+    query LeaderboardShow($round: Int, $sort: LeaderboardSort, $first: Int, $after: String) {
+  leaderboard(round: $round, sort: $sort, first: $first, after: $after) {
+    round
+    method
+    label
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    consensus {
+      ...RoundScoresFields
+    }
+    nodes {
+      rank
+      model {
+        slug
+        name
+        liveStatus
+      }
+      vendor {
+        handle
+      }
+      scores {
+        ...RoundScoresFields
+      }
+    }
+  }
+}
+    fragment RoundScoresFields on RoundScores {
+  round
+  method
+  label
+  corr {
+    mean
+    std
+    sharpe
+    hitRate
+    count
+  }
+  mmc {
+    mean
+    sharpe
+  }
+  fnc {
+    mean
+    sharpe
+  }
+  scored
+  rank
+  rankedModels
+  scoredAt
+}`) as unknown as TypedDocumentString<LeaderboardShowQuery, LeaderboardShowQueryVariables>;
 export const TrainStartDocument = new TypedDocumentString(`
     mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {

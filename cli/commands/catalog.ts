@@ -5,6 +5,7 @@ import catalogShowCommand from './catalog/show';
 
 const catalogCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'catalog',
+  aliases: ['models'],
   describe: 'Browse the public catalog of models',
   builder: (yargs) =>
     yargs

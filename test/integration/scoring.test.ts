@@ -7,6 +7,7 @@ import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import type { PriceRow } from '../../server/modules/datasets/round-builder';
 import { numeraiCorr } from '../../server/modules/signals/scoring';
+import { runMp } from '../helpers/cli-process';
 import {
   TestCreateDeploymentDocument,
   TestDeploymentDocument,
@@ -206,5 +207,27 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     assert.deepEqual(after, before);
     const unknown = await server.graphql(TestScoreRoundDocument, { round: 999 }, server.adminKey);
     assert.equal(unknown.errors?.[0].extensions?.code, 'NOT_FOUND');
+  });
+
+  it("shows the leaderboard and a model's scores in the CLI", async function () {
+    const board = (await server.graphql(TestLeaderboardDocument, { round })).data!.leaderboard!;
+    const mp = (args: string[]) => runMp(args, { env: { XDG_CONFIG_HOME: templates, MP_API_URL: server.graphqlUrl }, timeoutMs: 60_000 });
+    const text = await mp(['leaderboard', '--round', String(round)]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`Round ${round} leaderboard`));
+    const lines = text.stdout.split('\n').filter((line) => /^\d+ /.test(line));
+    assert.deepEqual(
+      lines.map((line) => line.split(/\s+/).slice(0, 3)),
+      board.nodes.map((entry) => [String(entry.rank), entry.model.slug, `+${entry.scores.corr.mean!.toFixed(4)}`.replace('+-', '-')]),
+    );
+    const json = await mp(['leaderboard', '--round', String(round), '--sort', 'mmc', '--limit', '2', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { nodes: unknown[] }).nodes.length, 2);
+    const shown = await mp(['models', 'show', board.nodes[0].model.slug]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`Round ${round}: +corr \\+${board.nodes[0].scores.corr.mean!.toFixed(4)} .*rank 1 of 3`));
+    const badSort = await mp(['leaderboard', '--sort', 'best']);
+    assert.equal(badSort.code, 2);
+    assert.match(badSort.stderr, /Invalid values:[\s\S]*sort/);
   });
 });

@@ -19,10 +19,12 @@ export async function run(args: CatalogShowArgs, io: Io): Promise<void> {
   const { formatDateTime } = require('../../format') as typeof import('../../format');
   const out = new Output(io, args);
   const client = connect(resolveSession(args, io.env), args, io, 'none');
-  const { catalogModel: model } = await client.request(CatalogModelShowDocument, modelLookup(args.model.trim()));
+  const { scoresLine } = require('../../score-format') as typeof import('../../score-format');
+  const { catalogModel: model, modelPerformance } = await client.request(CatalogModelShowDocument, modelLookup(args.model.trim()));
+  const rounds = modelPerformance.rounds;
 
   if (out.json) {
-    out.data(model);
+    out.data({ ...model, scores: rounds });
     return;
   }
   out.line(out.paint(['bold', 'cyan'], model.slug));
@@ -32,16 +34,23 @@ export async function run(args: CatalogShowArgs, io: Io): Promise<void> {
     ['Task', model.task.toLowerCase()],
     ['Vendor', `${model.vendor.displayName} (${model.vendor.handle})`],
     ['Status', model.status.toLowerCase()],
+    ['Live', model.liveStatus === 'LIVE' ? `live since ${formatDateTime(model.liveSince)}` : 'offline'],
     ['Tags', model.tags.length ? model.tags.join(', ') : '-'],
     ['Created', formatDateTime(model.createdAt)],
     ['Published', formatDateTime(model.publishedAt)],
   ]);
   if (model.description.trim()) out.line(`\n${model.description.trim()}`);
+  if (rounds.length === 0) {
+    out.line(out.paint('dim', '\nNot scored yet: a model is scored when a round it wrote signals for is resolved.'));
+    return;
+  }
+  out.line(`\n${out.paint('bold', 'Scores')} ${out.paint('dim', `(${rounds[0].label})`)}`);
+  out.keyValue(rounds.map((round) => [`Round ${round.round}`, scoresLine(round)] as const));
 }
 
 const catalogShowCommand: CommandModule<GlobalArgs, CatalogShowArgs> = {
   command: 'show <model>',
-  describe: 'Show one published model by slug or id',
+  describe: 'Show one published model by slug or id, with its scores',
   builder: (yargs) =>
     yargs
       .positional('model', { type: 'string', demandOption: true, describe: 'A slug (vendor/model) or an id (mdl_...)' })

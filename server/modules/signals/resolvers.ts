@@ -14,7 +14,7 @@ export const signalsResolvers: Resolvers = {
     signals: (_parent, args, { principal, services }) => services.signalReads.list(principal, args),
     leaderboard: (_parent, args, { services }) => services.scoreReads.leaderboard(args),
     modelPerformance: async (_parent, args, { services }) => {
-      const model = await services.catalog.get(args);
+      const model = await services.catalog.get({ id: args.modelId, slug: args.slug });
       return { model, rounds: await services.scoreReads.performance(model.id) };
     },
     roundScoring: (_parent, { round }, { principal, services }) => services.scoringQueue.status(principal, round),
