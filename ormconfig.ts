@@ -12,6 +12,7 @@ import { TrainingCost1765000000000 } from './server/db/migrations/1765000000000-
 import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signals';
 import { ModelRegistration1765300000000 } from './server/db/migrations/1765300000000-ModelRegistration';
 import { Scoring1765400000000 } from './server/db/migrations/1765400000000-Scoring';
+import { SignalUploads1765500000000 } from './server/db/migrations/1765500000000-SignalUploads';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -28,6 +29,7 @@ export const migrations = [
   Signals1765200000000,
   ModelRegistration1765300000000,
   Scoring1765400000000,
+  SignalUploads1765500000000,
 ];
 
 /**

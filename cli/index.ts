@@ -65,7 +65,7 @@ const COMMAND_TREE: Record<string, readonly string[]> = {
   heartbeat: [],
   register: [],
   unregister: [],
-  signals: ['list', 'ls'],
+  signals: ['list', 'ls', 'push'],
   consensus: [],
   leaderboard: [],
 };

@@ -198,8 +198,8 @@ export type ModelTask =
 
 /** What `mp register` publishes: one of your models in the public catalog, served by a deployment. */
 export type RegisterModelInput = {
-  /** The deployment that serves it: its signals carry this model from now on. */
-  deploymentId: string | number;
+  /** The deployment that serves it: its signals carry this model from now on. Omit it for a model whose predictions you upload (mp signals push). */
+  deploymentId?: string | number | null | undefined;
   description?: string | null | undefined;
   /** Unique among your models; registering a name again updates that model. */
   name: string;
@@ -234,6 +234,38 @@ export type SignalFilter = {
   to?: string | null | undefined;
   /** A vendor's id or handle (admins only: a vendor reads its own signals). */
   vendor?: string | null | undefined;
+};
+
+/** Why one signal of a batch was not stored. */
+export type SignalRejection =
+  /** Stored earlier with another value, and the round it counts for no longer takes revisions. */
+  | 'CONFLICT'
+  /** The same (symbol, asOf, horizonDays) appears earlier in the batch. */
+  | 'DUPLICATE'
+  /** A field is missing or out of range (score and confidence 0 to 1, horizonDays 1 to 365). */
+  | 'INVALID'
+  /** asOf is in the future, or before the open round's live period. */
+  | 'OUT_OF_ROUND'
+  /** The symbol is not in the open round's universe. */
+  | 'UNKNOWN_SYMBOL';
+
+/** Who wrote a signal. */
+export type SignalSource =
+  /** A deployment, with its token (writeSignals, POST /api/signals/store). */
+  | 'DEPLOYMENT'
+  /** Its vendor, for one of its models, with an API key (pushSignals, mp signals push): predictions made elsewhere (BYOC). */
+  | 'UPLOAD';
+
+/**
+ * One signal a deployment writes to the signal store (`writeSignals`, `POST /api/signals/store`):
+ * the vendor, model and deployment come from its token, never from here.
+ */
+export type SignalWrite = {
+  asOf: string;
+  confidence: number;
+  horizonDays: number;
+  score: number;
+  symbol: string;
 };
 
 export type TrainingCostStatus =
@@ -466,7 +498,7 @@ export type SignalsListQueryVariables = Exact<{
 }>;
 
 
-export type SignalsListQuery = { signals: { nodes: Array<{ symbol: string, asOf: string, horizonDays: number, score: number, confidence: number, deploymentId: string, modelId: string | null, round: number, writtenAt: string, vendor: { handle: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type SignalsListQuery = { signals: { nodes: Array<{ symbol: string, asOf: string, horizonDays: number, score: number, confidence: number, source: SignalSource, deploymentId: string | null, modelId: string | null, round: number, writtenAt: string, vendor: { handle: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type ConsensusShowQueryVariables = Exact<{
   symbol: string;
@@ -488,6 +520,14 @@ export type LeaderboardShowQueryVariables = Exact<{
 
 
 export type LeaderboardShowQuery = { leaderboard: { round: number, method: ScoringMethod, label: string, totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, consensus: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } | null, nodes: Array<{ rank: number, model: { slug: string, name: string, liveStatus: ModelLiveStatus }, vendor: { handle: string }, scores: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } }> } | null };
+
+export type PushSignalsMutationVariables = Exact<{
+  model: string;
+  signals: Array<SignalWrite> | SignalWrite;
+}>;
+
+
+export type PushSignalsMutation = { pushSignals: { round: number, written: number, revised: number, unchanged: number, rejected: Array<{ index: number, symbol: string | null, reason: SignalRejection, message: string }> } };
 
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
@@ -1520,6 +1560,7 @@ export const SignalsListDocument = new TypedDocumentString(`
       horizonDays
       score
       confidence
+      source
       deploymentId
       modelId
       round
@@ -1615,6 +1656,22 @@ export const LeaderboardShowDocument = new TypedDocumentString(`
   rankedModels
   scoredAt
 }`) as unknown as TypedDocumentString<LeaderboardShowQuery, LeaderboardShowQueryVariables>;
+export const PushSignalsDocument = new TypedDocumentString(`
+    mutation PushSignals($model: String!, $signals: [SignalWrite!]!) {
+  pushSignals(model: $model, signals: $signals) {
+    round
+    written
+    revised
+    unchanged
+    rejected {
+      index
+      symbol
+      reason
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PushSignalsMutation, PushSignalsMutationVariables>;
 export const TrainStartDocument = new TypedDocumentString(`
     mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {

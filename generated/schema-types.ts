@@ -201,6 +201,15 @@ export const SignalRejection = {
 } as const;
 
 export type SignalRejection = typeof SignalRejection[keyof typeof SignalRejection];
+/** Who wrote a signal. */
+export const SignalSource = {
+  /** A deployment, with its token (writeSignals, POST /api/signals/store). */
+  Deployment: 'DEPLOYMENT',
+  /** Its vendor, for one of its models, with an API key (pushSignals, mp signals push): predictions made elsewhere (BYOC). */
+  Upload: 'UPLOAD'
+} as const;
+
+export type SignalSource = typeof SignalSource[keyof typeof SignalSource];
 export const TrainingCostStatus = {
   /** costUsd is the price per hour x the time the job executed. */
   Measured: 'MEASURED',

@@ -708,6 +708,14 @@ export type Mutation = {
   linkDeployment: Deployment;
   /** Admin only: make an UPCOMING round downloadable (it becomes the current round). */
   openRound: DatasetRound;
+  /**
+   * Upload up to 5,000 predictions made elsewhere (BYOC) for one of your catalog models (id or
+   * slug) with your API key, as Numerai Signals takes submissions: the same checks as writeSignals,
+   * and every asOf date of the batch must cover at least min(100, the round's universe) symbols, or
+   * nothing is stored. `mp signals push` sends a file in batches of whole dates. The same batch again
+   * writes nothing twice.
+   */
+  pushSignals: SignalWriteResult;
   /** Admin only: lift a suspension. */
   reactivateVendor: Vendor;
   /** Publish one of your models in the catalog (or update it, by name), linked to its deployment. */
@@ -778,6 +786,12 @@ export type MutationLinkDeploymentArgs = {
 
 export type MutationOpenRoundArgs = {
   number: Scalars['Int']['input'];
+};
+
+
+export type MutationPushSignalsArgs = {
+  model: Scalars['String']['input'];
+  signals: Array<SignalWrite>;
 };
 
 
@@ -1069,8 +1083,8 @@ export type QueryVendorArgs = {
 
 /** What `mp register` publishes: one of your models in the public catalog, served by a deployment. */
 export type RegisterModelInput = {
-  /** The deployment that serves it: its signals carry this model from now on. */
-  deploymentId: Scalars['ID']['input'];
+  /** The deployment that serves it: its signals carry this model from now on. Omit it for a model whose predictions you upload (mp signals push). */
+  deploymentId?: InputMaybe<Scalars['ID']['input']>;
   description?: InputMaybe<Scalars['String']['input']>;
   /** Unique among your models; registering a name again updates that model. */
   name: Scalars['String']['input'];
@@ -1194,14 +1208,17 @@ export type Signal = {
   __typename?: 'Signal';
   asOf: Scalars['DateTime']['output'];
   confidence: Scalars['Float']['output'];
-  deploymentId: Scalars['ID']['output'];
+  /** The deployment that wrote it; null for an UPLOAD. */
+  deploymentId?: Maybe<Scalars['ID']['output']>;
   horizonDays: Scalars['Int']['output'];
-  /** The catalog model the deployment served when it wrote the signal; null before it was registered. */
+  /** The catalog model the deployment served when it wrote the signal (null before it was registered), or the model an UPLOAD is for. */
   modelId?: Maybe<Scalars['ID']['output']>;
   /** The dataset round the signal counts for (the round that was open when it was written). */
   round: Scalars['Int']['output'];
   /** 0 to 1: the model's belief that the symbol does better than the cross-section over the horizon. */
   score: Scalars['Float']['output'];
+  /** Who wrote it: a deployment, or the vendor uploading predictions for a model (mp signals push). */
+  source: SignalSource;
   symbol: Scalars['String']['output'];
   vendor: Vendor;
   /** When it was stored, or last revised. */
@@ -1285,6 +1302,13 @@ export type SignalRejection =
   | 'OUT_OF_ROUND'
   /** The symbol is not in the open round's universe. */
   | 'UNKNOWN_SYMBOL';
+
+/** Who wrote a signal. */
+export type SignalSource =
+  /** A deployment, with its token (writeSignals, POST /api/signals/store). */
+  | 'DEPLOYMENT'
+  /** Its vendor, for one of its models, with an API key (pushSignals, mp signals push): predictions made elsewhere (BYOC). */
+  | 'UPLOAD';
 
 /**
  * One signal a deployment writes to the signal store (`writeSignals`, `POST /api/signals/store`):
@@ -1753,6 +1777,7 @@ export type ResolversTypes = ResolversObject<{
   SignalInferenceRequest: SignalInferenceRequest;
   SignalInferenceResponse: ResolverTypeWrapper<SignalInferenceResponse>;
   SignalRejection: SignalRejection;
+  SignalSource: SignalSource;
   SignalWrite: SignalWrite;
   SignalWriteBatch: SignalWriteBatch;
   SignalWriteResult: ResolverTypeWrapper<SignalWriteResult>;
@@ -2221,6 +2246,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createVendor?: Resolver<ResolversTypes['CreateVendorPayload'], ParentType, ContextType, RequireFields<MutationCreateVendorArgs, 'input'>>;
   linkDeployment?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationLinkDeploymentArgs, 'id'>>;
   openRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationOpenRoundArgs, 'number'>>;
+  pushSignals?: Resolver<ResolversTypes['SignalWriteResult'], ParentType, ContextType, RequireFields<MutationPushSignalsArgs, 'model' | 'signals'>>;
   reactivateVendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType, RequireFields<MutationReactivateVendorArgs, 'id'>>;
   registerModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
@@ -2344,11 +2370,12 @@ export type ServerTickResolvers<ContextType = GraphQLContext, ParentType extends
 export type SignalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Signal'] = ResolversParentTypes['Signal']> = ResolversObject<{
   asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
-  deploymentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  deploymentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   modelId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SignalSource'], ParentType, ContextType>;
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   vendor?: Resolver<ResolversTypes['Vendor'], ParentType, ContextType>;
   writtenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;

@@ -8,7 +8,7 @@ export interface RegisterArgs extends GlobalArgs {
   name: string;
   description?: string;
   task?: TaskName;
-  deployment: string;
+  deployment?: string;
   trainingRun?: string;
   tags?: string;
 }
@@ -24,7 +24,7 @@ export async function run(args: RegisterArgs, io: Io): Promise<void> {
   const client = connect(resolveSession(args, io.env), args, io, 'required');
   const input = {
     name: args.name,
-    deploymentId: args.deployment.trim(),
+    ...(args.deployment === undefined ? {} : { deploymentId: args.deployment.trim() }),
     ...(args.description === undefined ? {} : { description: args.description }),
     ...(args.task === undefined ? {} : { task: taskEnum(args.task) }),
     ...(args.trainingRun === undefined ? {} : { trainingRunId: args.trainingRun.trim() }),
@@ -44,7 +44,13 @@ export async function run(args: RegisterArgs, io: Io): Promise<void> {
     out.data(model);
     return;
   }
-  out.success(`Registered ${model.slug}: ${model.liveStatus === 'LIVE' ? 'LIVE in the catalog' : 'in the catalog, OFFLINE until its deployment is HEALTHY'}`);
+  const where =
+    model.liveStatus === 'LIVE'
+      ? 'LIVE in the catalog'
+      : model.deployment
+        ? 'in the catalog, OFFLINE until its deployment is HEALTHY'
+        : 'in the catalog; upload its predictions with mp signals push';
+  out.success(`Registered ${model.slug}: ${where}`);
   printRegistered(out, model);
 }
 
@@ -54,12 +60,17 @@ const registerCommand: CommandModule<GlobalArgs, RegisterArgs> = {
   builder: (yargs) =>
     yargs
       .option('name', { type: 'string', demandOption: true, requiresArg: true, describe: 'The model name (unique among yours; the slug is <handle>/<name>)' })
-      .option('deployment', { type: 'string', demandOption: true, requiresArg: true, describe: 'The deployment that serves it' })
+      .option('deployment', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'The deployment that serves it (omit it to upload predictions with mp signals push)',
+      })
       .option('description', { type: 'string', requiresArg: true, describe: 'What it predicts and how' })
       .option('task', { choices: TASKS, describe: 'What it produces (default signal)' })
       .option('training-run', { type: 'string', requiresArg: true, describe: 'The training run that made it' })
       .option('tags', { type: 'string', requiresArg: true, describe: 'Comma-separated tags (at most 10)' })
-      .example('$0 register --name "My Signal Model" --deployment dep_2Xf9... --tags momentum,equities', 'Publish it, LIVE while the deployment is HEALTHY'),
+      .example('$0 register --name "My Signal Model" --deployment dep_2Xf9... --tags momentum,equities', 'Publish it, LIVE while the deployment is HEALTHY')
+      .example('$0 register --name "Offline Ridge"', 'Publish a model whose predictions you upload (BYOC)'),
   handler: (args) => execute(args, run),
 };
 

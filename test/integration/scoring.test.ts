@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
-import type { PriceRow } from '../../server/modules/datasets/round-builder';
+import { random, syntheticPrices } from '../helpers/synthetic-prices';
 import { numeraiCorr } from '../../server/modules/signals/scoring';
 import { runMp } from '../helpers/cli-process';
 import {
@@ -22,42 +22,12 @@ const HORIZON = 5;
 const BUILT_DAYS = 180;
 const LIVE_DAYS = 20;
 
-/** A deterministic pseudo-random stream in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 25 symbols' daily random walks over `days` weekdays from 2024-01-01. */
-function syntheticPrices(days: number): { prices: PriceRow[]; dates: string[] } {
-  const next = random(7);
-  const dates: string[] = [];
-  for (const day = new Date('2024-01-01T00:00:00Z'); dates.length < days; day.setUTCDate(day.getUTCDate() + 1)) {
-    if (day.getUTCDay() !== 0 && day.getUTCDay() !== 6) dates.push(day.toISOString().slice(0, 10));
-  }
-  const prices: PriceRow[] = [];
-  for (const symbol of SYMBOLS) {
-    let close = 100;
-    for (const date of dates) {
-      close *= 1 + (next() - 0.5) * 0.04;
-      prices.push({ symbol, date, open: close, high: close * 1.01, low: close * 0.99, close, volume: 1000 + Math.floor(next() * 1000) });
-    }
-  }
-  return { prices, dates };
-}
-
 describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
   this.timeout(120_000);
   let server: TestServer;
   let templates: string;
   let round: number;
-  const { prices, dates } = syntheticPrices(BUILT_DAYS + HORIZON + 5);
+  const { prices, dates } = syntheticPrices(SYMBOLS, BUILT_DAYS + HORIZON + 5);
   const liveDates = dates.slice(BUILT_DAYS - LIVE_DAYS, BUILT_DAYS);
   const closeOf = new Map(prices.map((row) => [`${row.symbol} ${row.date}`, row.close]));
   /** The realized forward return over the horizon: what a perfect model would predict. */
@@ -87,32 +57,49 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
   });
 
   /** A vendor's registered model writing one signal per live (symbol, date): `predict` gives its score. */
-  async function modelWriting(name: string, predict: (symbol: string, date: string) => number) {
+  /**
+   * A vendor's registered model with one signal per live (symbol, date), `predict` giving its score:
+   * written by a deployment, or (`upload`) uploaded by the vendor for a model without one.
+   */
+  async function modelWriting(name: string, predict: (symbol: string, date: string) => number, upload = false) {
     const vendor = await server.createVendor();
-    const created = await server.graphql(TestCreateDeploymentDocument, { input: { name } }, vendor.apiKey);
-    const id = created.data!.createDeployment.deployment.id;
-    const token = created.data!.createDeployment.token!;
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      if ((await server.graphql(TestDeploymentDocument, { id }, vendor.apiKey)).data?.deployment.status === 'STARTING') break;
-      await sleep(50);
+    let deploymentId: string | undefined;
+    let token = vendor.apiKey;
+    if (!upload) {
+      const created = await server.graphql(TestCreateDeploymentDocument, { input: { name } }, vendor.apiKey);
+      deploymentId = created.data!.createDeployment.deployment.id;
+      token = created.data!.createDeployment.token!;
+      for (let attempt = 0; attempt < 200; attempt += 1) {
+        if ((await server.graphql(TestDeploymentDocument, { id: deploymentId }, vendor.apiKey)).data?.deployment.status === 'STARTING') break;
+        await sleep(50);
+      }
     }
     const registered = await server.graphql<{ registerModel: { slug: string } }>(
       'mutation ($input: RegisterModelInput!) { registerModel(input: $input) { slug } }',
-      { input: { name, deploymentId: id } },
+      { input: { name, deploymentId } },
       vendor.apiKey,
     );
     assert.equal(registered.errors, undefined, JSON.stringify(registered.errors));
+    const slug = registered.data!.registerModel.slug;
     const signals = liveDates.flatMap((date) =>
       SYMBOLS.map((symbol) => ({ symbol, asOf: `${date}T21:00:00.000Z`, horizonDays: HORIZON, score: predict(symbol, date), confidence: 0.5 })),
     );
-    const written = await server.graphql<{ writeSignals: { written: number; round: number; rejected: { message: string }[] } }>(
-      'mutation ($signals: [SignalWrite!]!) { writeSignals(signals: $signals) { written round rejected { message } } }',
-      { signals },
-      token,
-    );
-    assert.equal(written.data?.writeSignals.written, signals.length, JSON.stringify(written.errors ?? written.data?.writeSignals.rejected.slice(0, 3)));
-    assert.equal(written.data?.writeSignals.round, round);
-    return { ...vendor, slug: registered.data!.registerModel.slug };
+    type Answer = { written: number; round: number; rejected: { message: string }[] };
+    const response = upload
+      ? await server.graphql<{ pushSignals: Answer }>(
+          'mutation ($model: String!, $signals: [SignalWrite!]!) { pushSignals(model: $model, signals: $signals) { written round rejected { message } } }',
+          { model: slug, signals },
+          token,
+        )
+      : await server.graphql<{ writeSignals: Answer }>(
+          'mutation ($signals: [SignalWrite!]!) { writeSignals(signals: $signals) { written round rejected { message } } }',
+          { signals },
+          token,
+        );
+    const answer = response.data && ('pushSignals' in response.data ? response.data.pushSignals : response.data.writeSignals);
+    assert.equal(answer?.written, signals.length, JSON.stringify(response.errors ?? answer?.rejected.slice(0, 3)));
+    assert.equal(answer?.round, round);
+    return { ...vendor, slug };
   }
 
   async function scoringDone(): Promise<void> {
@@ -125,12 +112,12 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     assert.fail('the round was not scored within 30 s');
   }
 
-  it('scores every model when the round resolves: ranks, per-date numerai_corr, MMC and FNC, and the consensus', async function () {
+  it('scores every model when the round resolves (uploads too): ranks, per-date numerai_corr, MMC and FNC, and the consensus', async function () {
     const noise = random(11);
     // Scores in (0, 1): a squashed forward return is a near-perfect model, its negation the worst one.
     const squash = (value: number): number => 1 / (1 + Math.exp(-value * 50));
     const oracle = await modelWriting('Oracle', (symbol, date) => squash(forward(symbol, date)));
-    const coin = await modelWriting('Coin', () => 0.05 + 0.9 * noise());
+    const coin = await modelWriting('Coin', () => 0.05 + 0.9 * noise(), true);
     const contrarian = await modelWriting('Contrarian', (symbol, date) => squash(-forward(symbol, date)));
 
     const early = await server.graphql(TestLeaderboardDocument, { round });

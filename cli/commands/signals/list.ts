@@ -48,7 +48,7 @@ export async function run(args: SignalsListArgs, io: Io): Promise<void> {
     { header: 'score', value: (s) => s.score.toFixed(4) },
     { header: 'confidence', value: (s) => s.confidence.toFixed(4) },
     { header: 'model', value: (s) => s.modelId ?? '-' },
-    { header: 'deployment', value: (s) => s.deploymentId },
+    { header: 'deployment', value: (s) => s.deploymentId ?? 'upload' },
     { header: 'round', value: (s) => String(s.round) },
   ];
   out.table(columns, signals);

@@ -50,7 +50,7 @@ export class ModelRegistration {
     if (problems.length > 0)
       throw new DomainError('BAD_USER_INPUT', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), { fields: problems });
     // Another vendor's deployment or run is NOT_FOUND, as if it did not exist.
-    const deployment = await this.deployments.get(principal, input.deploymentId);
+    const deployment = input.deploymentId ? await this.deployments.get(principal, input.deploymentId) : null;
     if (input.trainingRunId) await this.trainingRuns.get(principal, input.trainingRunId);
 
     const saved = await this.dataSource.transaction(async (manager) => {
@@ -74,11 +74,11 @@ export class ModelRegistration {
         status: 'PUBLISHED' as const,
         createdAt: existing?.createdAt ?? now,
         publishedAt: existing?.publishedAt ?? now,
-        deploymentId: deployment.id,
-        trainingRunId: input.trainingRunId ?? existing?.trainingRunId ?? deployment.trainingRunId ?? null,
+        deploymentId: deployment?.id ?? existing?.deploymentId ?? null,
+        trainingRunId: input.trainingRunId ?? existing?.trainingRunId ?? deployment?.trainingRunId ?? null,
       });
       // A deployment serves one model: registering it for another moves it.
-      await manager.query(`UPDATE catalog_models SET deployment_id = NULL WHERE deployment_id = $1 AND id <> $2`, [deployment.id, model.id]);
+      if (deployment) await manager.query(`UPDATE catalog_models SET deployment_id = NULL WHERE deployment_id = $1 AND id <> $2`, [deployment.id, model.id]);
       await repository.save(model);
       await this.notifications.notify(manager, CATALOG_CHANNEL, JSON.stringify({ modelId: model.id }));
       return model;

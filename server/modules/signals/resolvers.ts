@@ -26,6 +26,8 @@ export const signalsResolvers: Resolvers = {
     unregisterModel: (_parent, args, { principal, services }) => services.modelRegistration.unregister(principal, args),
     writeSignals: (_parent, { signals }, { deployment, services, idempotencyKey }) =>
       services.signalStore.write(deployment, signals.map(asJson), idempotencyKey),
+    pushSignals: (_parent, { model, signals }, { principal, services, idempotencyKey }) =>
+      services.signalStore.push(principal, model, signals.map(asJson), idempotencyKey),
   },
 
   Subscription: {

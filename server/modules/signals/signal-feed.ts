@@ -57,7 +57,7 @@ export class SignalFeed {
       if (interested.length === 0) return;
       const rows: Parameters<typeof toSignal>[0][] = await this.dataSource.query(
         `SELECT ${SIGNAL_COLUMNS} FROM signals WHERE deployment_id = $1 AND written_at = $2::timestamptz ORDER BY symbol, as_of, horizon_days`,
-        [batch.deploymentId, batch.writtenAt],
+        [batch.writerKey, batch.writtenAt],
       );
       for (const signal of rows.map(toSignal)) {
         for (const follower of interested) if (follower.symbols === null || follower.symbols.has(signal.symbol)) follower.deliver(signal);

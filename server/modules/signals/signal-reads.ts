@@ -12,7 +12,10 @@ export interface StoredSignal {
   score: number;
   confidence: number;
   vendorId: string;
-  deploymentId: string;
+  source: 'DEPLOYMENT' | 'UPLOAD';
+  deploymentId: string | null;
+  /** The table's writer key (the deployment, or the model of an upload): pages are ordered by it. */
+  writerKey: string;
   modelId: string | null;
   round: number;
   writtenAt: Date;
@@ -29,9 +32,10 @@ interface SignalRow {
   model_id: string | null;
   round_number: number;
   written_at: Date;
+  source: 'DEPLOYMENT' | 'UPLOAD';
 }
 
-export const SIGNAL_COLUMNS = 'symbol, as_of, horizon_days, score, confidence, vendor_id, deployment_id, model_id, round_number, written_at';
+export const SIGNAL_COLUMNS = 'symbol, as_of, horizon_days, score, confidence, vendor_id, deployment_id, model_id, round_number, written_at, source';
 
 export function toSignal(row: SignalRow): StoredSignal {
   return {
@@ -41,7 +45,10 @@ export function toSignal(row: SignalRow): StoredSignal {
     score: row.score,
     confidence: row.confidence,
     vendorId: row.vendor_id,
-    deploymentId: row.deployment_id,
+    source: row.source,
+    // For an upload the writer's key is the model's id: no deployment wrote it.
+    deploymentId: row.source === 'UPLOAD' ? null : row.deployment_id,
+    writerKey: row.deployment_id,
     modelId: row.model_id,
     round: row.round_number,
     writtenAt: new Date(row.written_at),
@@ -100,7 +107,7 @@ async function listSignals(
     values,
   );
   const nodes = rows.slice(0, size).map(toSignal);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor([node.asOf.toISOString(), node.deploymentId, node.symbol, node.horizonDays]), node }));
+  const edges = nodes.map((node) => ({ cursor: encodeCursor([node.asOf.toISOString(), node.writerKey, node.symbol, node.horizonDays]), node }));
   return {
     edges,
     nodes,

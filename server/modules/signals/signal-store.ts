@@ -5,13 +5,15 @@ import type { Notifications } from '../../db/notifications';
 import { createOnce, normalizeIdempotencyKey } from '../../idempotency';
 import type { SignalWriteResult } from '../../../generated/server-types';
 import type { DeploymentCaller } from '../deployments/token-validator';
+import type { Principal } from '../identity/principal';
 import { checkBatch, MAX_SIGNALS_PER_WRITE, type AcceptedSignal, type OpenRound, type Rejection } from './signal-batch';
 
 /** Every process hears each stored batch on this channel (payload: SignalsStored). */
 export const SIGNALS_CHANNEL = 'mp_signals_stored';
 
 export interface SignalsStored {
-  deploymentId: string;
+  /** The writer's key: the deployment's id, or the model's for an upload. */
+  writerKey: string;
   vendorId: string;
   /** The transaction's now() as PostgreSQL prints it (to the microsecond): every row of the batch carries it as written_at. */
   writtenAt: string;
@@ -29,6 +31,18 @@ interface Classified {
   /** The statement's now() as text: a Date would lose the microseconds the feed matches rows by. */
   written_at: string;
 }
+
+/** Who a batch is stored for: the key of the table (a deployment, or the model for an upload), the vendor and the model. */
+export interface SignalWriter {
+  key: string;
+  vendorId: string;
+  /** The model an upload is for; null: the model the deployment is registered for, if any. */
+  modelId: string | null;
+  source: 'DEPLOYMENT' | 'UPLOAD';
+}
+
+/** An upload must cover this many symbols per date (Numerai Signals asks 100), or all of a smaller universe. */
+export const MIN_UPLOAD_SYMBOLS = 100;
 
 /**
  * Writes deployments' signals: vendor and deployment from the token, the model from the
@@ -48,6 +62,27 @@ export class SignalStore {
       throw new DomainError('FORBIDDEN', "signals are written with a deployment's own token (MP_DEPLOYMENT_TOKEN, sit_...), not an API key");
     }
     if (!caller.scopes.includes('signals:write')) throw new DomainError('FORBIDDEN', 'this deployment token lacks the signals:write scope');
+    const writer: SignalWriter = { key: caller.deploymentId, vendorId: caller.vendorId, modelId: null, source: 'DEPLOYMENT' };
+    return this.writeAs(writer, 'writeSignals', signals, idempotencyKey);
+  }
+
+  /** pushSignals: a vendor uploads predictions for one of its own models (BYOC), whole dates at a time. */
+  async push(principal: Principal | null, modelRef: string, signals: readonly unknown[], idempotencyKey?: string | null): Promise<Answer> {
+    if (!principal) throw new DomainError('UNAUTHENTICATED', 'uploading signals needs your API key (mp login)');
+    if (principal.role !== 'VENDOR' || !principal.vendorId) throw new DomainError('FORBIDDEN', "signals are uploaded with the model's vendor's API key");
+    const ref = modelRef.trim();
+    const [model] = (await this.dataSource.query(`SELECT id FROM catalog_models WHERE vendor_id = $1 AND (id = $2 OR slug = $2)`, [
+      principal.vendorId,
+      ref,
+    ])) as {
+      id: string;
+    }[];
+    if (!model) throw new DomainError('NOT_FOUND', `no model ${ref} among yours: register it first (mp register --name ...)`);
+    const writer: SignalWriter = { key: model.id, vendorId: principal.vendorId, modelId: model.id, source: 'UPLOAD' };
+    return this.writeAs(writer, 'pushSignals', signals, idempotencyKey);
+  }
+
+  private async writeAs(writer: SignalWriter, operation: string, signals: readonly unknown[], idempotencyKey?: string | null): Promise<Answer> {
     if (signals.length < 1 || signals.length > MAX_SIGNALS_PER_WRITE) {
       throw new DomainError('BAD_USER_INPUT', `signals: 1 to ${MAX_SIGNALS_PER_WRITE} in one write (got ${signals.length}); split the batch`, {
         fields: [{ field: 'signals', message: `1 to ${MAX_SIGNALS_PER_WRITE} signals` }],
@@ -55,23 +90,24 @@ export class SignalStore {
     }
     const key = normalizeIdempotencyKey(idempotencyKey);
     const request = {
-      scope: caller.deploymentId,
-      operation: 'writeSignals',
+      scope: writer.key,
+      operation,
       key,
       requestHash: createHash('sha256').update(JSON.stringify(signals)).digest('hex'),
       describe: () => 'another batch of signals',
     };
     // The first answer is kept where other operations keep the id of what they created.
-    const { id: stored } = await createOnce(this.dataSource, request, async (manager) => JSON.stringify(await this.store(manager, caller, signals)));
+    const { id: stored } = await createOnce(this.dataSource, request, async (manager) => JSON.stringify(await this.store(manager, writer, signals)));
     return JSON.parse(stored) as Answer;
   }
 
-  private async store(manager: EntityManager, caller: DeploymentCaller, signals: readonly unknown[]): Promise<Answer> {
+  private async store(manager: EntityManager, writer: SignalWriter, signals: readonly unknown[]): Promise<Answer> {
     const round = await openRound(manager);
     const { accepted, rejected } = checkBatch(signals, round);
+    if (writer.source === 'UPLOAD') checkUploadCoverage(accepted, round);
     const answer: Answer = { round: round.number, written: 0, revised: 0, unchanged: 0, rejected };
     if (accepted.length === 0) return answer;
-    const rows = await upsert(manager, caller, round.number, accepted);
+    const rows = await upsertSignals(manager, writer, round.number, accepted);
     const writtenAt = rows[0].written_at;
     for (const row of rows) {
       const signal = accepted[row.pos];
@@ -93,8 +129,8 @@ export class SignalStore {
     answer.rejected.sort((a, b) => a.index - b.index);
     if (answer.written + answer.revised > 0) {
       const payload: SignalsStored = {
-        deploymentId: caller.deploymentId,
-        vendorId: caller.vendorId,
+        writerKey: writer.key,
+        vendorId: writer.vendorId,
         writtenAt,
         symbols: [...new Set(accepted.map((signal) => signal.symbol))].slice(0, 200),
       };
@@ -116,19 +152,45 @@ async function openRound(manager: EntityManager): Promise<OpenRound> {
 }
 
 /**
+ * Numerai Signals' rule for submissions: each date uploaded covers enough of the universe, so a
+ * model is not scored on a handful of symbols it picked. The whole batch is refused otherwise.
+ */
+function checkUploadCoverage(accepted: AcceptedSignal[], round: OpenRound): void {
+  const required = Math.min(MIN_UPLOAD_SYMBOLS, round.symbols.size);
+  const perDate = new Map<string, Set<string>>();
+  for (const signal of accepted) {
+    const date = signal.asOf.toISOString().slice(0, 10);
+    const symbols = perDate.get(date) ?? new Set<string>();
+    symbols.add(signal.symbol);
+    perDate.set(date, symbols);
+  }
+  const short = [...perDate].filter(([, symbols]) => symbols.size < required);
+  if (short.length > 0) {
+    const [date, symbols] = short[0];
+    throw new DomainError(
+      'BAD_USER_INPUT',
+      `an upload needs predictions for at least ${required} of round ${round.number}'s ${round.symbols.size} symbols on each date, ` +
+        `but ${date} has ${symbols.size}${short.length > 1 ? ` (and ${short.length - 1} more dates are short)` : ''}; nothing was stored`,
+      { fields: [{ field: 'signals', message: `at least ${required} symbols per date` }] },
+    );
+  }
+}
+
+/**
  * One statement for the batch. Every part of it sees the table as it was before, so `previous`
  * is what was stored (if anything) and `stored` says whether this statement inserted or revised
  * the row; a row neither stored nor found was written by a concurrent request meanwhile.
  */
-function upsert(manager: EntityManager, caller: DeploymentCaller, round: number, accepted: AcceptedSignal[]): Promise<Classified[]> {
+export function upsertSignals(manager: Pick<EntityManager, 'query'>, writer: SignalWriter, round: number, accepted: AcceptedSignal[]): Promise<Classified[]> {
   return manager.query(
     `WITH input AS (
        SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::int[], $5::float8[], $6::float8[])
          AS t(pos, symbol, as_of, horizon_days, score, confidence)
      ),
      stored AS (
-       INSERT INTO signals AS s (deployment_id, vendor_id, model_id, round_number, symbol, as_of, horizon_days, score, confidence, written_at)
-       SELECT $7, $8, (SELECT id FROM catalog_models WHERE deployment_id = $7 LIMIT 1), $9, symbol, as_of, horizon_days, score, confidence, now() FROM input
+       INSERT INTO signals AS s (deployment_id, vendor_id, model_id, round_number, symbol, as_of, horizon_days, score, confidence, written_at, source)
+       SELECT $7, $8, COALESCE($10::text, (SELECT id FROM catalog_models WHERE deployment_id = $7 LIMIT 1)), $9, symbol, as_of, horizon_days, score, confidence, now(), $11
+         FROM input
        ON CONFLICT (deployment_id, symbol, as_of, horizon_days) DO UPDATE
          SET score = EXCLUDED.score, confidence = EXCLUDED.confidence, written_at = EXCLUDED.written_at, model_id = EXCLUDED.model_id
          WHERE (s.score, s.confidence) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.confidence)
@@ -146,9 +208,11 @@ function upsert(manager: EntityManager, caller: DeploymentCaller, round: number,
       accepted.map((signal) => signal.horizonDays),
       accepted.map((signal) => signal.score),
       accepted.map((signal) => signal.confidence),
-      caller.deploymentId,
-      caller.vendorId,
+      writer.key,
+      writer.vendorId,
       round,
+      writer.modelId,
+      writer.source,
     ],
   );
 }
