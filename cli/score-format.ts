@@ -11,12 +11,20 @@ export function corrName(scores: Pick<RoundScoresFieldsFragment, 'method'>): str
   return scores.method === 'CROSS_SECTIONAL' ? 'corr' : 'ts_corr';
 }
 
+/** What a TIME_SERIES_CORR score was computed over: the most dates any of its symbols paired. */
+export function seriesDates(scores: Pick<RoundScoresFieldsFragment, 'symbols'>): number {
+  return Math.max(0, ...scores.symbols.map((symbol) => symbol.dates));
+}
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 /** What a model's scores over one round come to, on one line. */
 export function scoresLine(scores: RoundScoresFieldsFragment): string {
-  const parts = [`${corrName(scores)} ${formatScore(scores.corr.mean)} (sharpe ${formatScore(scores.corr.sharpe)})`];
+  const crossSectional = scores.method === 'CROSS_SECTIONAL';
+  const parts = [`${corrName(scores)} ${formatScore(scores.corr.mean)}${crossSectional ? ` (sharpe ${formatScore(scores.corr.sharpe)})` : ''}`];
   if (scores.mmc) parts.push(`mmc ${formatScore(scores.mmc.mean)}`);
   if (scores.fnc) parts.push(`fnc ${formatScore(scores.fnc.mean)}`);
-  parts.push(`${scores.scored} ${scores.method === 'CROSS_SECTIONAL' ? 'dates' : 'symbols'}`);
+  parts.push(crossSectional ? plural(scores.scored, 'date') : `${plural(scores.scored, 'symbol')} over ${plural(seriesDates(scores), 'date')}`);
   if (scores.rank !== null && scores.rank !== undefined) parts.push(`rank ${scores.rank} of ${scores.rankedModels}`);
   return parts.join(', ');
 }

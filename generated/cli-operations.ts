@@ -316,7 +316,7 @@ export type VendorStatus =
   /** A suspended vendor's keys stop working at once; its catalog models stay listed. */
   | 'SUSPENDED';
 
-export type CatalogModelFieldsFragment = { id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } };
+export type CatalogModelFieldsFragment = { id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string }, latestScores: { round: number, method: ScoringMethod, rank: number | null, corr: { mean: number | null } } | null };
 
 export type CatalogListQueryVariables = Exact<{
   filter?: CatalogFilter | null | undefined;
@@ -326,7 +326,7 @@ export type CatalogListQueryVariables = Exact<{
 }>;
 
 
-export type CatalogListQuery = { catalog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } }> } };
+export type CatalogListQuery = { catalog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string }, latestScores: { round: number, method: ScoringMethod, rank: number | null, corr: { mean: number | null } } | null }> } };
 
 export type CatalogModelShowQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -334,7 +334,7 @@ export type CatalogModelShowQueryVariables = Exact<{
 }>;
 
 
-export type CatalogModelShowQuery = { catalogModel: { liveStatus: ModelLiveStatus, liveSince: string | null, id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string } }, modelPerformance: { rounds: Array<{ round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null }> } };
+export type CatalogModelShowQuery = { catalogModel: { liveStatus: ModelLiveStatus, liveSince: string | null, id: string, name: string, slug: string, description: string, task: ModelTask, status: CatalogModelStatus, tags: Array<string>, createdAt: string, publishedAt: string | null, vendor: { id: string, handle: string, displayName: string }, latestScores: { round: number, method: ScoringMethod, rank: number | null, corr: { mean: number | null } } | null }, modelPerformance: { rounds: Array<{ round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null, symbols: Array<{ dates: number }> }> } };
 
 export type DatasetRoundFieldsFragment = { number: number, name: string, status: DatasetRoundStatus, description: string, opensAt: string | null, closesAt: string | null, resolvesAt: string | null, createdAt: string, symbols: Array<string>, horizonDays: number, featureNames: Array<string>, splits: Array<{ kind: DatasetFileKind, firstDate: string, lastDate: string }> };
 
@@ -509,7 +509,7 @@ export type ConsensusShowQueryVariables = Exact<{
 
 export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
 
-export type RoundScoresFieldsFragment = { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null };
+export type RoundScoresFieldsFragment = { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null, symbols: Array<{ dates: number }> };
 
 export type LeaderboardShowQueryVariables = Exact<{
   round?: number | null | undefined;
@@ -519,7 +519,7 @@ export type LeaderboardShowQueryVariables = Exact<{
 }>;
 
 
-export type LeaderboardShowQuery = { leaderboard: { round: number, method: ScoringMethod, label: string, totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, consensus: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } | null, nodes: Array<{ rank: number, model: { slug: string, name: string, liveStatus: ModelLiveStatus }, vendor: { handle: string }, scores: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null } }> } | null };
+export type LeaderboardShowQuery = { leaderboard: { round: number, method: ScoringMethod, label: string, totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, consensus: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null, symbols: Array<{ dates: number }> } | null, nodes: Array<{ rank: number, model: { slug: string, name: string, liveStatus: ModelLiveStatus }, vendor: { handle: string }, scores: { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null, symbols: Array<{ dates: number }> } }> } | null };
 
 export type PushSignalsMutationVariables = Exact<{
   model: string;
@@ -640,6 +640,14 @@ export const CatalogModelFieldsFragmentDoc = new TypedDocumentString(`
     handle
     displayName
   }
+  latestScores {
+    round
+    method
+    rank
+    corr {
+      mean
+    }
+  }
 }
     `, {"fragmentName":"CatalogModelFields"}) as unknown as TypedDocumentString<CatalogModelFieldsFragment, unknown>;
 export const DatasetRoundFieldsFragmentDoc = new TypedDocumentString(`
@@ -751,6 +759,9 @@ export const RoundScoresFieldsFragmentDoc = new TypedDocumentString(`
   rank
   rankedModels
   scoredAt
+  symbols {
+    dates
+  }
 }
     `, {"fragmentName":"RoundScoresFields"}) as unknown as TypedDocumentString<RoundScoresFieldsFragment, unknown>;
 export const TrainingRunFieldsFragmentDoc = new TypedDocumentString(`
@@ -825,6 +836,14 @@ export const CatalogListDocument = new TypedDocumentString(`
     handle
     displayName
   }
+  latestScores {
+    round
+    method
+    rank
+    corr {
+      mean
+    }
+  }
 }`) as unknown as TypedDocumentString<CatalogListQuery, CatalogListQueryVariables>;
 export const CatalogModelShowDocument = new TypedDocumentString(`
     query CatalogModelShow($id: ID, $slug: String) {
@@ -854,6 +873,14 @@ export const CatalogModelShowDocument = new TypedDocumentString(`
     handle
     displayName
   }
+  latestScores {
+    round
+    method
+    rank
+    corr {
+      mean
+    }
+  }
 }
 fragment RoundScoresFields on RoundScores {
   round
@@ -878,6 +905,9 @@ fragment RoundScoresFields on RoundScores {
   rank
   rankedModels
   scoredAt
+  symbols {
+    dates
+  }
 }`) as unknown as TypedDocumentString<CatalogModelShowQuery, CatalogModelShowQueryVariables>;
 export const DataRoundsDocument = new TypedDocumentString(`
     query DataRounds($status: DatasetRoundStatus, $first: Int, $after: String) {
@@ -1655,6 +1685,9 @@ export const LeaderboardShowDocument = new TypedDocumentString(`
   rank
   rankedModels
   scoredAt
+  symbols {
+    dates
+  }
 }`) as unknown as TypedDocumentString<LeaderboardShowQuery, LeaderboardShowQueryVariables>;
 export const PushSignalsDocument = new TypedDocumentString(`
     mutation PushSignals($model: String!, $signals: [SignalWrite!]!) {

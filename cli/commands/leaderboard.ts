@@ -21,7 +21,7 @@ export async function run(args: LeaderboardArgs, io: Io): Promise<void> {
   const { LeaderboardShowDocument } = require('../../generated/cli-operations') as typeof import('../../generated/cli-operations');
   const { Output } = require('../output') as typeof import('../output');
   const { usageError } = require('../errors') as typeof import('../errors');
-  const { corrName, formatScore } = require('../score-format') as typeof import('../score-format');
+  const { corrName, formatScore, seriesDates } = require('../score-format') as typeof import('../score-format');
   const out = new Output(io, args);
   if (args.round !== undefined && (!Number.isInteger(args.round) || args.round < 1)) throw usageError(`--round must be a round number (got ${args.round})`);
   const client = connect(resolveSession(args, io.env), args, io, 'none');
@@ -50,7 +50,7 @@ export async function run(args: LeaderboardArgs, io: Io): Promise<void> {
     out.status('No round has been scored yet: a round is scored when the operator resolves it (mp-server rounds resolve).');
     return;
   }
-  out.line(out.paint('bold', `Round ${board.round} leaderboard`) + out.paint('dim', ` (${board.label})`));
+  out.line(out.paint('bold', `Round ${board.round} leaderboard`) + out.paint('dim', `: ${board.label}`));
   if (entries.length === 0) {
     out.status('No published model has scores in this round.');
     return;
@@ -62,20 +62,25 @@ export async function run(args: LeaderboardArgs, io: Io): Promise<void> {
       { header: 'rank', value: (e) => String(e.rank) },
       { header: 'model', value: (e) => e.model.slug, style: () => 'cyan' },
       { header: corr, value: (e) => formatScore(e.scores.corr.mean) },
-      { header: `${corr}_sharpe`, value: (e) => formatScore(e.scores.corr.sharpe) },
       ...(crossSectional
         ? [
+            { header: `${corr}_sharpe`, value: (e: Entry) => formatScore(e.scores.corr.sharpe) },
             { header: 'mmc', value: (e: Entry) => formatScore(e.scores.mmc?.mean) },
             { header: 'fnc', value: (e: Entry) => formatScore(e.scores.fnc?.mean) },
+            { header: 'dates', value: (e: Entry) => String(e.scores.scored) },
           ]
-        : []),
-      { header: crossSectional ? 'dates' : 'symbols', value: (e) => String(e.scores.scored) },
+        : [
+            { header: 'symbols', value: (e: Entry) => String(e.scores.scored) },
+            { header: 'dates', value: (e: Entry) => String(seriesDates(e.scores)) },
+          ]),
       { header: 'status', value: (e) => e.model.liveStatus.toLowerCase(), style: (e) => (e.model.liveStatus === 'LIVE' ? 'green' : 'dim') },
     ],
     entries,
   );
-  if (board.consensus)
-    out.status(out.paintErr('dim', `Consensus: ${corr} ${formatScore(board.consensus.corr.mean)}, sharpe ${formatScore(board.consensus.corr.sharpe)}.`));
+  if (board.consensus) {
+    const sharpe = crossSectional ? `, sharpe ${formatScore(board.consensus.corr.sharpe)}` : '';
+    out.status(out.paintErr('dim', `Consensus of the models: ${corr} ${formatScore(board.consensus.corr.mean)}${sharpe}.`));
+  }
   if (board.totalCount > entries.length)
     out.status(out.paintErr('dim', `Showing ${entries.length} of ${board.totalCount}; use --limit (up to ${MAX_LIMIT}) to see more.`));
 }

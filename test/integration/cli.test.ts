@@ -160,8 +160,9 @@ describe('mp CLI against the real server', function () {
     const env = { MP_API_URL: server.graphqlUrl };
     const table = await runMp(['catalog', 'list'], { configHome, env });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+PUBLISHED\n/);
+    assert.match(table.stdout, /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+SCORE\s+PUBLISHED\n/);
     assert.match(table.stdout, /\ndemo\//);
+    assert.match(table.stdout, /\ndemo\/momentum-ridge .* [+-]0\.\d{4} r2 /, 'the demo round scored the demo models');
 
     const list = await runMp(['catalog', 'list', '--json', '--vendor', 'demo'], { configHome, env });
     assert.equal(list.code, 0, list.stderr);

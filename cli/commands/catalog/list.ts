@@ -38,6 +38,7 @@ export async function run(args: CatalogListArgs, io: Io): Promise<void> {
   const { CatalogListDocument } = require('../../../generated/cli-operations') as typeof import('../../../generated/cli-operations');
   const { Output } = require('../../output') as typeof import('../../output');
   const { formatDate } = require('../../format') as typeof import('../../format');
+  const { formatScore } = require('../../score-format') as typeof import('../../score-format');
   const out = new Output(io, args);
   const client = connect(resolveSession(args, io.env), args, io, 'none');
 
@@ -77,6 +78,7 @@ export async function run(args: CatalogListArgs, io: Io): Promise<void> {
     { header: 'task', value: (m) => m.task.toLowerCase() },
     { header: 'vendor', value: (m) => m.vendor.handle },
     { header: 'tags', value: (m) => m.tags.join(',') },
+    { header: 'score', value: (m) => (m.latestScores ? `${formatScore(m.latestScores.corr.mean)} r${m.latestScores.round}` : '-') },
     { header: 'published', value: (m) => formatDate(m.publishedAt) },
   ];
   out.table(columns, models);

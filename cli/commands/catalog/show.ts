@@ -44,7 +44,7 @@ export async function run(args: CatalogShowArgs, io: Io): Promise<void> {
     out.line(out.paint('dim', '\nNot scored yet: a model is scored when a round it wrote signals for is resolved.'));
     return;
   }
-  out.line(`\n${out.paint('bold', 'Scores')} ${out.paint('dim', `(${rounds[0].label})`)}`);
+  out.line(`\n${out.paint('bold', 'Scores')}${out.paint('dim', `: ${rounds[0].label}`)}`);
   out.keyValue(rounds.map((round) => [`Round ${round.round}`, scoresLine(round)] as const));
 }
 

@@ -12,6 +12,7 @@ import { liveStateLoader, type LiveState } from './live-status';
 import { ModelRegistration } from './registration';
 import { signalsResolvers } from './resolvers';
 import { SignalStore } from './signal-store';
+import { seedDemoScores } from './demo-round';
 import { SignalFeed } from './signal-feed';
 import { SignalReads } from './signal-reads';
 import { ensureSignalPartitions } from './signal-partitions';
@@ -40,6 +41,7 @@ export const signalsModule: MarketplaceModule = {
   name: 'signals',
   resolvers: signalsResolvers,
   entities: [],
+  seed: (database, config) => seedDemoScores(database, config),
   create({ database, log, schedule }, services) {
     const store = new SignalStore(database.dataSource, database.notifications);
     const feed = new SignalFeed(database.dataSource, database.notifications, log);

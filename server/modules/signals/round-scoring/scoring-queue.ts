@@ -6,7 +6,7 @@ import type { Principal } from '../../identity/principal';
 import { newWorkerId, WorkerPool } from '../../../jobs';
 import type { Logger } from '../../../logger';
 import type { DatasetsService } from '../../datasets/datasets.service';
-import { scoreStoredRound } from './round-scorer';
+import { scoreStoredRound, type ScoredRound } from './round-scorer';
 
 /** Sent when a round is queued for scoring: every process tries to claim it. */
 const QUEUE_CHANNEL = 'mp_round_scoring';
@@ -40,6 +40,16 @@ export async function queueRoundScoring(db: Pick<EntityManager, 'query'>, notifi
   );
   await notifications.notify(db, QUEUE_CHANNEL, String(round));
   return row;
+}
+
+/** A round scored outside the queue (the demo seed): its row says DONE, so no process scores it again. */
+export async function recordScored(db: Queryable, round: number, scored: ScoredRound, by: string): Promise<void> {
+  await db.query(
+    `INSERT INTO round_scorings (id, round_number, status, requested_by, models, method, started_at, finished_at)
+     VALUES ($1, $2, 'DONE', $3, $4, $5, now(), now())
+     ON CONFLICT (round_number) DO UPDATE SET status = 'DONE', models = EXCLUDED.models, method = EXCLUDED.method, finished_at = now()`,
+    [`rsc_${round}`, round, by, scored.models, scored.method],
+  );
 }
 
 export async function roundScoring(db: Queryable, round: number): Promise<RoundScoringRow | null> {

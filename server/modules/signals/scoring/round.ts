@@ -66,7 +66,7 @@ export function scoreRound(dates: readonly RoundDate[], predictions: RoundPredic
   if (scorable.length === 0 && dates.length > 0) {
     return {
       method: TIME_SERIES_CORR,
-      label: `time-series correlation per symbol over the round's ${dates.length} dates (not numerai_corr: fewer than ${minSymbols} symbols per date)`,
+      label: `time-series correlation over the round's ${dates.length} dates, per symbol (not numerai_corr: fewer than ${minSymbols} symbols per date)`,
       models: scoreTimeSeries(dates, predictions),
     };
   }
