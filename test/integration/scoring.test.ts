@@ -15,6 +15,7 @@ import {
   TestModelPerformanceDocument,
   TestRoundScoringDocument,
   TestScoreRoundDocument,
+  TestSendHeartbeatDocument,
 } from '../../generated/test-operations';
 
 const SYMBOLS = Array.from({ length: 25 }, (_, i) => `S${String(i).padStart(2, '0')}`);
@@ -99,7 +100,7 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     const answer = response.data && ('pushSignals' in response.data ? response.data.pushSignals : response.data.writeSignals);
     assert.equal(answer?.written, signals.length, JSON.stringify(response.errors ?? answer?.rejected.slice(0, 3)));
     assert.equal(answer?.round, round);
-    return { ...vendor, slug };
+    return { ...vendor, slug, token };
   }
 
   async function scoringDone(): Promise<void> {
@@ -112,6 +113,8 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     assert.fail('the round was not scored within 30 s');
   }
 
+  let scored: { oracle: { slug: string; token: string }; contrarian: { slug: string; token: string } };
+
   it('scores every model when the round resolves (uploads too): ranks, per-date numerai_corr, MMC and FNC, and the consensus', async function () {
     const noise = random(11);
     // Scores in (0, 1): a squashed forward return is a near-perfect model, its negation the worst one.
@@ -119,6 +122,7 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     const oracle = await modelWriting('Oracle', (symbol, date) => squash(forward(symbol, date)));
     const coin = await modelWriting('Coin', () => 0.05 + 0.9 * noise(), true);
     const contrarian = await modelWriting('Contrarian', (symbol, date) => squash(-forward(symbol, date)));
+    scored = { oracle, contrarian };
 
     const early = await server.graphql(TestLeaderboardDocument, { round });
     assert.equal(early.errors?.[0].extensions?.code, 'PRECONDITION_FAILED', 'an OPEN round has no leaderboard yet');
@@ -216,5 +220,37 @@ describe(`scoring a resolved round (${usingPostgres ? 'PostgreSQL' : 'embedded'}
     const badSort = await mp(['leaderboard', '--sort', 'best']);
     assert.equal(badSort.code, 2);
     assert.match(badSort.stderr, /Invalid values:[\s\S]*sort/);
+  });
+
+  it("weighs the consensus by the models' records, shrunk toward equal weights", async function () {
+    const round1 = (await server.graphql<{ round: { splits: { kind: string; lastDate: string }[] } }>('{ round(number: 1) { splits { kind lastDate } } }'))
+      .data!.round;
+    const asOf = `${round1.splits.find((split) => split.kind === 'LIVE')!.lastDate}T21:00:00.000Z`;
+    for (const [model, score] of [
+      [scored.oracle, 0.9],
+      [scored.contrarian, 0.1],
+    ] as const) {
+      await server.graphql(TestSendHeartbeatDocument, { input: { status: 'READY' } }, model.token);
+      const written = await server.graphql<{ writeSignals: { written: number } }>(
+        'mutation ($signals: [SignalWrite!]!) { writeSignals(signals: $signals) { written } }',
+        { signals: [{ symbol: 'SPX', asOf, horizonDays: HORIZON, score, confidence: 0.5 }] },
+        model.token,
+      );
+      assert.equal(written.data?.writeSignals.written, 1, JSON.stringify(written.errors));
+    }
+    const answer = await server.graphql<{ consensus: { score: number; method: string; contributors: { model: { slug: string }; weight: number }[] } }>(
+      'query ($asOf: DateTime) { consensus(symbol: "SPX", asOf: $asOf) { score method contributors { model { slug } weight } } }',
+      { asOf },
+      server.adminKey,
+    );
+    assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
+    const consensus = answer.data!.consensus;
+    // The oracle's record is positive and the contrarian's negative (it gets only the equal part); 20 scored dates: α = 20 / (20 + 60).
+    const alpha = LIVE_DAYS / (LIVE_DAYS + 60);
+    const weights = new Map(consensus.contributors.map((c) => [c.model.slug, c.weight]));
+    assert.ok(Math.abs(weights.get(scored.oracle.slug)! - ((1 - alpha) / 2 + alpha)) < 1e-12, JSON.stringify([...weights]));
+    assert.ok(Math.abs(weights.get(scored.contrarian.slug)! - (1 - alpha) / 2) < 1e-12);
+    assert.ok(Math.abs(consensus.score - (0.9 * weights.get(scored.oracle.slug)! + 0.1 * weights.get(scored.contrarian.slug)!)) < 1e-12);
+    assert.match(consensus.method, /^score-weighted: .*α = 0\.250 after 20 scored dates/);
   });
 });

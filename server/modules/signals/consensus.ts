@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { DomainError, badInput } from '../../domain-error';
 import type { Principal } from '../identity/principal';
+import { consensusWeights } from './consensus-weights';
+import { recentScores } from './recent-scores';
 
 /** A model's signal counts for the consensus this long after its asOf. */
 const LOOKBACK_DAYS = 7;
@@ -26,12 +28,21 @@ export interface ConsensusAnswer {
   contributors: Contribution[];
 }
 
+interface LatestSignal {
+  symbol: string;
+  model_id: string;
+  vendor_id: string;
+  deployment_id: string;
+  score: number;
+  confidence: number;
+  as_of: Date;
+}
+
 /**
  * The built-in consensus: each LIVE model's latest signal for the symbol and horizon (asOf in
- * the LOOKBACK_DAYS up to the asked asOf), equally weighted. Scoring will weight models by their
- * recent scores, shrunk toward equal weights (see the README); until a model has scored dates,
- * its weight is the equal one. The mean is the consensus, the weighted standard deviation its
- * dispersion.
+ * the LOOKBACK_DAYS up to the asked asOf), weighted by the models' recent scores shrunk toward
+ * equal weights (consensusWeights says how; equal without any record). The weighted mean is the
+ * consensus, the weighted standard deviation its dispersion. A vendor sees its own contributions.
  */
 export class ConsensusService {
   constructor(private readonly dataSource: DataSource) {}
@@ -40,34 +51,48 @@ export class ConsensusService {
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'the consensus needs an API key (mp login)');
     const symbol = args.symbol.trim();
     if (!symbol || symbol.length > 16) throw badInput('symbol', 'must be 1 to 16 characters');
+    const [answer] = await this.computeMany(principal, { ...args, symbols: [symbol] });
+    return answer;
+  }
+
+  /** The consensus of each symbol at once (the optimizer's inputs): one query for all of them. */
+  async computeMany(
+    principal: Principal | null,
+    args: { symbols: readonly string[]; asOf?: Date | string | null; horizonDays?: number | null },
+  ): Promise<ConsensusAnswer[]> {
+    if (!principal) throw new DomainError('UNAUTHENTICATED', 'the consensus needs an API key (mp login)');
     const horizonDays = args.horizonDays ?? 5;
     if (!Number.isInteger(horizonDays) || horizonDays < 1 || horizonDays > 365) throw badInput('horizonDays', 'must be a whole number from 1 to 365');
     const asOf = args.asOf ? new Date(args.asOf) : new Date();
     if (Number.isNaN(asOf.getTime())) throw badInput('asOf', 'must be an ISO 8601 date-time');
 
-    const rows: { model_id: string; vendor_id: string; deployment_id: string; score: number; confidence: number; as_of: Date }[] = await this.dataSource.query(
-      `SELECT DISTINCT ON (m.id) m.id AS model_id, s.vendor_id, s.deployment_id, s.score, s.confidence, s.as_of
+    const rows: LatestSignal[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (s.symbol, m.id) s.symbol, m.id AS model_id, s.vendor_id, s.deployment_id, s.score, s.confidence, s.as_of
        FROM catalog_models m
        JOIN deployments d ON d.id = m.deployment_id AND d.health = 'HEALTHY' AND d.status IN ('STARTING', 'RUNNING')
-       JOIN signals s ON s.model_id = m.id AND s.symbol = $1 AND s.horizon_days = $2
+       JOIN signals s ON s.model_id = m.id AND s.symbol = ANY($1) AND s.horizon_days = $2
          AND s.as_of <= $3 AND s.as_of > $3::timestamptz - make_interval(days => $4)
        WHERE m.status = 'PUBLISHED'
-       ORDER BY m.id, s.as_of DESC, s.written_at DESC`,
-      [symbol, horizonDays, asOf.toISOString(), LOOKBACK_DAYS],
+       ORDER BY s.symbol, m.id, s.as_of DESC, s.written_at DESC`,
+      [[...args.symbols], horizonDays, asOf.toISOString(), LOOKBACK_DAYS],
     );
-    const weight = rows.length ? 1 / rows.length : 0;
-    const contributors = rows.map((row) => ({
-      modelId: row.model_id,
-      vendorId: row.vendor_id,
-      deploymentId: row.deployment_id,
-      score: row.score,
-      confidence: row.confidence,
-      asOf: new Date(row.as_of),
-      weight,
-    }));
-    const score = contributors.length ? contributors.reduce((sum, c) => sum + c.weight * c.score, 0) : null;
-    const dispersion = score === null ? null : Math.sqrt(contributors.reduce((sum, c) => sum + c.weight * (c.score - score) ** 2, 0));
-    const visible = principal.role === 'ADMIN' ? contributors : contributors.filter((c) => c.vendorId === principal.vendorId);
-    return { symbol, asOf, horizonDays, score, dispersion, models: contributors.length, method: 'equal-weight', contributors: visible };
+    const records = await recentScores(this.dataSource, [...new Set(rows.map((row) => row.model_id))]);
+    return args.symbols.map((symbol) => {
+      const latest = rows.filter((row) => row.symbol === symbol);
+      const { weights, method } = consensusWeights(latest.map((row) => records.get(row.model_id) ?? null));
+      const contributors = latest.map((row, i) => ({
+        modelId: row.model_id,
+        vendorId: row.vendor_id,
+        deploymentId: row.deployment_id,
+        score: row.score,
+        confidence: row.confidence,
+        asOf: new Date(row.as_of),
+        weight: weights[i],
+      }));
+      const score = contributors.length ? contributors.reduce((sum, c) => sum + c.weight * c.score, 0) : null;
+      const dispersion = score === null ? null : Math.sqrt(contributors.reduce((sum, c) => sum + c.weight * (c.score - score) ** 2, 0));
+      const visible = principal.role === 'ADMIN' ? contributors : contributors.filter((c) => c.vendorId === principal.vendorId);
+      return { symbol, asOf, horizonDays, score, dispersion, models: contributors.length, method, contributors: visible };
+    });
   }
 }

@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { DatasetFileKind } from '../../../../generated/schema-types';
 import type { DatasetsService } from '../../datasets/datasets.service';
+import { consensusWeights } from '../consensus-weights';
+import { recentScores } from '../recent-scores';
 import type { RoundDate, RoundPredictions } from '../scoring';
 
 /** The subject the consensus is stored under, beside the models' ids. */
@@ -12,13 +14,16 @@ export interface RoundInputs {
   predictions: Map<string, (Float64Array | undefined)[]>;
   /** Each model's vendor. */
   vendors: Map<string, string>;
+  /** How the meta model weighs the models (consensusWeights' words). */
+  metaModelMethod: string;
 }
 
 /**
  * What scoring a resolved round needs, aligned by date and symbol: the realized target of every
  * live (symbol, date) from the RESOLUTION file, the features from the LIVE file, each registered
- * model's latest signal per (symbol, date) at the round's horizon, and the meta model: the
- * per-symbol mean of the models' predictions (the stake-free consensus MMC is measured against).
+ * model's latest signal per (symbol, date) at the round's horizon, and the meta model MMC is
+ * measured against: the stake-free consensus, the models' predictions per symbol weighted as the
+ * consensus weighed them while the round was live (by their records before it; equal without).
  */
 export async function loadRoundInputs(dataSource: DataSource, datasets: DatasetsService, round: { number: number; horizonDays: number }): Promise<RoundInputs> {
   const resolution = await datasets.readFile(round.number, DatasetFileKind.Resolution);
@@ -72,22 +77,27 @@ export async function loadRoundInputs(dataSource: DataSource, datasets: Datasets
     perDate[d]![s] = signal.score;
     vendors.set(signal.model_id, signal.vendor_id);
   }
+  // The consensus as it stood while the round was live: weights from the records before it.
+  const models = [...predictions.keys()];
+  const records = await recentScores(dataSource, models, round.number);
+  const { weights, method } = consensusWeights(models.map((model) => records.get(model) ?? null));
+  const perModel = models.map((model) => predictions.get(model)!);
   dates.forEach((date, d) => {
     const meta = date.metaModel as Float64Array;
     for (let s = 0; s < meta.length; s += 1) {
       let sum = 0;
-      let count = 0;
-      for (const perDate of predictions.values()) {
+      let weight = 0;
+      perModel.forEach((perDate, m) => {
         const value = perDate[d]?.[s];
         if (value !== undefined && !Number.isNaN(value)) {
-          sum += value;
-          count += 1;
+          sum += weights[m] * value;
+          weight += weights[m];
         }
-      }
-      meta[s] = count ? sum / count : Number.NaN;
+      });
+      meta[s] = weight > 0 ? sum / weight : Number.NaN;
     }
   });
-  return { dates, predictions, vendors };
+  return { dates, predictions, vendors, metaModelMethod: method };
 }
 
 /** The consensus as one more model, so it is scored the same way (its MMC is 0 by construction). */
