@@ -16,6 +16,7 @@ import type { StoredSignal } from '../server/modules/signals/signal-reads';
 import type { Contribution } from '../server/modules/signals/consensus';
 import type { RoundScoresView, LeaderboardView, LeaderboardEntryView, ModelPerformanceView } from '../server/modules/signals/round-scoring/score-reads';
 import type { RoundScoringRow } from '../server/modules/signals/round-scoring/scoring-queue';
+import type { PortfolioAnswer } from '../server/modules/signals/portfolio';
 import type { GraphQLContext } from '../server/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -902,6 +903,79 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** Mean-variance weights from the consensus (the OptimizerInference contract's answer, with its inputs). */
+export type Portfolio = {
+  __typename?: 'Portfolio';
+  annualizedExpectedReturn: Scalars['Float']['output'];
+  annualizedRisk: Scalars['Float']['output'];
+  asOf: Scalars['DateTime']['output'];
+  /** Daily: w·μ. */
+  expectedReturn: Scalars['Float']['output'];
+  horizonDays: Scalars['Int']['output'];
+  inputs: PortfolioInputs;
+  /** Daily volatility: √(wᵀΣw). */
+  risk: Scalars['Float']['output'];
+  /** In the order the symbols were given. */
+  weights: Array<PortfolioWeight>;
+};
+
+/** The constraints as applied, defaults filled in. */
+export type PortfolioConstraints = {
+  __typename?: 'PortfolioConstraints';
+  grossLeverage: Scalars['Float']['output'];
+  longOnly: Scalars['Boolean']['output'];
+  maxWeight: Scalars['Float']['output'];
+  /** Null: free (long/short without a net exposure). */
+  netExposure?: Maybe<Scalars['Float']['output']>;
+};
+
+/** Limits on the weights (the OptimizerInference contract's constraints). */
+export type PortfolioConstraintsInput = {
+  /** The largest sum of absolute weights (long/short); default 1. */
+  grossLeverage?: InputMaybe<Scalars['Float']['input']>;
+  /** No short positions, fully invested (weights sum to 1). Default true. */
+  longOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The largest absolute weight of one symbol, in (0, 1]; default 0.1. */
+  maxWeight?: InputMaybe<Scalars['Float']['input']>;
+  /** Long/short only: the sum of the weights; default 0 (dollar-neutral). */
+  netExposure?: InputMaybe<Scalars['Float']['input']>;
+};
+
+/** Everything the weights were computed from, so a result can be reproduced. */
+export type PortfolioInputs = {
+  __typename?: 'PortfolioInputs';
+  constraints: PortfolioConstraints;
+  covarianceMethod: Scalars['String']['output'];
+  expectedReturnsMethod: Scalars['String']['output'];
+  historyFrom: Scalars['String']['output'];
+  historyTo: Scalars['String']['output'];
+  informationCoefficient: Scalars['Float']['output'];
+  /** Daily returns the covariance was estimated from. */
+  returns: Scalars['Int']['output'];
+  riskAversion: Scalars['Float']['output'];
+  round: Scalars['Int']['output'];
+  /** Ledoit-Wolf's shrinkage intensity, 0 to 1. */
+  shrinkage: Scalars['Float']['output'];
+  solver: Scalars['String']['output'];
+  symbols: Array<PortfolioSymbolInput>;
+};
+
+/** What one symbol brought to the optimization. */
+export type PortfolioSymbolInput = {
+  __typename?: 'PortfolioSymbolInput';
+  /** Its mean confidence (0 without signals, so its expected return is 0). */
+  confidence: Scalars['Float']['output'];
+  /** Daily, Grinold: IC × volatility × standardized score × confidence. */
+  expectedReturn: Scalars['Float']['output'];
+  /** How many LIVE models contributed to its consensus. */
+  models: Scalars['Int']['output'];
+  /** Its consensus score (0.5, neutral, when no LIVE model has a signal for it). */
+  score: Scalars['Float']['output'];
+  symbol: Scalars['String']['output'];
+  /** Daily, from the price history. */
+  volatility: Scalars['Float']['output'];
+};
+
 export type PortfolioWeight = {
   __typename?: 'PortfolioWeight';
   symbol: Scalars['String']['output'];
@@ -938,6 +1012,14 @@ export type Query = {
   modelPerformance: ModelPerformance;
   /** Fetch any object by its global id. Objects of other vendors are null. */
   node?: Maybe<Node>;
+  /**
+   * Portfolio weights for these symbols (1 to 500, all in the open round's universe): their
+   * consensus scores as expected returns, a Ledoit-Wolf covariance of the round's daily returns (up
+   * to 750 days before asOf, on the days all of them have a close), and the mean-variance optimum
+   * for riskAversion (> 0) under the constraints, by quadprog. Constraints no portfolio can meet are
+   * PRECONDITION_FAILED naming the constraint. Needs an API key.
+   */
+  optimizePortfolio: Portfolio;
   /** One round by number (NOT_FOUND when it does not exist). */
   round: DatasetRound;
   /** Admin only: where a round's scoring stands (null before it was queued). */
@@ -1024,6 +1106,15 @@ export type QueryModelPerformanceArgs = {
 
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOptimizePortfolioArgs = {
+  asOf?: InputMaybe<Scalars['DateTime']['input']>;
+  constraints?: InputMaybe<PortfolioConstraintsInput>;
+  horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  riskAversion: Scalars['Float']['input'];
+  symbols: Array<Scalars['String']['input']>;
 };
 
 
@@ -1755,6 +1846,11 @@ export type ResolversTypes = ResolversObject<{
   OptimizerInferenceResponse: ResolverTypeWrapper<OptimizerInferenceResponse>;
   OptimizerSignalInput: OptimizerSignalInput;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Portfolio: ResolverTypeWrapper<PortfolioAnswer>;
+  PortfolioConstraints: ResolverTypeWrapper<PortfolioConstraints>;
+  PortfolioConstraintsInput: PortfolioConstraintsInput;
+  PortfolioInputs: ResolverTypeWrapper<PortfolioInputs>;
+  PortfolioSymbolInput: ResolverTypeWrapper<PortfolioSymbolInput>;
   PortfolioWeight: ResolverTypeWrapper<PortfolioWeight>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterModelInput: RegisterModelInput;
@@ -1868,6 +1964,11 @@ export type ResolversParentTypes = ResolversObject<{
   OptimizerInferenceResponse: OptimizerInferenceResponse;
   OptimizerSignalInput: OptimizerSignalInput;
   PageInfo: PageInfo;
+  Portfolio: PortfolioAnswer;
+  PortfolioConstraints: PortfolioConstraints;
+  PortfolioConstraintsInput: PortfolioConstraintsInput;
+  PortfolioInputs: PortfolioInputs;
+  PortfolioSymbolInput: PortfolioSymbolInput;
   PortfolioWeight: PortfolioWeight;
   Query: Record<PropertyKey, never>;
   RegisterModelInput: RegisterModelInput;
@@ -2279,6 +2380,48 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type PortfolioResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Portfolio'] = ResolversParentTypes['Portfolio']> = ResolversObject<{
+  annualizedExpectedReturn?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  annualizedRisk?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expectedReturn?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inputs?: Resolver<ResolversTypes['PortfolioInputs'], ParentType, ContextType>;
+  risk?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  weights?: Resolver<Array<ResolversTypes['PortfolioWeight']>, ParentType, ContextType>;
+}>;
+
+export type PortfolioConstraintsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PortfolioConstraints'] = ResolversParentTypes['PortfolioConstraints']> = ResolversObject<{
+  grossLeverage?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  longOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  maxWeight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  netExposure?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
+export type PortfolioInputsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PortfolioInputs'] = ResolversParentTypes['PortfolioInputs']> = ResolversObject<{
+  constraints?: Resolver<ResolversTypes['PortfolioConstraints'], ParentType, ContextType>;
+  covarianceMethod?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expectedReturnsMethod?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyFrom?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyTo?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  informationCoefficient?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  returns?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  riskAversion?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  round?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  shrinkage?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  solver?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  symbols?: Resolver<Array<ResolversTypes['PortfolioSymbolInput']>, ParentType, ContextType>;
+}>;
+
+export type PortfolioSymbolInputResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PortfolioSymbolInput'] = ResolversParentTypes['PortfolioSymbolInput']> = ResolversObject<{
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  expectedReturn?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  models?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  volatility?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type PortfolioWeightResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PortfolioWeight'] = ResolversParentTypes['PortfolioWeight']> = ResolversObject<{
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -2297,6 +2440,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   modelPerformance?: Resolver<ResolversTypes['ModelPerformance'], ParentType, ContextType, Partial<QueryModelPerformanceArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  optimizePortfolio?: Resolver<ResolversTypes['Portfolio'], ParentType, ContextType, RequireFields<QueryOptimizePortfolioArgs, 'horizonDays' | 'riskAversion' | 'symbols'>>;
   round?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<QueryRoundArgs, 'number'>>;
   roundScoring?: Resolver<Maybe<ResolversTypes['RoundScoring']>, ParentType, ContextType, RequireFields<QueryRoundScoringArgs, 'round'>>;
   rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
@@ -2577,6 +2721,10 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Node?: NodeResolvers<ContextType>;
   OptimizerInferenceResponse?: OptimizerInferenceResponseResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Portfolio?: PortfolioResolvers<ContextType>;
+  PortfolioConstraints?: PortfolioConstraintsResolvers<ContextType>;
+  PortfolioInputs?: PortfolioInputsResolvers<ContextType>;
+  PortfolioSymbolInput?: PortfolioSymbolInputResolvers<ContextType>;
   PortfolioWeight?: PortfolioWeightResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RejectedSignal?: RejectedSignalResolvers<ContextType>;

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, badInput } from '../../domain-error';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../db/pagination';
@@ -23,12 +24,29 @@ export interface CreateRoundInput {
 /** Runs inside the transaction that marks a round RESOLVED (scoring queues the round from here). */
 export type RoundResolvedListener = (manager: EntityManager, round: DatasetRoundEntity) => Promise<void>;
 
+/** Each symbol's daily closes on the round's calendar (ascending dates), null where it has none. */
+export interface RoundCloses {
+  dates: string[];
+  closes: Record<string, (number | null)[]>;
+}
+
+const closesKey = (round: number): string => `rounds/${round}/closes.json`;
+
+function closesOf(prices: readonly PriceRow[]): RoundCloses {
+  const dates = [...new Set(prices.map((row) => row.date))].sort();
+  const at = new Map(dates.map((date, index) => [date, index]));
+  const closes: Record<string, (number | null)[]> = {};
+  for (const row of prices) (closes[row.symbol] ??= dates.map(() => null))[at.get(row.date)!] = row.close;
+  return { dates, closes };
+}
+
 const MIN_URL_SECONDS = 10;
 const MAX_URL_SECONDS = 86_400;
 
 /** Dataset rounds: who sees which, the status machine, building and resolving, signed downloads. */
 export class DatasetsService {
   private readonly resolvedListeners: RoundResolvedListener[] = [];
+  private readonly closesCache = new LRUCache<number, RoundCloses>({ max: 4 });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -37,6 +55,21 @@ export class DatasetsService {
 
   onResolved(listener: RoundResolvedListener): void {
     this.resolvedListeners.push(listener);
+  }
+
+  /**
+   * The daily closes a round was built from (what the optimizer estimates covariances from), or
+   * null for a round built before they were kept. Not a round file: it is read here, never downloaded.
+   */
+  async closes(roundNumber: number): Promise<RoundCloses | null> {
+    const cached = this.closesCache.get(roundNumber);
+    if (cached) return cached;
+    if (!(await this.blobs.stat(closesKey(roundNumber)))) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.blobs.read(closesKey(roundNumber))) chunks.push(Buffer.from(chunk));
+    const closes = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RoundCloses;
+    this.closesCache.set(roundNumber, closes);
+    return closes;
   }
 
   /** A round file's header and rows (our own CSV), or null when the round has no file of that kind. */
@@ -133,6 +166,7 @@ export class DatasetsService {
     const latest = await repository.createQueryBuilder('round').select('MAX(round.number)', 'max').getRawOne<{ max: number | null }>();
     const number = (latest?.max ?? 0) + 1;
 
+    await this.blobs.put(closesKey(number), JSON.stringify(closesOf(input.prices)));
     const files: DatasetFileEntity[] = [];
     for (const file of built.files) {
       const blob = await this.blobs.put(`rounds/${number}/${file.name}`, file.content);

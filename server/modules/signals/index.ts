@@ -8,6 +8,7 @@ import type { MarketplaceModule } from '../module';
 import { DEPLOYMENT_CHANNEL } from '../deployments/lifecycle';
 import { CatalogFeed } from './catalog-feed';
 import { ConsensusService } from './consensus';
+import { PortfolioService } from './portfolio';
 import { liveStateLoader, type LiveState } from './live-status';
 import { ModelRegistration } from './registration';
 import { signalsResolvers } from './resolvers';
@@ -34,6 +35,7 @@ declare module '../../context' {
     signalFeed: SignalFeed;
     scoreReads: ScoreReads;
     scoringQueue: ScoringQueue;
+    portfolio: PortfolioService;
   }
 }
 
@@ -48,12 +50,14 @@ export const signalsModule: MarketplaceModule = {
     const catalogFeed = new CatalogFeed(database.dataSource, database.notifications, log);
     const registration = new ModelRegistration(database.dataSource, database.notifications, services.deployments, services.trainingRuns);
     const scoreReads = new ScoreReads(database.dataSource);
+    const consensus = new ConsensusService(database.dataSource);
     const scoringQueue = new ScoringQueue(database.dataSource, database.notifications, services.datasets, log);
     schedule.every('signal-partitions', 6 * 3600_000, () => ensureSignalPartitions(database.dataSource, log));
     return {
       services: {
         modelRegistration: registration,
-        consensus: new ConsensusService(database.dataSource),
+        consensus,
+        portfolio: new PortfolioService(database.dataSource, services.datasets, consensus),
         catalogFeed,
         signalStore: store,
         signalReads: new SignalReads(database.dataSource),

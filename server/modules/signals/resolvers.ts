@@ -17,6 +17,7 @@ export const signalsResolvers: Resolvers = {
       const model = await services.catalog.get({ id: args.modelId, slug: args.slug });
       return { model, rounds: await services.scoreReads.performance(model.id) };
     },
+    optimizePortfolio: (_parent, args, { principal, services }) => services.portfolio.optimize(principal, args),
     roundScoring: (_parent, { round }, { principal, services }) => services.scoringQueue.status(principal, round),
   },
 
@@ -58,6 +59,25 @@ export const signalsResolvers: Resolvers = {
       hasPreviousPage: board.offset > 0,
       startCursor: board.entries.length ? services.scoreReads.cursorAt(board.offset + 1) : null,
       endCursor: board.entries.length ? services.scoreReads.cursorAt(board.offset + board.entries.length) : null,
+    }),
+  },
+
+  Portfolio: {
+    annualizedExpectedReturn: (portfolio) => portfolio.annualized.expectedReturn,
+    annualizedRisk: (portfolio) => portfolio.annualized.risk,
+    inputs: ({ inputs, round, models }) => ({
+      round,
+      riskAversion: inputs.riskAversion,
+      constraints: inputs.constraints,
+      historyFrom: inputs.history.firstDate,
+      historyTo: inputs.history.lastDate,
+      returns: inputs.history.returns,
+      covarianceMethod: inputs.covariance.method,
+      shrinkage: inputs.covariance.shrinkage,
+      expectedReturnsMethod: inputs.expectedReturns.method,
+      informationCoefficient: inputs.expectedReturns.informationCoefficient,
+      solver: inputs.solver.name,
+      symbols: inputs.expectedReturns.symbols.map((symbol, i) => ({ ...symbol, models: models[i] })),
     }),
   },
 
