@@ -7,6 +7,7 @@ import { DatabaseUnreachableError } from '../db/database';
 import { DataDirLockedError } from '../db/data-dir-lock';
 import { DomainError } from '../domain-error';
 import { RoundInputError } from '../modules/datasets/round-builder';
+import { RunningServerError } from '../operator/wire-error';
 
 /** Operator commands print results on stdout; their logs go to stderr so `--json` output stays clean. */
 export async function withConfig(run: (config: ServerConfig, log: Logger) => Promise<void>, logTo: 'stdout' | 'stderr' = 'stderr'): Promise<void> {
@@ -22,7 +23,12 @@ export async function withConfig(run: (config: ServerConfig, log: Logger) => Pro
   try {
     await run(config, log);
   } catch (error) {
-    if (error instanceof DatabaseUnreachableError || error instanceof PendingMigrationsError || error instanceof DataDirLockedError) {
+    if (
+      error instanceof DatabaseUnreachableError ||
+      error instanceof PendingMigrationsError ||
+      error instanceof DataDirLockedError ||
+      error instanceof RunningServerError
+    ) {
       return exit(1, error.message);
     }
     if (error instanceof RoundInputError) return exit(5, error.message);
