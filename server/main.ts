@@ -13,8 +13,10 @@ import { runMigrate } from './commands/migrate';
 import { roundsCommand } from './commands/rounds';
 import { vendorCommand } from './commands/vendor';
 import { withConfig } from './commands/with-config';
+import { embeddedDatabaseIsNew, firstStartAccess } from './first-start';
 import { openOperatorSocket } from './operator/open-socket';
 import { operatorActions } from './operator/actions';
+import { startBanner } from './start-banner';
 import { packageVersion } from './paths';
 
 /**
@@ -56,16 +58,17 @@ const SECRET_VARIABLES = ['MP_SIGNING_SECRET', 'RUNPOD_API_KEY', 'DATABASE_URL']
 async function start(config: ServerConfig, log: Logger): Promise<void> {
   for (const name of SECRET_VARIABLES) delete process.env[name];
   for (const secret of secretsInConfig(config)) registerSecret(secret);
+  const databaseIsNew = embeddedDatabaseIsNew(config);
   const database = await openForServing(config, log);
   // The generated signing secret, once the data directory is ours (openForServing locks it).
   for (const secret of await configuredSecrets(config)) registerSecret(secret);
   const app = await createApp(config, database, log);
   const url = await app.listen();
   const operator = database.kind === 'embedded' ? await openOperatorSocket(config, { config, database, log }, operatorActions) : null;
+  const firstStart = databaseIsNew ? await firstStartAccess({ config, database, log }, process.stdout.isTTY === true) : null;
+  if (firstStart?.kind === 'key') registerSecret(firstStart.apiKey);
   log.info({ url, database: database.kind, dataDir: database.kind === 'embedded' ? config.dataDir : undefined }, 'marketplace API listening');
-  process.stdout.write(
-    `\nMarketplace API ready on ${database.kind === 'embedded' ? `the embedded database (${config.dataDir})` : 'PostgreSQL'}\n  GraphQL + GraphiQL: ${url}/graphql\n  Health: ${url}/healthz  ${url}/readyz  ${url}/metrics\n\n`,
-  );
+  process.stdout.write(startBanner({ url, embeddedIn: database.kind === 'embedded' ? config.dataDir : undefined, firstStart }));
 
   let stopping = false;
   const stop = async (signal: string) => {
