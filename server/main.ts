@@ -5,18 +5,13 @@ import { hideBin } from 'yargs/helpers';
 import type { ServerConfig } from './config';
 import { registerSecret, type Logger } from './logger';
 import { configuredSecrets, secretsInConfig } from './configured-secrets';
-import { openForServing } from './bootstrap';
-import { createApp } from './app';
+import { startBanner } from './start-banner';
 import { adminCommand } from './commands/admin';
 import { infraCommand } from './commands/infra';
 import { runMigrate } from './commands/migrate';
 import { roundsCommand } from './commands/rounds';
 import { vendorCommand } from './commands/vendor';
 import { withConfig } from './commands/with-config';
-import { embeddedDatabaseIsNew, firstStartAccess } from './first-start';
-import { openOperatorSocket } from './operator/open-socket';
-import { operatorActions } from './operator/actions';
-import { startBanner } from './start-banner';
 import { packageVersion } from './paths';
 
 /**
@@ -56,6 +51,12 @@ async function main(): Promise<void> {
 const SECRET_VARIABLES = ['MP_SIGNING_SECRET', 'RUNPOD_API_KEY', 'DATABASE_URL'];
 
 async function start(config: ServerConfig, log: Logger): Promise<void> {
+  // Loaded here, not at the top: the operator commands (which a running server may carry out) need none of it.
+  const { openForServing } = require('./bootstrap') as typeof import('./bootstrap');
+  const { createApp } = require('./app') as typeof import('./app');
+  const { embeddedDatabaseIsNew, firstStartAccess } = require('./first-start') as typeof import('./first-start');
+  const { openOperatorSocket } = require('./operator/open-socket') as typeof import('./operator/open-socket');
+  const { operatorActions } = require('./operator/actions') as typeof import('./operator/actions');
   for (const name of SECRET_VARIABLES) delete process.env[name];
   for (const secret of secretsInConfig(config)) registerSecret(secret);
   const databaseIsNew = embeddedDatabaseIsNew(config);

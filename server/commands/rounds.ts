@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { RoundInputError } from '../modules/datasets/round-builder';
+import { RoundInputError } from '../modules/datasets/round-builder/errors';
 import { runOperatorAction } from '../operator/run-action';
 import type { Jsonified } from '../operator/action';
 import { changeRoundStatus, createRound, listRounds, resolveRound, type RoundWithFiles } from '../operator/actions/rounds';

@@ -1,10 +1,8 @@
 import type { z } from 'zod';
 import type { ServerConfig } from '../config';
 import type { Logger } from '../logger';
-import { openForServing } from '../bootstrap';
-import { openDatabase, type Database } from '../db/database';
+import type { Database } from '../db/database';
 import { DataDirLockedError, lockDataDir } from '../db/data-dir-lock';
-import { entities } from '../modules';
 import { registered, type Jsonified, type OperatorAction } from './action';
 import { operatorSocketPath, SocketPathTooLongError } from './socket-path';
 import { sendToRunningServer } from './socket-client';
@@ -46,6 +44,8 @@ async function runHere<Args extends z.ZodType, Result>(
   action: OperatorAction<Args, Result>,
   args: z.input<Args>,
 ): Promise<Jsonified<Result>> {
+  // The database code loads only here: a command the running server carries out needs none of it.
+  const { openForServing } = require('../bootstrap') as typeof import('../bootstrap');
   const database = action.database === 'as-is' ? await openAsIs(config) : await openForServing(config, log);
   try {
     const result = await registered(action).invoke({ config, database, log }, args);
@@ -60,6 +60,8 @@ async function runHere<Args extends z.ZodType, Result>(
 async function openAsIs(config: ServerConfig): Promise<Database> {
   const unlock = config.database.kind === 'embedded' ? await lockDataDir(config.dataDir) : undefined;
   try {
+    const { openDatabase } = require('../db/database') as typeof import('../db/database');
+    const { entities } = require('../modules') as typeof import('../modules');
     const database = await openDatabase({ ...config.database, entities });
     const close = database.close.bind(database);
     database.close = async () => {

@@ -1,6 +1,6 @@
 import { DomainError, type ErrorCode, type ErrorDetails } from '../domain-error';
 import { maskForDisplay } from '../logger';
-import { RoundInputError } from '../modules/datasets/round-builder';
+import { RoundInputError } from '../modules/datasets/round-builder/errors';
 
 /** An operator action's failure as it crosses the socket, so the command exits as if it had run the action itself. */
 export type WireError =

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InfraClients } from '../../modules/deployments/infra-clients';
+import type { InfraClients } from '../../modules/deployments/infra-clients';
 import type { InfraClientEntity } from '../../modules/deployments/infra-client.entity';
 import { defineAction, type OperatorContext } from '../action';
 
@@ -23,6 +23,7 @@ function describe(client: InfraClientEntity): InfraClientRow {
 }
 
 async function withInfraClients<T>({ config, database, log }: OperatorContext, work: (clients: InfraClients) => Promise<T>): Promise<T> {
+  const { InfraClients } = require('../../modules/deployments/infra-clients') as typeof import('../../modules/deployments/infra-clients');
   // Listening, so that a revocation returns once every running server has heard it.
   const clients = new InfraClients(database.dataSource, database.notifications, log, 0, config.authFailures);
   try {
