@@ -8,7 +8,7 @@ import { operatorSocketPath, SocketPathTooLongError } from './socket-path';
 import { sendToRunningServer } from './socket-client';
 
 /** How long a command waits on a data directory held by a server still starting (migrating, seeding) or by another command. */
-const BUSY_WAIT_MS = 15_000;
+const BUSY_WAIT_MS = 60_000;
 
 /**
  * Run an operator command wherever the database is: in the embedded server running on

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPostgresDatabase, postGraphQL, usingPostgres } from '../helpers/server';
+import { eventually } from '../helpers/processes';
 import { runServerCommand, startServerProcess, type ProcessResult, type RunningServer } from '../helpers/server-process';
 import { sp500CsvPath } from '../../server/modules/datasets/sample-data';
 import { TestMeIdsDocument as ME } from '../../generated/test-operations';
@@ -152,6 +153,34 @@ describe('operator commands (mp-server vendor, admin, rounds, infra)', function 
       } finally {
         await rm(socketPath(), { force: true });
       }
+    });
+  });
+
+  describe('on the embedded database while the server starts', () => {
+    let dataDir: string;
+    let server: RunningServer | undefined;
+
+    before(async function () {
+      if (usingPostgres) return this.skip();
+      dataDir = await mkdtemp(path.join(tmpdir(), 'mp-operator-starting-'));
+    });
+
+    after(async () => {
+      await server?.stop('SIGKILL');
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('waits for a server that holds the data directory but is still migrating, then runs in it', async () => {
+      const starting = startServerProcess({ MP_DATA_DIR: dataDir });
+      starting.catch(() => undefined);
+      // The pid file is the lock: from here until the socket listens, the database is the starting server's.
+      assert.ok(await eventually(() => existsSync(path.join(dataDir, 'mp-server.pid')), 60_000), 'the server took the lock');
+      assert.equal(existsSync(path.join(dataDir, 'mp-server.sock')), false, 'before its socket');
+      const created = await runServerCommand(['vendor', 'create', '--name', 'Early Bird', '--email', 'early@example.com', '--json'], { MP_DATA_DIR: dataDir });
+      assert.match(created.stderr, /the data directory is busy .*waiting/);
+      const { apiKey } = json<{ apiKey: string }>(created);
+      server = await starting;
+      assert.equal((await postGraphQL(server.graphqlUrl, ME, {}, apiKey)).data?.me.role, 'VENDOR');
     });
   });
 
