@@ -1,12 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import type { ServerConfig } from '../config';
-import type { Logger } from '../logger';
-import { openForServing } from '../bootstrap';
-import { LocalBlobStore } from '../storage/blob-store';
-import { DatasetsService } from '../modules/datasets/datasets.service';
-import type { DatasetRoundEntity } from '../modules/datasets/dataset-round.entity';
-import { parsePricesCsv, RoundInputError } from '../modules/datasets/round-builder';
+import { RoundInputError } from '../modules/datasets/round-builder/errors';
+import { runOperatorAction } from '../operator/run-action';
+import type { Jsonified } from '../operator/action';
+import { changeRoundStatus, createRound, listRounds, resolveRound, type RoundWithFiles } from '../operator/actions/rounds';
 import { withConfig } from './with-config';
 
 /** `mp-server rounds create|resolve|open|close|list`: the operator's side of dataset rounds. */
@@ -27,23 +24,19 @@ export function roundsCommand(yargs: Argv): Argv {
           .option('json', { type: 'boolean', default: false })
           .example('$0 rounds create --from prices.csv --horizon 5 --open', 'build and open the next round'),
       (args) =>
-        withConfig((config, log) =>
-          withDatasets(config, log, async (datasets) => {
-            const prices = parsePricesCsv(await readCsv(args.from), { symbol: args.symbol, symbolColumn: args['symbol-column'] });
-            if (!Number.isInteger(args.horizon) || args.horizon < 1 || args.horizon > 260) {
-              throw new RoundInputError(`--horizon must be a whole number of trading days from 1 to 260 (got ${args.horizon})`);
-            }
-            const round = await datasets.createRound({
-              prices,
-              horizonDays: args.horizon,
-              name: args.name,
-              description: args.description,
-              open: args.open,
-              by: 'operator (mp-server)',
-            });
-            print(round, await datasets.filesOf([round.number]).then(([files]) => files), args.json);
-          }),
-        ),
+        withConfig(async (config, log) => {
+          const csv = await readCsv(args.from);
+          const created = await runOperatorAction(config, log, createRound, {
+            csv,
+            symbol: args.symbol,
+            symbolColumn: args['symbol-column'],
+            horizon: args.horizon,
+            name: args.name,
+            description: args.description,
+            open: args.open,
+          });
+          print(created, args.json);
+        }),
     )
     .command(
       'resolve <number>',
@@ -57,56 +50,41 @@ export function roundsCommand(yargs: Argv): Argv {
           .option('json', { type: 'boolean', default: false })
           .example('$0 rounds resolve 3 --from prices-newer.csv', ''),
       (args) =>
-        withConfig((config, log) =>
-          withDatasets(config, log, async (datasets) => {
-            const prices = parsePricesCsv(await readCsv(args.from), { symbol: args.symbol, symbolColumn: args['symbol-column'] });
-            const round = await datasets.resolveRound(args.number, prices, 'operator (mp-server)');
-            print(round, (await datasets.filesOf([round.number]))[0], args.json);
-          }),
-        ),
+        withConfig(async (config, log) => {
+          const csv = await readCsv(args.from);
+          print(
+            await runOperatorAction(config, log, resolveRound, { csv, number: args.number, symbol: args.symbol, symbolColumn: args['symbol-column'] }),
+            args.json,
+          );
+        }),
     )
     .command(
       'open <number>',
       'Open an UPCOMING round (it becomes the current round)',
       (args) => args.positional('number', { type: 'number', demandOption: true }).option('json', { type: 'boolean', default: false }),
       (args) =>
-        withConfig((config, log) =>
-          withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'OPEN', 'operator (mp-server)'), null, args.json)),
-        ),
+        withConfig(async (config, log) => print(await runOperatorAction(config, log, changeRoundStatus, { number: args.number, to: 'OPEN' }), args.json)),
     )
     .command(
       'close <number>',
       'Close an OPEN round',
       (args) => args.positional('number', { type: 'number', demandOption: true }).option('json', { type: 'boolean', default: false }),
       (args) =>
-        withConfig((config, log) =>
-          withDatasets(config, log, async (datasets) => print(await datasets.changeStatusAs(args.number, 'CLOSED', 'operator (mp-server)'), null, args.json)),
-        ),
+        withConfig(async (config, log) => print(await runOperatorAction(config, log, changeRoundStatus, { number: args.number, to: 'CLOSED' }), args.json)),
     )
     .command(
       'list',
       'List every round, UPCOMING ones included',
       (args) => args.option('json', { type: 'boolean', default: false }),
       (args) =>
-        withConfig((config, log) =>
-          withDatasets(config, log, async (datasets) => {
-            const page = await datasets.list({ role: 'ADMIN', vendorId: null, apiKeyId: 'operator', expiresAt: null }, { first: 100 });
-            if (args.json) return void process.stdout.write(`${JSON.stringify(page.nodes)}\n`);
-            for (const round of page.nodes) process.stdout.write(`${String(round.number).padStart(4)}  ${round.status.padEnd(9)}  ${round.name}\n`);
-            if (page.nodes.length === 0) process.stdout.write('No rounds yet: mp-server rounds create --from FILE\n');
-          }),
-        ),
+        withConfig(async (config, log) => {
+          const rounds = await runOperatorAction(config, log, listRounds, {});
+          if (args.json) return void process.stdout.write(`${JSON.stringify(rounds)}\n`);
+          for (const round of rounds) process.stdout.write(`${String(round.number).padStart(4)}  ${round.status.padEnd(9)}  ${round.name}\n`);
+          if (rounds.length === 0) process.stdout.write('No rounds yet: mp-server rounds create --from FILE\n');
+        }),
     )
     .demandCommand(1, 'name an action: create, resolve, open, close, list');
-}
-
-async function withDatasets(config: ServerConfig, log: Logger, work: (datasets: DatasetsService) => Promise<void>): Promise<void> {
-  const database = await openForServing(config, log);
-  try {
-    await work(new DatasetsService(database.dataSource, new LocalBlobStore(config.blobDir)));
-  } finally {
-    await database.close();
-  }
 }
 
 async function readCsv(file: string): Promise<string> {
@@ -117,11 +95,7 @@ async function readCsv(file: string): Promise<string> {
   }
 }
 
-function print(
-  round: DatasetRoundEntity,
-  files: { name: string; kind: string; rowCount: number; sizeBytes: number; sha256: string }[] | null,
-  json: boolean,
-): void {
+function print({ round, files }: Jsonified<RoundWithFiles>, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...round, files: files ?? undefined })}\n`);
     return;

@@ -5,6 +5,7 @@ import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws/client';
 import { createRoot } from 'react-dom/client';
+import { DEFAULT_TABS } from './default-tabs';
 
 // Each property is replaced at build time by the URL of a separately bundled Monaco worker.
 declare const MONACO_WORKER_URLS: { editor: string; json: string; graphql: string };
@@ -18,24 +19,6 @@ Object.assign(globalThis, {
     },
   },
 });
-
-const DEFAULT_QUERY = `# Welcome to the NeuroNetIQ model marketplace.
-# The catalog is public: run this query with the ▶ button.
-query Catalog {
-  catalog(first: 5) {
-    totalCount
-    nodes { slug name task tags vendor { displayName } publishedAt }
-  }
-}
-
-# A live stream (no key needed): select it and run.
-subscription Clock {
-  serverTime(intervalSeconds: 1) { time sequence }
-}
-
-# Vendor operations need your API key: open Headers below and add
-# {"Authorization": "Bearer vk_..."}
-`;
 
 const httpUrl = `${location.origin}/graphql`;
 const wsUrl = httpUrl.replace(/^http/, 'ws');
@@ -62,4 +45,4 @@ const fetcher: Fetcher = (params, opts) => {
 };
 
 const container = document.getElementById('graphiql')!;
-createRoot(container).render(<GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} isHeadersEditorEnabled />);
+createRoot(container).render(<GraphiQL fetcher={fetcher} defaultTabs={DEFAULT_TABS} isHeadersEditorEnabled />);
