@@ -42,7 +42,13 @@ export class CliError extends Error {
 
 export const LOGIN_HINT = 'Run `mp login` to sign in again.';
 
-export function notLoggedIn(): CliError {
+/** No key for `apiUrl`; when `mp login` saved one for another server, says which. */
+export function notLoggedIn(apiUrl?: string, keySavedFor?: string): CliError {
+  if (apiUrl && keySavedFor) {
+    return new CliError(`not logged in to ${apiUrl}: the saved key is for ${keySavedFor}`, ExitCode.AUTH, {
+      hint: `Run \`mp login --api-url ${apiUrl}\` to save a key for this server, or pass --api-url ${keySavedFor}.`,
+    });
+  }
   return new CliError('not logged in: run `mp login` or set MP_API_KEY', ExitCode.AUTH);
 }
 
