@@ -59,32 +59,29 @@ export function usageFailure(message: string | undefined, error: Error | undefin
 
 export function buildCli(argv: readonly string[]) {
   const cli = yargs([...argv]);
-  return (
-    cli
-      .scriptName('mp')
-      .usage('mp <command> [options]\n\nThe NeuroNetIQ model marketplace from your terminal.')
-      .options(globalOptions)
-      .command(commands)
-      // Before validation and coercion, so `--limit 5 --limit 6` is not reported as a bad number.
-      .middleware((args) => {
-        rejectRepeatedFlags(argv, args, (cli as unknown as { getOptions(): ParsedOptions }).getOptions(), `Run \`${commandPath(argv)} --help\` for usage.`);
-      }, true)
-      .completion('completion', 'Print a bash or zsh completion script: mp completion >> ~/.bashrc')
-      .demandCommand(1, 'choose a command')
-      .strict()
-      .version(packageVersion())
-      .help()
-      .alias('h', 'help')
-      .example('$0 login', 'Save your API key (asks for it)')
-      .example('$0 catalog list --task signal', 'Browse published signal models')
-      .example('$0 keys create --name ci --expires 30d', 'A key for CI that expires in 30 days')
-      .example('$0 data pull --round current --dir ./data', 'Download the current dataset round')
-      .epilogue('Exit codes, flags and a walkthrough: docs/cli.md. Every command has --help.')
-      .wrap(Math.min(110, process.stdout.columns || 80))
-      .fail((message, error) => {
-        throw usageFailure(message, error, argv);
-      })
-  );
+  const usage = `Run \`${commandPath(argv)} --help\` for usage.`;
+  // Before validation and coercion, so `--limit 5 --limit 6` is not reported as a bad number.
+  cli.middleware((args) => rejectRepeatedFlags(argv, args, (cli as unknown as { getOptions(): ParsedOptions }).getOptions(), usage), true);
+  return cli
+    .scriptName('mp')
+    .usage('mp <command> [options]\n\nThe NeuroNetIQ model marketplace from your terminal.')
+    .options(globalOptions)
+    .command(commands)
+    .completion('completion', 'Print a bash or zsh completion script: mp completion >> ~/.bashrc')
+    .demandCommand(1, 'choose a command')
+    .strict()
+    .version(packageVersion())
+    .help()
+    .alias('h', 'help')
+    .example('$0 login', 'Save your API key (asks for it)')
+    .example('$0 catalog list --task signal', 'Browse published signal models')
+    .example('$0 keys create --name ci --expires 30d', 'A key for CI that expires in 30 days')
+    .example('$0 data pull --round current --dir ./data', 'Download the current dataset round')
+    .epilogue('Exit codes, flags and a walkthrough: docs/cli.md. Every command has --help.')
+    .wrap(Math.min(110, process.stdout.columns || 80))
+    .fail((message, error) => {
+      throw usageFailure(message, error, argv);
+    });
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
