@@ -42,7 +42,13 @@ export class CliError extends Error {
 
 export const LOGIN_HINT = 'Run `mp login` to sign in again.';
 
-export function notLoggedIn(): CliError {
+/** No key for `apiUrl`; when `mp login` saved one for another server, says which. */
+export function notLoggedIn(apiUrl?: string, keySavedFor?: string): CliError {
+  if (apiUrl && keySavedFor) {
+    return new CliError(`not logged in to ${apiUrl}: the saved key is for ${keySavedFor}`, ExitCode.AUTH, {
+      hint: `Run \`mp login --api-url ${apiUrl}\` to save a key for this server, or pass --api-url ${keySavedFor}.`,
+    });
+  }
   return new CliError('not logged in: run `mp login` or set MP_API_KEY', ExitCode.AUTH);
 }
 
@@ -102,6 +108,8 @@ export function cliErrorFromGraphQL(error: GraphQLErrorPayload, clientRequestId:
   }
 }
 
+const NOT_TLS = 'the server does not speak TLS there (use http:// if it serves plain HTTP)';
+
 const UNREACHABLE_CODES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -118,13 +126,31 @@ const UNREACHABLE_CODES: Record<string, string> = {
   CERT_HAS_EXPIRED: 'TLS certificate has expired',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain is self-signed',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate is signed by an unknown authority',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate is not for this host name',
+  ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
 };
+
+/**
+ * OpenSSL's own text ("write EPROTO 80DC...:error:0A00010B:SSL routines:ssl3_get_record:wrong
+ * version number:../deps/openssl/...") as words: `undefined` when `error` is no TLS failure.
+ */
+function tlsReason(error: Error): string | undefined {
+  const { message } = error;
+  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message);
+  if (!openssl && !/^ERR_(SSL|TLS)_/.test(String((error as NodeJS.ErrnoException).code))) return undefined;
+  const reason = (openssl?.[1] ?? message).trim().toLowerCase();
+  // A plain-HTTP server answers the ClientHello with "HTTP/1.1 400 ...", which OpenSSL reads as a bad record.
+  if (/wrong version number|packet length too long|http request|record layer failure/.test(reason)) return NOT_TLS;
+  return `TLS handshake failed (${reason})`;
+}
 
 /**
  * Walks `error.cause` (undici nests the socket error there, sometimes in an AggregateError)
  * for a known system error code; else returns the innermost message ("bad port", ...).
  */
-function unreachableReason(error: unknown): string {
+export function unreachableReason(error: unknown): string {
   let current: unknown = error;
   let innermost = error instanceof Error ? error.message : String(error);
   for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
@@ -132,6 +158,8 @@ function unreachableReason(error: unknown): string {
     for (const candidate of candidates) {
       const code = (candidate as NodeJS.ErrnoException | undefined)?.code;
       if (typeof code === 'string' && code in UNREACHABLE_CODES) return UNREACHABLE_CODES[code];
+      const tls = candidate instanceof Error ? tlsReason(candidate) : undefined;
+      if (tls) return tls;
     }
     innermost = current.message || innermost;
     current = current.cause;

@@ -19,7 +19,9 @@ import trainCommand from './commands/train';
 import unregisterCommand from './commands/unregister';
 import validateCommand from './commands/validate';
 import whoamiCommand from './commands/whoami';
-import { usageError } from './errors';
+import { CliError, usageError } from './errors';
+import { commandPath, unknownCommand } from './command-tree';
+import { rejectRepeatedFlags, type ParsedOptions } from './repeated-flags';
 import { packageVersion } from './version';
 import { globalOptions } from './global-options';
 import type { GlobalArgs } from './global-options';
@@ -46,55 +48,29 @@ const commands = [
   leaderboardCommand,
 ] as CommandModule<GlobalArgs, GlobalArgs>[];
 
-/** Names of the commands and sub-commands, to point a usage error at the right `--help`. */
-const COMMAND_TREE: Record<string, readonly string[]> = {
-  login: [],
-  logout: [],
-  whoami: [],
-  keys: ['create', 'list', 'ls', 'revoke'],
-  catalog: ['list', 'ls', 'show'],
-  models: ['list', 'ls', 'show'],
-  train: ['start', 'status', 'logs', 'stop', 'artifacts', 'templates'],
-  gpus: [],
-  data: ['list', 'ls', 'info', 'pull'],
-  init: [],
-  dev: [],
-  validate: [],
-  deploy: ['list', 'ls', 'status', 'stop', 'token'],
-  'link-infra': [],
-  heartbeat: [],
-  register: [],
-  unregister: [],
-  signals: ['list', 'ls', 'push'],
-  consensus: [],
-  leaderboard: [],
-};
-
-export function commandPath(argv: readonly string[]): string {
-  const words = argv.filter((arg) => !arg.startsWith('-'));
-  const [noun, verb] = words;
-  if (!noun || !(noun in COMMAND_TREE)) return 'mp';
-  return verb && COMMAND_TREE[noun].includes(verb) ? `mp ${noun} ${verb}` : `mp ${noun}`;
-}
-
-/** yargs says only "Did you mean login?" for an unknown command; name the command too. */
-export function usageMessage(message: string | undefined, error: Error | undefined, argv: readonly string[]): string {
+/** yargs says "Unknown argument: revok" for a mistyped command; say it is a command, and which one was meant. */
+export function usageFailure(message: string | undefined, error: Error | undefined, argv: readonly string[]): CliError {
+  const usage = `Run \`${commandPath(argv)} --help\` for usage.`;
+  if (error instanceof CliError) return error.hint ? error : usageError(error.message, usage);
   const text = message || error?.message || 'invalid arguments';
-  if (!text.startsWith('Did you mean')) return text;
-  const words = argv.filter((arg) => !arg.startsWith('-'));
-  const path = commandPath(argv).split(' ').slice(1);
-  const unknown = words[path.length];
-  return unknown ? `unknown command "${unknown}". ${text}` : text;
+  const unknownArguments = /^Unknown arguments?: (.+)$/.exec(text)?.[1].split(', ');
+  const command = unknownArguments ? unknownCommand(argv) : undefined;
+  if (command && unknownArguments?.includes(command.word)) return usageError(command.message, command.hint);
+  return usageError(text, usage);
 }
 
 export function buildCli(argv: readonly string[]) {
-  return yargs([...argv])
+  const cli = yargs([...argv]);
+  const usage = `Run \`${commandPath(argv)} --help\` for usage.`;
+  // Before validation and coercion, so `--limit 5 --limit 6` is not reported as a bad number.
+  cli.middleware((args) => rejectRepeatedFlags(argv, args, (cli as unknown as { getOptions(): ParsedOptions }).getOptions(), usage), true);
+  return cli
     .scriptName('mp')
     .usage('mp <command> [options]\n\nThe NeuroNetIQ model marketplace from your terminal.')
     .options(globalOptions)
     .command(commands)
+    .completion('completion', 'Print a bash or zsh completion script: mp completion >> ~/.bashrc')
     .demandCommand(1, 'choose a command')
-    .recommendCommands()
     .strict()
     .version(packageVersion())
     .help()
@@ -106,7 +82,7 @@ export function buildCli(argv: readonly string[]) {
     .epilogue('Exit codes, flags and a walkthrough: docs/cli.md. Every command has --help.')
     .wrap(Math.min(110, process.stdout.columns || 80))
     .fail((message, error) => {
-      throw usageError(usageMessage(message, error, argv), `Run \`${commandPath(argv)} --help\` for usage.`);
+      throw usageFailure(message, error, argv);
     });
 }
 
@@ -129,4 +105,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 }
 
-export { packageVersion };
+export { commandPath, packageVersion };

@@ -2,6 +2,7 @@ import { GraphQLClient } from './client';
 import { DEFAULT_API_URL, configFilePath, normalizeApiUrl, readConfigFile } from './config';
 import type { StoredConfig } from './config';
 import { notLoggedIn } from './errors';
+import { sameServer } from './server-identity';
 import type { GlobalArgs } from './global-options';
 import type { Io } from './io';
 import type { SubscriptionTarget } from './subscribe';
@@ -15,12 +16,15 @@ export interface Session {
   apiKeySource?: ApiKeySource;
   configFile: string;
   config: StoredConfig;
+  /** The URL a key was saved for by `mp login`, when that is another server than apiUrl. */
+  keySavedFor?: string;
 }
 
 /**
  * URL: --api-url, then MP_API_URL, then the config file, then the default.
- * Key: MP_API_KEY, then the config file, but a saved key is only sent to the URL it was
- * saved for, so pointing --api-url elsewhere never leaks it to another server.
+ * Key: MP_API_KEY, then the config file, but a saved key is only sent to the server it was
+ * saved for (however its URL is spelled: localhost or 127.0.0.1, :443 or none), so pointing
+ * --api-url elsewhere never leaks it to another server.
  */
 export function resolveSession(args: Pick<GlobalArgs, 'apiUrl'>, env: NodeJS.ProcessEnv): Session {
   const configFile = configFilePath(env);
@@ -28,10 +32,10 @@ export function resolveSession(args: Pick<GlobalArgs, 'apiUrl'>, env: NodeJS.Pro
   const savedUrl = config.apiUrl ? normalizeApiUrl(config.apiUrl) : undefined;
   const apiUrl = normalizeApiUrl(args.apiUrl || env.MP_API_URL || savedUrl || DEFAULT_API_URL);
   if (env.MP_API_KEY) return { apiUrl, apiKey: env.MP_API_KEY.trim(), apiKeySource: 'MP_API_KEY', configFile, config };
-  if (config.apiKey && savedUrl === apiUrl) {
+  if (config.apiKey && savedUrl && sameServer(savedUrl, apiUrl)) {
     return { apiUrl, apiKey: config.apiKey, apiKeySource: 'config file', configFile, config };
   }
-  return { apiUrl, configFile, config };
+  return { apiUrl, configFile, config, keySavedFor: config.apiKey ? savedUrl : undefined };
 }
 
 export type Auth = 'required' | 'none';
@@ -48,7 +52,7 @@ export function subscriptionTarget(session: Session, args: GlobalArgs, io: Io): 
 
 /** A client for the session; with auth 'required' and no key it fails with exit 3 before any request. */
 export function connect(session: Session, args: GlobalArgs, io: Io, auth: Auth): GraphQLClient {
-  if (auth === 'required' && !session.apiKey) throw notLoggedIn();
+  if (auth === 'required' && !session.apiKey) throw notLoggedIn(session.apiUrl, session.keySavedFor);
   return new GraphQLClient({
     apiUrl: session.apiUrl,
     apiKey: auth === 'required' ? session.apiKey : undefined,

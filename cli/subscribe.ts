@@ -4,7 +4,7 @@
 // from where they stopped (mp train logs -f) run their own loop around subscribeOnce().
 // This module is only required lazily, by commands that follow something.
 import type { TypedDocumentString } from '../generated/cli-operations';
-import type { GraphQLErrorPayload } from './errors';
+import { unreachableReason, type GraphQLErrorPayload } from './errors';
 
 export interface SubscriptionTarget {
   /** The HTTP endpoint (…/graphql); the WebSocket URL is derived from it. */
@@ -67,7 +67,8 @@ function closeLike(value: unknown): { code: number; reason: string } | undefined
 function errorMessage(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     const record = value as { message?: unknown; error?: unknown };
-    if (record.error instanceof Error && record.error.message) return record.error.message;
+    if (record.error instanceof Error && record.error.message) return unreachableReason(record.error);
+    if (value instanceof Error) return unreachableReason(value);
     if (typeof record.message === 'string' && record.message) return record.message;
   }
   return String(value);

@@ -4,26 +4,37 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Whether a key still works. */
 export type ApiKeyStatus =
+  /** It works. */
   | 'ACTIVE'
+  /** Its expiresAt has passed; it no longer works. */
   | 'EXPIRED'
+  /** It was revoked and no longer works. */
   | 'REVOKED';
 
+/** Narrows the catalog; the conditions given must all hold. */
 export type CatalogFilter = {
   /** Words matched against name, slug, description and tags (case-insensitive). */
   search?: string | null | undefined;
   /** Models carrying every one of these tags. */
   tags?: Array<string> | null | undefined;
+  /** Only models of this task. */
   task?: ModelTask | null | undefined;
   /** A vendor's handle or id. */
   vendor?: string | null | undefined;
 };
 
+/** Where a model stands in the catalog. */
 export type CatalogModelStatus =
+  /** Still listed and served, but superseded: new users should pick another model. */
   | 'DEPRECATED'
+  /** Not listed: not registered yet, or unregistered by its vendor (`mp unregister`). */
   | 'DRAFT'
+  /** Listed in the catalog. */
   | 'PUBLISHED';
 
+/** The order of the catalog. */
 export type CatalogSort =
   /** Newest created first. */
   | 'CREATED_DESC'
@@ -32,12 +43,14 @@ export type CatalogSort =
   /** Newest published first (the default). */
   | 'PUBLISHED_DESC';
 
+/** Where training runs and deployments run. */
 export type ComputeProviderName =
   /** A child process on the marketplace's own machine (the embedded default). */
   | 'LOCAL'
   /** A RunPod serverless job. */
   | 'RUNPOD';
 
+/** A new API key for the caller. */
 export type CreateApiKeyInput = {
   /** When the key stops working. Must be in the future; null means never. */
   expiresAt?: string | null | undefined;
@@ -45,19 +58,27 @@ export type CreateApiKeyInput = {
   name: string;
 };
 
+/** A new deployment of one of your models. */
 export type CreateDeploymentInput = {
+  /** CPU cores, 1 to 64. */
   cpu?: number | null | undefined;
+  /** GPUs per pod (RunPod), 1 to 8. */
   gpuCount?: number | null | undefined;
   /** RunPod: GPU types to try in order (e.g. ["RTX4090", "A100"]); empty or absent for CPU. */
   gpuTypes?: Array<string> | null | undefined;
+  /** How often the endpoint must send a heartbeat, 1 to 300 seconds. */
   heartbeatIntervalSeconds?: number | null | undefined;
   /** RunPod: the container image. */
   image?: string | null | undefined;
+  /** Memory in GB, 1 to 512. */
   memoryGb?: number | null | undefined;
+  /** The model to serve; absent: the template's built-in model. */
   model?: ModelSourceInput | null | undefined;
   /** Unique among your deployments that are not stopped; 1 to 64 characters. */
   name: string;
+  /** Where it runs: LOCAL (this machine, the default) or RUNPOD. */
   provider?: ComputeProviderName;
+  /** Requests a minute the deployment's token may make, 1 to 100,000. */
   rateLimitPerMinute?: number | null | undefined;
   /** Where to write signals; default: not linked (see linkDeployment). */
   signalsUrl?: string | null | undefined;
@@ -65,6 +86,7 @@ export type CreateDeploymentInput = {
   template?: string | null | undefined;
 };
 
+/** What a round file holds. */
 export type DatasetFileKind =
   /** Features only, the newest period: what models predict. */
   | 'LIVE'
@@ -91,42 +113,56 @@ export type DatasetRoundStatus =
 
 /** What can be done to a deployment now (its `actions`). */
 export type DeploymentAction =
+  /** linkDeployment is possible. */
   | 'LINK_INFRA'
+  /** rotateDeploymentToken is possible (the endpoint is running and can take a new token). */
   | 'ROTATE_TOKEN'
+  /** stopDeployment is possible. */
   | 'STOP';
 
+/** Narrows a list of deployments. */
 export type DeploymentFilter = {
+  /** Only deployments in one of these states. */
   status?: Array<DeploymentStatus> | null | undefined;
 };
 
+/** How the endpoint is doing, from its heartbeats. */
 export type DeploymentHealth =
   /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
   | 'DEGRADED'
+  /** Heartbeats arrive in time and the endpoint says READY. */
   | 'HEALTHY'
   /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
   | 'UNHEALTHY'
   /** No heartbeat yet. */
   | 'UNKNOWN';
 
+/** Where a deployment is in its life; STOPPED and FAILED are final. */
 export type DeploymentStatus =
+  /** Ended by an error (its history has the reason); its token no longer works. */
   | 'FAILED'
   /** Accepted, not yet handed to its provider. */
   | 'PENDING'
   /** The provider is creating it (a pod being scheduled, a process being spawned). */
   | 'PROVISIONING'
+  /** Serving: its endpoint has sent a READY heartbeat. */
   | 'RUNNING'
   /** Running, its model not yet loaded (no READY heartbeat yet). */
   | 'STARTING'
+  /** Stopped on request; its token no longer works. */
   | 'STOPPED'
+  /** Asked to stop; its provider is tearing it down. */
   | 'STOPPING';
 
 /** What an endpoint's `GET /health` answers as its status (200 only when READY). */
 export type EndpointStatus =
   /** Serving, at capacity. */
   | 'BUSY'
+  /** Serving and able to take requests. */
   | 'READY'
   /** Loading its model. */
   | 'STARTING'
+  /** Running but unable to serve (a failed model load, a broken dependency). */
   | 'UNHEALTHY';
 
 /** What a deployment reports every MP_HEARTBEAT_SECONDS with its deployment token. */
@@ -135,20 +171,29 @@ export type HeartbeatInput = {
   details?: Record<string, unknown> | null | undefined;
   /** The endpoint's recent inference latency, milliseconds. */
   latencyMs?: number | null | undefined;
+  /** The endpoint's status now, as its GET /health would say. */
   status: EndpointStatus;
   /** The model version it serves. */
   version?: string | null | undefined;
 };
 
+/** One hyperparameter of a training spec. */
 export type HyperparameterInput = {
+  /** Its name, as the template declares it (see trainingTemplates). */
   name: string;
+  /** Its value: a number, a boolean or a string. */
   value: string | number | boolean;
 };
 
+/** The type a template declares for a hyperparameter. */
 export type HyperparameterType =
+  /** true or false. */
   | 'BOOLEAN'
+  /** A whole number. */
   | 'INTEGER'
+  /** Any number. */
   | 'NUMBER'
+  /** Any text. */
   | 'STRING';
 
 /** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
@@ -165,6 +210,7 @@ export type ModelLiveStatus =
   /** Not registered with a deployment, or the deployment is not HEALTHY. */
   | 'OFFLINE';
 
+/** The model to serve: give at most one of trainingRunId, path and url; none serves the template's built-in model. */
 export type ModelSourceInput = {
   /** A path on the server's machine (LOCAL only). */
   path?: string | null | undefined;
@@ -212,7 +258,9 @@ export type RegisterModelInput = {
 
 /** Who is calling: a vendor's key or an operator (admin) key. */
 export type Role =
+  /** An operator key: manages vendors, their keys and the dataset rounds. */
   | 'ADMIN'
+  /** A vendor's key: acts for that vendor only. */
   | 'VENDOR';
 
 /** How a round's models were scored. */
@@ -261,13 +309,19 @@ export type SignalSource =
  * the vendor, model and deployment come from its token, never from here.
  */
 export type SignalWrite = {
+  /** The moment the prediction was made at. */
   asOf: string;
+  /** 0 to 1: how much the model trusts this score. */
   confidence: number;
+  /** How many trading days ahead it looks, 1 to 365. */
   horizonDays: number;
+  /** 0 (strongly down) to 1 (strongly up); 0.5 is no view. */
   score: number;
+  /** The ticker, 1 to 16 characters. */
   symbol: string;
 };
 
+/** How complete a run's costUsd is. */
 export type TrainingCostStatus =
   /** costUsd is the price per hour x the time the job executed. */
   | 'MEASURED'
@@ -277,33 +331,48 @@ export type TrainingCostStatus =
    */
   | 'UNKNOWN';
 
+/** Narrows a list of training runs; the conditions given must all hold. */
 export type TrainingRunFilter = {
+  /** Only runs in one of these states. */
   status?: Array<TrainingRunStatus> | null | undefined;
+  /** Only runs of this task. */
   task?: ModelTask | null | undefined;
 };
 
+/** Where a training run is: QUEUED -> STARTING -> RUNNING, then one final status. */
 export type TrainingRunStatus =
+  /** Final: stopped when its cost reached the spec's maxBudgetUsd. */
   | 'BUDGET_EXCEEDED'
+  /** Final: stopped on request (stopTrainingRun, mp train stop). */
   | 'CANCELLED'
+  /** Final: the program exited non-zero, or the job could not start (failureReason says why). */
   | 'FAILED'
+  /** Accepted and waiting for a worker. */
   | 'QUEUED'
+  /** The training program is running. */
   | 'RUNNING'
+  /** A worker took it: fetching and verifying the round's files, submitting the job to its provider. */
   | 'STARTING'
+  /** Final: the program exited 0; its artifacts are stored. */
   | 'SUCCEEDED'
+  /** Final: stopped after running for the spec's timeoutSeconds. */
   | 'TIMED_OUT';
 
 /** What to train, on what, where, and within which limits. */
 export type TrainingSpecInput = {
   /** An id from gpuTypes (e.g. A100, RTX4090, CPU). */
   gpuType?: string;
+  /** Values for the template's hyperparameters; those not given take the template's defaults. */
   hyperparameters?: Array<HyperparameterInput> | null | undefined;
   /** A container image for RunPod. Exclusive with template. */
   image?: string | null | undefined;
   /** USD as a decimal string, e.g. "5" or "12.50"; default 5. */
   maxBudgetUsd?: string;
+  /** Where it runs: LOCAL (a child process of the marketplace) or RUNPOD. */
   provider?: ComputeProviderName;
   /** A round number; omit for the current round. */
   round?: number | null | undefined;
+  /** What the model will produce. */
   task: ModelTask;
   /** A template of the marketplace (default runpod-signal-train). Exclusive with image. */
   template?: string | null | undefined;
@@ -311,7 +380,9 @@ export type TrainingSpecInput = {
   timeoutSeconds?: number;
 };
 
+/** Whether a vendor may use the marketplace. */
 export type VendorStatus =
+  /** Its keys work. */
   | 'ACTIVE'
   /** A suspended vendor's keys stop working at once; its catalog models stay listed. */
   | 'SUSPENDED';

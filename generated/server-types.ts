@@ -45,52 +45,80 @@ export type Scalars = {
 /** A vendor API key. The secret is shown once, when the key is created, and never stored. */
 export type ApiKey = Node & {
   __typename?: 'ApiKey';
+  /** When it was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** When it stops working; null means never. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The key's id (key_...): not secret, used to revoke it. */
   id: Scalars['ID']['output'];
+  /** When a request last authenticated with it (refreshed about once a minute per server process, not on every request); null if never. */
   lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The label given when it was created. */
   name: Scalars['String']['output'];
   /** The non-secret start of the key (vk_<id>_...), to recognise it in a list. */
   prefix: Scalars['String']['output'];
+  /** When it was revoked; null if it was not. */
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What the key may do: act for its vendor, or as an operator. */
   role: Role;
+  /** Whether it works, has expired or was revoked. */
   status: ApiKeyStatus;
 };
 
+/** A page of the caller's API keys. */
 export type ApiKeyConnection = {
   __typename?: 'ApiKeyConnection';
+  /** The keys of this page with their cursors. */
   edges: Array<ApiKeyEdge>;
+  /** The keys of this page, without cursors. */
   nodes: Array<ApiKey>;
+  /** Where this page is, and how to get the next one. */
   pageInfo: PageInfo;
+  /** How many keys match, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One key of a page, with its cursor. */
 export type ApiKeyEdge = {
   __typename?: 'ApiKeyEdge';
+  /** Pass as `after` to continue after this key. */
   cursor: Scalars['String']['output'];
+  /** The key. */
   node: ApiKey;
 };
 
+/** Whether a key still works. */
 export type ApiKeyStatus =
+  /** It works. */
   | 'ACTIVE'
+  /** Its expiresAt has passed; it no longer works. */
   | 'EXPIRED'
+  /** It was revoked and no longer works. */
   | 'REVOKED';
 
 /** One daily bar, oldest first. */
 export type CandleInput = {
+  /** The last traded price of the day. */
   close: Scalars['Float']['input'];
+  /** The highest traded price of the day. */
   high: Scalars['Float']['input'];
+  /** The lowest traded price of the day. */
   low: Scalars['Float']['input'];
+  /** The first traded price of the day. */
   open: Scalars['Float']['input'];
+  /** The bar's day (its session's time, UTC). */
   time: Scalars['DateTime']['input'];
+  /** The day's traded volume, when known. */
   volume?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** Narrows the catalog; the conditions given must all hold. */
 export type CatalogFilter = {
   /** Words matched against name, slug, description and tags (case-insensitive). */
   search?: InputMaybe<Scalars['String']['input']>;
   /** Models carrying every one of these tags. */
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Only models of this task. */
   task?: InputMaybe<ModelTask>;
   /** A vendor's handle or id. */
   vendor?: InputMaybe<Scalars['String']['input']>;
@@ -99,10 +127,13 @@ export type CatalogFilter = {
 /** A model listed in the public catalog. */
 export type CatalogModel = Node & {
   __typename?: 'CatalogModel';
+  /** When the model was first registered. */
   createdAt: Scalars['DateTime']['output'];
   /** The deployment it was registered with (only its vendor sees it). */
   deployment?: Maybe<Deployment>;
+  /** What the model does and how, in its vendor's words (plain text, may span lines). */
   description: Scalars['String']['output'];
+  /** The model's id (mdl_...). */
   id: Scalars['ID']['output'];
   /** Its scores in the newest round it was scored in; null before any. */
   latestScores?: Maybe<RoundScores>;
@@ -110,35 +141,54 @@ export type CatalogModel = Node & {
   liveSince?: Maybe<Scalars['DateTime']['output']>;
   /** LIVE while the deployment it was registered with is HEALTHY. */
   liveStatus: ModelLiveStatus;
+  /** The display name its vendor gave it. */
   name: Scalars['String']['output'];
+  /** When it was published; null for a draft. */
   publishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Unique, vendor-qualified: <vendor handle>/<model>. */
   slug: Scalars['String']['output'];
+  /** Whether it is listed, and whether its vendor still recommends it. */
   status: CatalogModelStatus;
+  /** Lower-case keywords for filtering (momentum, daily, ...), in the vendor's order. */
   tags: Array<Scalars['String']['output']>;
+  /** What it produces: signals, a consensus or portfolio weights. */
   task: ModelTask;
+  /** The vendor that built and owns it. */
   vendor: Vendor;
 };
 
+/** A page of catalog models. */
 export type CatalogModelConnection = {
   __typename?: 'CatalogModelConnection';
+  /** The models of this page with their cursors. */
   edges: Array<CatalogModelEdge>;
+  /** The models of this page, without cursors. */
   nodes: Array<CatalogModel>;
+  /** Where this page is, and how to get the next one. */
   pageInfo: PageInfo;
+  /** How many models match the filter, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One model of a catalog page, with its cursor. */
 export type CatalogModelEdge = {
   __typename?: 'CatalogModelEdge';
+  /** Pass as `after` to continue after this model. */
   cursor: Scalars['String']['output'];
+  /** The model. */
   node: CatalogModel;
 };
 
+/** Where a model stands in the catalog. */
 export type CatalogModelStatus =
+  /** Still listed and served, but superseded: new users should pick another model. */
   | 'DEPRECATED'
+  /** Not listed: not registered yet, or unregistered by its vendor (`mp unregister`). */
   | 'DRAFT'
+  /** Listed in the catalog. */
   | 'PUBLISHED';
 
+/** The order of the catalog. */
 export type CatalogSort =
   /** Newest created first. */
   | 'CREATED_DESC'
@@ -147,6 +197,7 @@ export type CatalogSort =
   /** Newest published first (the default). */
   | 'PUBLISHED_DESC';
 
+/** Where training runs and deployments run. */
 export type ComputeProviderName =
   /** A child process on the marketplace's own machine (the embedded default). */
   | 'LOCAL'
@@ -187,31 +238,44 @@ export type ConsensusContribution = {
 
 /** `POST /v1/consensus` of a consensus endpoint: many models' signals for one symbol. */
 export type ConsensusInferenceRequest = {
+  /** The moment the signals were made at. */
   asOf: Scalars['DateTime']['input'];
+  /** The trading days ahead the signals look, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
+  /** The models' signals, 1 to 1,000. */
   signals: Array<ConsensusSignalInput>;
+  /** The ticker the signals are for, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
+/** The answer to a ConsensusInferenceRequest: one combined signal. */
 export type ConsensusInferenceResponse = {
   __typename?: 'ConsensusInferenceResponse';
+  /** How much the combination can be trusted, 0 to 1. */
   confidence: Scalars['Float']['output'];
   /** How many of the request's signals it used. */
   contributors: Scalars['Int']['output'];
+  /** Time spent inside the model, milliseconds. */
   latencyMs: Scalars['Float']['output'];
+  /** What produced it (the model file's version or sha256 prefix). */
   modelVersion: Scalars['String']['output'];
+  /** The combined score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['output'];
 };
 
 /** One model's signal as a consensus endpoint receives it. */
 export type ConsensusSignalInput = {
+  /** Its confidence, 0 to 1. */
   confidence: Scalars['Float']['input'];
+  /** The catalog model that produced the signal (mdl_...). */
   modelId: Scalars['ID']['input'];
+  /** Its score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['input'];
   /** The model's weight from its scores; 1 when it has none yet. */
   weight?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** A new API key for the caller. */
 export type CreateApiKeyInput = {
   /** When the key stops working. Must be in the future; null means never. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
@@ -219,26 +283,36 @@ export type CreateApiKeyInput = {
   name: Scalars['String']['input'];
 };
 
+/** The new key, with its secret this once. */
 export type CreateApiKeyPayload = {
   __typename?: 'CreateApiKeyPayload';
+  /** The key's record (id, prefix, expiry); never the secret. */
   apiKey: ApiKey;
   /** The full key. Shown only in this response: store it now. */
   secret: Scalars['String']['output'];
 };
 
+/** A new deployment of one of your models. */
 export type CreateDeploymentInput = {
+  /** CPU cores, 1 to 64. */
   cpu?: InputMaybe<Scalars['Int']['input']>;
+  /** GPUs per pod (RunPod), 1 to 8. */
   gpuCount?: InputMaybe<Scalars['Int']['input']>;
   /** RunPod: GPU types to try in order (e.g. ["RTX4090", "A100"]); empty or absent for CPU. */
   gpuTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** How often the endpoint must send a heartbeat, 1 to 300 seconds. */
   heartbeatIntervalSeconds?: InputMaybe<Scalars['Int']['input']>;
   /** RunPod: the container image. */
   image?: InputMaybe<Scalars['String']['input']>;
+  /** Memory in GB, 1 to 512. */
   memoryGb?: InputMaybe<Scalars['Int']['input']>;
+  /** The model to serve; absent: the template's built-in model. */
   model?: InputMaybe<ModelSourceInput>;
   /** Unique among your deployments that are not stopped; 1 to 64 characters. */
   name: Scalars['String']['input'];
+  /** Where it runs: LOCAL (this machine, the default) or RUNPOD. */
   provider?: ComputeProviderName;
+  /** Requests a minute the deployment's token may make, 1 to 100,000. */
   rateLimitPerMinute?: InputMaybe<Scalars['Int']['input']>;
   /** Where to write signals; default: not linked (see linkDeployment). */
   signalsUrl?: InputMaybe<Scalars['String']['input']>;
@@ -246,8 +320,10 @@ export type CreateDeploymentInput = {
   template?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The new deployment, with its token this once. */
 export type CreateDeploymentPayload = {
   __typename?: 'CreateDeploymentPayload';
+  /** The deployment created (or the earlier one, for a repeated idempotency key). */
   deployment: Deployment;
   /**
    * The deployment token, shown once (it is also in the deployment's environment). Null when
@@ -256,30 +332,38 @@ export type CreateDeploymentPayload = {
   token?: Maybe<Scalars['String']['output']>;
 };
 
+/** A new vendor. */
 export type CreateVendorInput = {
+  /** The vendor's name as the catalog shows it, 2 to 100 characters. */
   displayName: Scalars['String']['input'];
+  /** Where the operator reaches the vendor; visible only to the vendor and admins. */
   email: Scalars['EmailAddress']['input'];
   /** Optional handle; derived from displayName when omitted. */
   handle?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The new vendor and its first key, with the key's secret this once. */
 export type CreateVendorPayload = {
   __typename?: 'CreateVendorPayload';
   /** The vendor's first API key. */
   apiKey: ApiKey;
   /** The full key. Shown only in this response. */
   secret: Scalars['String']['output'];
+  /** The vendor created. */
   vendor: Vendor;
 };
 
+/** Which database a server runs on. */
 export type DatabaseKind =
   /** PGlite, Postgres compiled to WebAssembly, in the server process (the default). */
   | 'EMBEDDED'
   /** A PostgreSQL server reached through DATABASE_URL. */
   | 'POSTGRES';
 
+/** One downloadable file of a round, with what is needed to check it. */
 export type DatasetFile = {
   __typename?: 'DatasetFile';
+  /** The CSV header's columns, in order: symbol, date, then the values. */
   columns: Array<Scalars['String']['output']>;
   /**
    * A short-lived signed URL for this file (expiresInSeconds 10 to 86400, default 3600).
@@ -288,19 +372,25 @@ export type DatasetFile = {
   downloadUrl: Scalars['String']['output'];
   /** csv */
   format: Scalars['String']['output'];
+  /** What it holds: train, validation, live or resolution rows. */
   kind: DatasetFileKind;
+  /** The file name, e.g. train.csv. */
   name: Scalars['String']['output'];
+  /** Its data rows, without the header. */
   rowCount: Scalars['Int']['output'];
   /** Hex SHA-256 of the file's bytes (also its ETag). */
   sha256: Scalars['String']['output'];
+  /** Its size in bytes (a Float: files may pass 2^31 bytes). */
   sizeBytes: Scalars['Float']['output'];
 };
 
 
+/** One downloadable file of a round, with what is needed to check it. */
 export type DatasetFileDownloadUrlArgs = {
   expiresInSeconds?: Scalars['Int']['input'];
 };
 
+/** What a round file holds. */
 export type DatasetFileKind =
   /** Features only, the newest period: what models predict. */
   | 'LIVE'
@@ -314,35 +404,53 @@ export type DatasetFileKind =
 /** A numbered dataset release built from market data. */
 export type DatasetRound = {
   __typename?: 'DatasetRound';
+  /** When the round closed (or is planned to); null while no close is set. */
   closesAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the round was built. */
   createdAt: Scalars['DateTime']['output'];
+  /** How the round was built: source data, period and target (plain text). */
   description: Scalars['String']['output'];
+  /** The feature columns of its files, in file order. */
   featureNames: Array<Scalars['String']['output']>;
+  /** The round's files; the RESOLUTION file only once the round is resolved. */
   files: Array<DatasetFile>;
   /** The target is the forward return over this many trading days. */
   horizonDays: Scalars['Int']['output'];
+  /** A title saying what the round covers (market, frequency, period). */
   name: Scalars['String']['output'];
+  /** The round's number: 1 for the first, then one more for each round built. */
   number: Scalars['Int']['output'];
   /** When the round opened (or is planned to). */
   opensAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the round was resolved (or is expected to be); null while unknown. */
   resolvesAt?: Maybe<Scalars['DateTime']['output']>;
   /** First and last date of each split (YYYY-MM-DD). */
   splits: Array<DatasetSplit>;
+  /** Where the round is in its life: upcoming, open, closed or resolved. */
   status: DatasetRoundStatus;
+  /** The instruments the round covers, e.g. SPX. */
   symbols: Array<Scalars['String']['output']>;
 };
 
+/** A page of dataset rounds. */
 export type DatasetRoundConnection = {
   __typename?: 'DatasetRoundConnection';
+  /** The rounds of this page with their cursors. */
   edges: Array<DatasetRoundEdge>;
+  /** The rounds of this page, without cursors. */
   nodes: Array<DatasetRound>;
+  /** Where this page is, and how to get the next one. */
   pageInfo: PageInfo;
+  /** How many rounds match, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One round of a page, with its cursor. */
 export type DatasetRoundEdge = {
   __typename?: 'DatasetRoundEdge';
+  /** Pass as `after` to continue after this round. */
   cursor: Scalars['String']['output'];
+  /** The round. */
   node: DatasetRound;
 };
 
@@ -360,10 +468,14 @@ export type DatasetRoundStatus =
   /** Built, not yet downloadable by vendors. */
   | 'UPCOMING';
 
+/** The dates one file of a round covers. */
 export type DatasetSplit = {
   __typename?: 'DatasetSplit';
+  /** Its first trading day (YYYY-MM-DD). */
   firstDate: Scalars['String']['output'];
+  /** Which file: train, validation or live. */
   kind: DatasetFileKind;
+  /** Its last trading day (YYYY-MM-DD). */
   lastDate: Scalars['String']['output'];
 };
 
@@ -377,82 +489,118 @@ export type DateScore = {
   numeraiCorr?: Maybe<Scalars['Float']['output']>;
 };
 
+/** A vendor's model running as an inference endpoint, with its own token. */
 export type Deployment = Node & {
   __typename?: 'Deployment';
   /** The transitions allowed now. */
   actions: Array<DeploymentAction>;
+  /** When it was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Where the endpoint answers (http://host:port). */
   endpointUrl?: Maybe<Scalars['String']['output']>;
+  /** How its endpoint is doing, from its heartbeats. */
   health: DeploymentHealth;
+  /** How often its endpoint must send a heartbeat; 3 missed make it UNHEALTHY. */
   heartbeatIntervalSeconds: Scalars['Int']['output'];
   /** Every status and health change, oldest first, with its reason. */
   history: Array<DeploymentEvent>;
+  /** The deployment's id (dep_...). */
   id: Scalars['ID']['output'];
+  /** The last heartbeat as it was sent; null before the first. */
   lastHeartbeat?: Maybe<Heartbeat>;
+  /** When the last heartbeat arrived; null before the first. */
   lastHeartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   /** The endpoint's recent output lines (LOCAL: the process's stdout and stderr), oldest first. */
   logs: Array<Scalars['String']['output']>;
+  /** The model it serves and where it comes from. */
   model: ModelSource;
+  /** The name its vendor gave it. */
   name: Scalars['String']['output'];
+  /** Where it runs: this machine (LOCAL) or RunPod. */
   provider: ComputeProviderName;
   /** The provider's id: a pod id on RunPod, a process id locally. */
   providerRef?: Maybe<Scalars['String']['output']>;
   /** Requests a minute its token may make. */
   rateLimitPerMinute: Scalars['Int']['output'];
+  /** The GPUs, CPU and memory it was given. */
   resources: DeploymentResources;
   /** Where the deployment writes its signals (mp link-infra); null until linked. */
   signalsUrl?: Maybe<Scalars['String']['output']>;
+  /** Where it is in its life. */
   status: DeploymentStatus;
+  /** The serving template it runs (runpod-signal-http, ...). */
   template: Scalars['String']['output'];
   /** The deployment token's visible prefix (sit_<id>_…). */
   tokenPrefix: Scalars['String']['output'];
   /** The training run whose model it serves, when it serves one. */
   trainingRun?: Maybe<TrainingRun>;
+  /** When its status, health or settings last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** The vendor that owns it. */
   vendor: Vendor;
 };
 
 
+/** A vendor's model running as an inference endpoint, with its own token. */
 export type DeploymentLogsArgs = {
   last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** What can be done to a deployment now (its `actions`). */
 export type DeploymentAction =
+  /** linkDeployment is possible. */
   | 'LINK_INFRA'
+  /** rotateDeploymentToken is possible (the endpoint is running and can take a new token). */
   | 'ROTATE_TOKEN'
+  /** stopDeployment is possible. */
   | 'STOP';
 
+/** A page of deployments. */
 export type DeploymentConnection = {
   __typename?: 'DeploymentConnection';
+  /** The deployments of this page with their cursors. */
   edges: Array<DeploymentEdge>;
+  /** The deployments of this page, without cursors. */
   nodes: Array<Deployment>;
+  /** Where this page is, and how to get the next one. */
   pageInfo: PageInfo;
+  /** How many deployments match the filter, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One deployment of a page, with its cursor. */
 export type DeploymentEdge = {
   __typename?: 'DeploymentEdge';
+  /** Pass as `after` to continue after this deployment. */
   cursor: Scalars['String']['output'];
+  /** The deployment. */
   node: Deployment;
 };
 
+/** One change of a deployment's status or health. */
 export type DeploymentEvent = {
   __typename?: 'DeploymentEvent';
+  /** When it changed. */
   at: Scalars['DateTime']['output'];
+  /** The health from then on. */
   health: DeploymentHealth;
+  /** Why, in words (a heartbeat, a provider error, a stop request...). */
   reason: Scalars['String']['output'];
+  /** The status from then on. */
   status: DeploymentStatus;
 };
 
+/** Narrows a list of deployments. */
 export type DeploymentFilter = {
+  /** Only deployments in one of these states. */
   status?: InputMaybe<Array<DeploymentStatus>>;
 };
 
+/** How the endpoint is doing, from its heartbeats. */
 export type DeploymentHealth =
   /** Heartbeats arrive, but the endpoint says BUSY or answers slowly. */
   | 'DEGRADED'
+  /** Heartbeats arrive in time and the endpoint says READY. */
   | 'HEALTHY'
   /** No heartbeat for 3 intervals, or the endpoint says UNHEALTHY. */
   | 'UNHEALTHY'
@@ -462,40 +610,56 @@ export type DeploymentHealth =
 /** A change of a deployment's status or health. */
 export type DeploymentHealthEvent = {
   __typename?: 'DeploymentHealthEvent';
+  /** When it changed. */
   at: Scalars['DateTime']['output'];
+  /** The deployment as it is after the change. */
   deployment: Deployment;
+  /** Its health from then on. */
   health: DeploymentHealth;
+  /** Why it changed, in words. */
   reason: Scalars['String']['output'];
+  /** Its status from then on. */
   status: DeploymentStatus;
 };
 
+/** What a deployment runs on. */
 export type DeploymentResources = {
   __typename?: 'DeploymentResources';
+  /** CPU cores, 1 to 64. */
   cpu: Scalars['Int']['output'];
+  /** GPUs per pod, 1 to 8. */
   gpuCount: Scalars['Int']['output'];
   /** The GPU types to try, in order (RunPod); empty for CPU. */
   gpuTypes: Array<Scalars['String']['output']>;
   /** The container image (RunPod). */
   image?: Maybe<Scalars['String']['output']>;
+  /** Memory in GB, 1 to 512. */
   memoryGb: Scalars['Int']['output'];
 };
 
+/** Where a deployment is in its life; STOPPED and FAILED are final. */
 export type DeploymentStatus =
+  /** Ended by an error (its history has the reason); its token no longer works. */
   | 'FAILED'
   /** Accepted, not yet handed to its provider. */
   | 'PENDING'
   /** The provider is creating it (a pod being scheduled, a process being spawned). */
   | 'PROVISIONING'
+  /** Serving: its endpoint has sent a READY heartbeat. */
   | 'RUNNING'
   /** Running, its model not yet loaded (no READY heartbeat yet). */
   | 'STARTING'
+  /** Stopped on request; its token no longer works. */
   | 'STOPPED'
+  /** Asked to stop; its provider is tearing it down. */
   | 'STOPPING';
 
 /** `GET /health` of every endpoint. */
 export type EndpointHealth = {
   __typename?: 'EndpointHealth';
+  /** The model version it serves; null while none is loaded. */
   modelVersion?: Maybe<Scalars['String']['output']>;
+  /** Whether it can serve. */
   status: EndpointStatus;
 };
 
@@ -503,33 +667,48 @@ export type EndpointHealth = {
 export type EndpointStatus =
   /** Serving, at capacity. */
   | 'BUSY'
+  /** Serving and able to take requests. */
   | 'READY'
   /** Loading its model. */
   | 'STARTING'
+  /** Running but unable to serve (a failed model load, a broken dependency). */
   | 'UNHEALTHY';
 
 /** One named input of a model, e.g. {name: "ret_5d", value: 0.012}. */
 export type FeatureValueInput = {
+  /** The feature's name as the round's files call it, 1 to 64 characters. */
   name: Scalars['String']['input'];
+  /** Its value for this symbol and date. */
   value: Scalars['Float']['input'];
 };
 
+/** A GPU type a training run can use, with its price. */
 export type GpuType = {
   __typename?: 'GpuType';
+  /** The type's full name. */
   displayName: Scalars['String']['output'];
+  /** The id a spec's gpuType takes (A100, RTX4090, CPU, ...). */
   id: Scalars['String']['output'];
+  /** Its memory in GB; for LOCAL's CPU, the machine's memory. */
   memoryGb: Scalars['Int']['output'];
   /** USD per hour, decimal string. */
   pricePerHourUsd: Scalars['String']['output'];
+  /** The provider that offers it. */
   provider: ComputeProviderName;
 };
 
+/** One heartbeat a deployment sent, as the server stored it. */
 export type Heartbeat = {
   __typename?: 'Heartbeat';
+  /** When the server received it. */
   at: Scalars['DateTime']['output'];
+  /** The other facts it reported; null if none. */
   details?: Maybe<Scalars['JSONObject']['output']>;
+  /** The inference latency it reported, milliseconds; null if none. */
   latencyMs?: Maybe<Scalars['Float']['output']>;
+  /** The status the endpoint reported. */
   status: EndpointStatus;
+  /** The model version it reported; null if none. */
   version?: Maybe<Scalars['String']['output']>;
 };
 
@@ -539,14 +718,18 @@ export type HeartbeatInput = {
   details?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The endpoint's recent inference latency, milliseconds. */
   latencyMs?: InputMaybe<Scalars['Float']['input']>;
+  /** The endpoint's status now, as its GET /health would say. */
   status: EndpointStatus;
   /** The model version it serves. */
   version?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What the server answers a heartbeat with. */
 export type HeartbeatReceipt = {
   __typename?: 'HeartbeatReceipt';
+  /** The deployment the heartbeat was counted for (from its token). */
   deploymentId: Scalars['ID']['output'];
+  /** The deployment's health after this heartbeat. */
   health: DeploymentHealth;
   /** When the next heartbeat is due before the deployment counts as missing one. */
   nextDueAt: Scalars['DateTime']['output'];
@@ -557,21 +740,32 @@ export type HeartbeatReceipt = {
   signalsUrl?: Maybe<Scalars['String']['output']>;
 };
 
+/** One hyperparameter of a run's spec. */
 export type Hyperparameter = {
   __typename?: 'Hyperparameter';
+  /** Its name. */
   name: Scalars['String']['output'];
+  /** Its value: a number, a boolean or a string. */
   value: Scalars['HyperparameterValue']['output'];
 };
 
+/** One hyperparameter of a training spec. */
 export type HyperparameterInput = {
+  /** Its name, as the template declares it (see trainingTemplates). */
   name: Scalars['String']['input'];
+  /** Its value: a number, a boolean or a string. */
   value: Scalars['HyperparameterValue']['input'];
 };
 
+/** The type a template declares for a hyperparameter. */
 export type HyperparameterType =
+  /** true or false. */
   | 'BOOLEAN'
+  /** A whole number. */
   | 'INTEGER'
+  /** Any number. */
   | 'NUMBER'
+  /** Any text. */
   | 'STRING';
 
 /** A resolved round's scored models, ranked. */
@@ -615,26 +809,37 @@ export type Me = {
   __typename?: 'Me';
   /** The key this request was made with. */
   apiKey: ApiKey;
+  /** The role of the key this request was made with. */
   role: Role;
   /** The caller's vendor; null for an admin key. */
   vendor?: Maybe<Vendor>;
 };
 
+/** One value of a metric, from a {"mp":"metric"} line the run printed. */
 export type MetricPoint = {
   __typename?: 'MetricPoint';
+  /** When the run printed it. */
   at: Scalars['DateTime']['output'];
+  /** The training step it is for (an epoch, an iteration). */
   step: Scalars['Int']['output'];
+  /** The metric's value at that step. */
   value: Scalars['Float']['output'];
 };
 
+/** One metric a run reported, summed up. */
 export type MetricSummary = {
   __typename?: 'MetricSummary';
+  /** How many values were reported. */
   count: Scalars['Int']['output'];
   /** The newest value and its step. */
   last: Scalars['Float']['output'];
+  /** The largest value reported. */
   max: Scalars['Float']['output'];
+  /** The smallest value reported. */
   min: Scalars['Float']['output'];
+  /** The metric's name (loss, val_corr, ...). */
   name: Scalars['String']['output'];
+  /** The step of the newest value. */
   step: Scalars['Int']['output'];
 };
 
@@ -652,8 +857,10 @@ export type ModelPerformance = {
   rounds: Array<RoundScores>;
 };
 
+/** The model a deployment serves. */
 export type ModelSource = {
   __typename?: 'ModelSource';
+  /** Where the model comes from. */
   kind: ModelSourceKind;
   /** The run id, path or URL (absent for BUILT_IN). */
   ref?: Maybe<Scalars['String']['output']>;
@@ -661,6 +868,7 @@ export type ModelSource = {
   sha256?: Maybe<Scalars['String']['output']>;
 };
 
+/** The model to serve: give at most one of trainingRunId, path and url; none serves the template's built-in model. */
 export type ModelSourceInput = {
   /** A path on the server's machine (LOCAL only). */
   path?: InputMaybe<Scalars['String']['input']>;
@@ -867,6 +1075,7 @@ export type MutationWriteSignalsArgs = {
 
 /** An object with a globally unique, prefixed id (ven_..., key_..., mdl_...). */
 export type Node = {
+  /** The object's global id: a type prefix and a random part (ven_..., key_..., mdl_...). */
   id: Scalars['ID']['output'];
 };
 
@@ -874,32 +1083,45 @@ export type Node = {
 export type OptimizerInferenceRequest = {
   /** Whether weights may be negative (short positions); default false. */
   allowShort?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The moment the signals were made at. */
   asOf: Scalars['DateTime']['input'];
   /** Largest absolute weight of one symbol (default 0.1). */
   maxWeight?: InputMaybe<Scalars['Float']['input']>;
+  /** One signal per symbol, 1 to 2,000. */
   signals: Array<OptimizerSignalInput>;
 };
 
+/** The answer to an OptimizerInferenceRequest: the portfolio. */
 export type OptimizerInferenceResponse = {
   __typename?: 'OptimizerInferenceResponse';
+  /** Time spent inside the model, milliseconds. */
   latencyMs: Scalars['Float']['output'];
+  /** What produced it (the model file's version or sha256 prefix). */
   modelVersion: Scalars['String']['output'];
+  /** One weight per symbol it invests in. */
   weights: Array<PortfolioWeight>;
 };
 
 /** One symbol's combined signal as an optimizer endpoint receives it. */
 export type OptimizerSignalInput = {
+  /** How much that score can be trusted, 0 to 1. */
   confidence: Scalars['Float']['input'];
+  /** Its combined score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['input'];
+  /** The ticker, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
 /** Relay-style page information for every connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of this page's last item, to pass as `after`; null for an empty page. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page: pass endCursor as `after` to get them. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether items come before this page (true when `after` was given). */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of this page's first item; null for an empty page. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -976,8 +1198,10 @@ export type PortfolioSymbolInput = {
   volatility: Scalars['Float']['output'];
 };
 
+/** How much of the portfolio one symbol gets. */
 export type PortfolioWeight = {
   __typename?: 'PortfolioWeight';
+  /** The ticker. */
   symbol: Scalars['String']['output'];
   /** A fraction of the portfolio: -1 to 1, the absolute values summing to at most 1. */
   weight: Scalars['Float']['output'];
@@ -998,8 +1222,11 @@ export type Query = {
   consensus: Consensus;
   /** The newest OPEN round, or null when no round is open. */
   currentRound?: Maybe<DatasetRound>;
+  /** One of your deployments by id (NOT_FOUND for another vendor's). */
   deployment: Deployment;
+  /** Your deployments, newest first. Requires a vendor key. */
   deployments: DeploymentConnection;
+  /** The GPU types a training run can use, with their prices. Requires an API key. */
   gpuTypes: Array<GpuType>;
   /**
    * A resolved round's models ranked by their scores (the newest scored round when round is
@@ -1035,8 +1262,11 @@ export type Query = {
   signals: SignalConnection;
   /** Stored log lines after `after` (a seq), oldest first; first is 1 to 1000. */
   trainingLogs: TrainingLogPage;
+  /** Every point of one metric of one of your runs, in step order. */
   trainingMetrics: Array<MetricPoint>;
+  /** One of your training runs by id (NOT_FOUND for another vendor's). */
   trainingRun: TrainingRun;
+  /** Your training runs, newest first. Requires a vendor key. */
   trainingRuns: TrainingRunConnection;
   /** The training templates a spec may name, with their tasks and hyperparameters. */
   trainingTemplates: Array<TrainingTemplate>;
@@ -1197,11 +1427,15 @@ export type RejectedSignal = {
 
 /** Who is calling: a vendor's key or an operator (admin) key. */
 export type Role =
+  /** An operator key: manages vendors, their keys and the dataset rounds. */
   | 'ADMIN'
+  /** A vendor's key: acts for that vendor only. */
   | 'VENDOR';
 
+/** The deployment with its new token. */
 export type RotateDeploymentTokenPayload = {
   __typename?: 'RotateDeploymentTokenPayload';
+  /** The deployment, its tokenPrefix now the new token's. */
   deployment: Deployment;
   /** The new token, shown once; the old one stops working at once, on every process. */
   token: Scalars['String']['output'];
@@ -1278,9 +1512,12 @@ export type ScoringMethod =
   /** Too few symbols per date for a cross-sectional score (a one-index round): each symbol's correlation over the live period. */
   | 'TIME_SERIES_CORR';
 
+/** What a server says about itself, with no key needed. */
 export type ServerInfo = {
   __typename?: 'ServerInfo';
+  /** Whether it runs on the embedded database or on PostgreSQL. */
   database: DatabaseKind;
+  /** The server's clock now, to compare with your own. */
   time: Scalars['DateTime']['output'];
   /** The marketplace version (package.json). */
   version: Scalars['String']['output'];
@@ -1291,6 +1528,7 @@ export type ServerTick = {
   __typename?: 'ServerTick';
   /** 1 for the first tick of this subscription, then 2, 3, ... */
   sequence: Scalars['Int']['output'];
+  /** The server's clock at this tick. */
   time: Scalars['DateTime']['output'];
 };
 
@@ -1345,11 +1583,14 @@ export type SignalFilter = {
 
 /** `POST /v1/signals`: up to 500 requests at once, answered in the same order. */
 export type SignalInferenceBatchRequest = {
+  /** The requests, 1 to 500. */
   requests: Array<SignalInferenceRequest>;
 };
 
+/** The answer to a SignalInferenceBatchRequest. */
 export type SignalInferenceBatchResponse = {
   __typename?: 'SignalInferenceBatchResponse';
+  /** One response per request, in the requests' order. */
   responses: Array<SignalInferenceResponse>;
 };
 
@@ -1359,10 +1600,15 @@ export type SignalInferenceBatchResponse = {
  * round's column order (`featureVector`); `candles` are optional recent history.
  */
 export type SignalInferenceRequest = {
+  /** The moment the prediction is made at: no data after it may be used. */
   asOf: Scalars['DateTime']['input'];
+  /** Recent daily bars, oldest first, up to 1,000. */
   candles?: InputMaybe<Array<CandleInput>>;
+  /** Feature values in the round's column order (its featureNames), up to 512. */
   featureVector?: InputMaybe<Array<Scalars['Float']['input']>>;
+  /** Named feature values, up to 512. */
   features?: InputMaybe<Array<FeatureValueInput>>;
+  /** How many trading days ahead the prediction looks, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
   /** A ticker: 1 to 16 characters, letters, digits, . and -. */
   symbol: Scalars['String']['input'];
@@ -1406,15 +1652,21 @@ export type SignalSource =
  * the vendor, model and deployment come from its token, never from here.
  */
 export type SignalWrite = {
+  /** The moment the prediction was made at. */
   asOf: Scalars['DateTime']['input'];
+  /** 0 to 1: how much the model trusts this score. */
   confidence: Scalars['Float']['input'];
+  /** How many trading days ahead it looks, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
+  /** 0 (strongly down) to 1 (strongly up); 0.5 is no view. */
   score: Scalars['Float']['input'];
+  /** The ticker, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
 /** `POST /api/signals/store`: up to 5,000 signals in one batch. */
 export type SignalWriteBatch = {
+  /** The signals, 1 to 5,000. One this deployment wrote before for the same symbol, asOf and horizonDays is revised while its round is open, and refused (CONFLICT) after. */
   signals: Array<SignalWrite>;
 };
 
@@ -1496,27 +1748,38 @@ export type TemplateHyperparameter = {
   __typename?: 'TemplateHyperparameter';
   /** What the template uses when the spec does not give it. */
   default?: Maybe<Scalars['HyperparameterValue']['output']>;
+  /** What it does, in the template's words; null when it says nothing. */
   description?: Maybe<Scalars['String']['output']>;
+  /** The largest value allowed (numbers only); null for no bound. */
   max?: Maybe<Scalars['Float']['output']>;
+  /** The smallest value allowed (numbers only); null for no bound. */
   min?: Maybe<Scalars['Float']['output']>;
+  /** The name a spec gives it by. */
   name: Scalars['String']['output'];
+  /** The type its value must have. */
   type: HyperparameterType;
 };
 
+/** A file a run left in MP_OUTPUT_DIR, stored when it finished. */
 export type TrainingArtifact = {
   __typename?: 'TrainingArtifact';
   /** A short-lived signed URL (expiresInSeconds 10 to 86400). */
   downloadUrl: Scalars['String']['output'];
+  /** Its path under MP_OUTPUT_DIR, e.g. model.json. */
   name: Scalars['String']['output'];
+  /** Hex SHA-256 of its bytes. */
   sha256: Scalars['String']['output'];
+  /** Its size in bytes (a Float: files may pass 2^31 bytes). */
   sizeBytes: Scalars['Float']['output'];
 };
 
 
+/** A file a run left in MP_OUTPUT_DIR, stored when it finished. */
 export type TrainingArtifactDownloadUrlArgs = {
   expiresInSeconds?: Scalars['Int']['input'];
 };
 
+/** How complete a run's costUsd is. */
 export type TrainingCostStatus =
   /** costUsd is the price per hour x the time the job executed. */
   | 'MEASURED'
@@ -1539,25 +1802,34 @@ export type TrainingLogEvent = {
   lines: Array<TrainingLogLine>;
 };
 
+/** One line a run printed (or the marketplace wrote about it), secrets masked. */
 export type TrainingLogLine = {
   __typename?: 'TrainingLogLine';
+  /** When it was printed. */
   at: Scalars['DateTime']['output'];
+  /** The text, without its line break. */
   line: Scalars['String']['output'];
   /** 1, 2, 3... in the order the run printed them. */
   seq: Scalars['Int']['output'];
+  /** Where it came from: stdout, stderr, or system (the marketplace's own notes). */
   stream: Scalars['String']['output'];
 };
 
+/** A page of a run's stored log lines. */
 export type TrainingLogPage = {
   __typename?: 'TrainingLogPage';
+  /** Whether more stored lines follow this page. */
   hasMore: Scalars['Boolean']['output'];
   /** The seq to pass as `after` for the next page. */
   lastSeq: Scalars['Int']['output'];
+  /** The lines, oldest first. */
   lines: Array<TrainingLogLine>;
 };
 
+/** A managed training job: a spec run by a compute provider, with its logs, metrics and artifacts. */
 export type TrainingRun = Node & {
   __typename?: 'TrainingRun';
+  /** The files it produced, stored when it finishes. */
   artifacts: Array<TrainingArtifact>;
   /** Why the cost is unknown, or how it went over the budget; null when there is nothing to say. */
   costNote?: Maybe<Scalars['String']['output']>;
@@ -1568,62 +1840,105 @@ export type TrainingRun = Node & {
    * (RunPod's executionTime where it reports it), never capped at the budget.
    */
   costUsd: Scalars['String']['output'];
+  /** The training program's exit code; null while it runs or when it never ran. */
   exitCode?: Maybe<Scalars['Int']['output']>;
+  /** Why it did not succeed, in words (secrets masked); null otherwise. */
   failureReason?: Maybe<Scalars['String']['output']>;
+  /** When it reached its final status; null until then. */
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Every change of status; also each hand-over and adoption between server processes, as an entry whose from and to are the same. */
   history: Array<TrainingStatusChange>;
+  /** The run's id (run_...). */
   id: Scalars['ID']['output'];
+  /** How many log lines are stored for it so far. */
   logLineCount: Scalars['Int']['output'];
+  /** A summary of each metric it reported, by name. */
   metrics: Array<MetricSummary>;
+  /** Where it runs. */
   provider: ComputeProviderName;
+  /** The provider's id for the job (RunPod's job id); null before it is submitted. */
   providerJobId?: Maybe<Scalars['String']['output']>;
+  /** When it was started (queued). */
   queuedAt: Scalars['DateTime']['output'];
+  /** What it trains and within which limits. */
   spec: TrainingSpec;
+  /** When it left the queue; null while queued. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where it is now. */
   status: TrainingRunStatus;
+  /** The vendor that started it. */
   vendor: Vendor;
 };
 
+/** A page of training runs. */
 export type TrainingRunConnection = {
   __typename?: 'TrainingRunConnection';
+  /** The runs of this page with their cursors. */
   edges: Array<TrainingRunEdge>;
+  /** The runs of this page, without cursors. */
   nodes: Array<TrainingRun>;
+  /** Where this page is, and how to get the next one. */
   pageInfo: PageInfo;
+  /** How many runs match the filter, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One run of a page, with its cursor. */
 export type TrainingRunEdge = {
   __typename?: 'TrainingRunEdge';
+  /** Pass as `after` to continue after this run. */
   cursor: Scalars['String']['output'];
+  /** The run. */
   node: TrainingRun;
 };
 
+/** Narrows a list of training runs; the conditions given must all hold. */
 export type TrainingRunFilter = {
+  /** Only runs in one of these states. */
   status?: InputMaybe<Array<TrainingRunStatus>>;
+  /** Only runs of this task. */
   task?: InputMaybe<ModelTask>;
 };
 
+/** Where a training run is: QUEUED -> STARTING -> RUNNING, then one final status. */
 export type TrainingRunStatus =
+  /** Final: stopped when its cost reached the spec's maxBudgetUsd. */
   | 'BUDGET_EXCEEDED'
+  /** Final: stopped on request (stopTrainingRun, mp train stop). */
   | 'CANCELLED'
+  /** Final: the program exited non-zero, or the job could not start (failureReason says why). */
   | 'FAILED'
+  /** Accepted and waiting for a worker. */
   | 'QUEUED'
+  /** The training program is running. */
   | 'RUNNING'
+  /** A worker took it: fetching and verifying the round's files, submitting the job to its provider. */
   | 'STARTING'
+  /** Final: the program exited 0; its artifacts are stored. */
   | 'SUCCEEDED'
+  /** Final: stopped after running for the spec's timeoutSeconds. */
   | 'TIMED_OUT';
 
+/** What a run trains, on what, where, and within which limits (as it was started). */
 export type TrainingSpec = {
   __typename?: 'TrainingSpec';
+  /** The GPU type id it runs on (CPU for none). */
   gpuType: Scalars['String']['output'];
+  /** The hyperparameters given, in the order given. */
   hyperparameters: Array<Hyperparameter>;
+  /** The container image it runs on RunPod; null when it runs a template. */
   image?: Maybe<Scalars['String']['output']>;
+  /** The most it may cost, USD as a decimal string, before it is stopped as BUDGET_EXCEEDED. */
   maxBudgetUsd: Scalars['String']['output'];
+  /** Where it runs. */
   provider: ComputeProviderName;
+  /** The dataset round it trains on (the current one when it was started, if none was given). */
   round: Scalars['Int']['output'];
+  /** What the model produces. */
   task: ModelTask;
+  /** The marketplace template it runs; null when it runs an image. */
   template?: Maybe<Scalars['String']['output']>;
+  /** How long it may run before it is stopped as TIMED_OUT. */
   timeoutSeconds: Scalars['Int']['output'];
 };
 
@@ -1631,14 +1946,17 @@ export type TrainingSpec = {
 export type TrainingSpecInput = {
   /** An id from gpuTypes (e.g. A100, RTX4090, CPU). */
   gpuType?: Scalars['String']['input'];
+  /** Values for the template's hyperparameters; those not given take the template's defaults. */
   hyperparameters?: InputMaybe<Array<HyperparameterInput>>;
   /** A container image for RunPod. Exclusive with template. */
   image?: InputMaybe<Scalars['String']['input']>;
   /** USD as a decimal string, e.g. "5" or "12.50"; default 5. */
   maxBudgetUsd?: Scalars['String']['input'];
+  /** Where it runs: LOCAL (a child process of the marketplace) or RUNPOD. */
   provider?: ComputeProviderName;
   /** A round number; omit for the current round. */
   round?: InputMaybe<Scalars['Int']['input']>;
+  /** What the model will produce. */
   task: ModelTask;
   /** A template of the marketplace (default runpod-signal-train). Exclusive with image. */
   template?: InputMaybe<Scalars['String']['input']>;
@@ -1646,20 +1964,27 @@ export type TrainingSpecInput = {
   timeoutSeconds?: Scalars['Int']['input'];
 };
 
+/** One change in a run's history. */
 export type TrainingStatusChange = {
   __typename?: 'TrainingStatusChange';
+  /** When it changed. */
   at: Scalars['DateTime']['output'];
+  /** The status before; null for the first entry (QUEUED). */
   from?: Maybe<TrainingRunStatus>;
+  /** Why, in words; null when there is nothing to add. */
   reason?: Maybe<Scalars['String']['output']>;
+  /** The status after. */
   to: TrainingRunStatus;
 };
 
 /** A training template of the marketplace: what a spec's `template` names. */
 export type TrainingTemplate = {
   __typename?: 'TrainingTemplate';
+  /** What it trains, in its own words; null when it says nothing. */
   description?: Maybe<Scalars['String']['output']>;
   /** Only these may be given, each of its type and within its range; empty when it declares none (then any). */
   hyperparameters: Array<TemplateHyperparameter>;
+  /** The name a spec's template takes (runpod-signal-train, ...). */
   name: Scalars['String']['output'];
   /** The tasks it trains models for; empty when it declares none (then any task). */
   tasks: Array<ModelTask>;
@@ -1668,17 +1993,23 @@ export type TrainingTemplate = {
 /** An external ML developer or team. */
 export type Vendor = Node & {
   __typename?: 'Vendor';
+  /** When the operator created the vendor. */
   createdAt: Scalars['DateTime']['output'];
+  /** The vendor's name as shown in the catalog. */
   displayName: Scalars['String']['output'];
   /** Visible to the vendor itself and to admins; null for everyone else. */
   email?: Maybe<Scalars['EmailAddress']['output']>;
   /** URL-safe unique handle, used in model slugs (acme/momentum-v1) and catalog filters. */
   handle: Scalars['String']['output'];
+  /** The vendor's id (ven_...). */
   id: Scalars['ID']['output'];
+  /** Whether the vendor is active or suspended. */
   status: VendorStatus;
 };
 
+/** Whether a vendor may use the marketplace. */
 export type VendorStatus =
+  /** Its keys work. */
   | 'ACTIVE'
   /** A suspended vendor's keys stop working at once; its catalog models stay listed. */
   | 'SUSPENDED';

@@ -27,6 +27,7 @@ import { serveGraphiql, wantsGraphiql } from './http/graphiql';
 import { serveIntrospection } from './http/introspect';
 import { serveSignalStore } from './http/signal-store';
 import { RequestLimits } from './http/request-limits';
+import { SCHEMA_SDL_PATH, printedSchema, serveSchemaSdl } from './http/schema-sdl';
 
 export interface App {
   server: Server;
@@ -40,6 +41,7 @@ export interface App {
 
 export async function createApp(config: ServerConfig, database: Database, log: Logger): Promise<App> {
   const schema = buildSchema();
+  const sdl = printedSchema(schema);
   const metrics = new Metrics(() => database.poolStats());
   const storage = await openStorage(config);
   let listenUrl = '';
@@ -128,6 +130,9 @@ export async function createApp(config: ServerConfig, database: Database, log: L
           return;
         }
         return handleGraphQL(req, res, url, requestId);
+      case SCHEMA_SDL_PATH:
+        if (applyCors(req, res, config.corsOrigins)) return;
+        return serveSchemaSdl(req, res, sdl, config.introspection);
       case '/oauth/introspect':
         return serveIntrospection(req, res, services);
       case '/api/signals/store':

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GraphQLSchema } from 'graphql';
+import { isScalarType, type GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { packageRoot } from './paths';
 import { modules } from './modules';
@@ -17,5 +17,16 @@ export function loadTypeDefs(): string[] {
 
 export function buildSchema(): GraphQLSchema {
   const resolvers = [...modules.map((module) => module.resolvers), nodeResolvers(modules)];
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers, inheritResolversFromInterfaces: true });
+  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers, inheritResolversFromInterfaces: true });
+  keepSdlScalarDescriptions(schema);
+  return schema;
+}
+
+/** A scalar's resolver (graphql-scalars', ours) replaces its description, even with none: the SDL's is the one to publish. */
+function keepSdlScalarDescriptions(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isScalarType(type)) continue;
+    const sdl = type.astNode?.description?.value;
+    if (sdl) type.description = sdl;
+  }
 }

@@ -65,6 +65,9 @@ export async function run(args: LoginArgs, io: Io): Promise<void> {
     out.success(`Logged in to ${session.apiUrl} as ${describeCaller(me)}`);
     out.status(`Key ${formatKeyPrefix(me.apiKey.prefix)} saved in ${session.configFile}`);
   }
+  if (args.apiKey !== undefined) {
+    out.warn('A key given with --api-key lands in your shell history: next time pipe it on stdin or set MP_API_KEY.');
+  }
   if (io.env.MP_API_KEY && args.apiKey !== undefined && args.apiKey.trim() !== io.env.MP_API_KEY.trim()) {
     out.warn('MP_API_KEY is set in your environment and takes precedence over the saved key.');
   }
@@ -78,11 +81,11 @@ const loginCommand: CommandModule<GlobalArgs, LoginArgs> = {
       .option('api-key', {
         type: 'string',
         requiresArg: true,
-        describe: 'The key (vk_...); default: MP_API_KEY, piped stdin, or a hidden prompt',
+        describe: 'The key (vk_...); lands in shell history, so prefer MP_API_KEY, piped stdin or the hidden prompt',
       })
       .example('$0 login', 'Prompt for the key (input hidden)')
       .example('$0 login --api-url https://mp.example.com < key.txt', 'Read the key from a file')
-      .example('$0 login --api-key "$MP_KEY"', 'Pass the key directly'),
+      .example('pass show mp/api-key | $0 login', 'Pipe it from a password manager'),
   handler: (args) => execute(args, run),
 };
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { configFilePath, normalizeApiUrl, readConfigFile, writeConfigFile } from '../../cli/config';
 import { CliError, ExitCode } from '../../cli/errors';
 import { resolveSession } from '../../cli/session';
+import { sameServer } from '../../cli/server-identity';
 
 describe('cli config', () => {
   let dir: string;
@@ -112,5 +113,45 @@ describe('cli config', () => {
       assert.equal(resolveSession({ apiUrl: 'http://saved.example:4000' }, env).apiKey, 'vk_saved');
       assert.equal(resolveSession({ apiUrl: 'http://other.example' }, env).apiKey, undefined);
     });
+
+    it('names the URL the saved key is for when it is not sent', () => {
+      const env = envWithConfig();
+      assert.equal(resolveSession({ apiUrl: 'http://other.example' }, env).keySavedFor, saved.apiUrl);
+      assert.equal(resolveSession({}, env).keySavedFor, undefined);
+    });
+  });
+
+  describe('sameServer', () => {
+    const same: Array<[string, string]> = [
+      ['http://127.0.0.1:4000', 'http://localhost:4000'],
+      ['http://127.0.0.1:4000/graphql', 'http://localhost:4000/'],
+      ['http://127.0.0.1:4000', 'http://[::1]:4000/graphql/'],
+      ['http://127.0.0.1:4000', 'http://0.0.0.0:4000'],
+      ['http://127.0.0.1:4000', 'http://127.0.1.1:4000'],
+      ['http://app.localhost:4000', 'http://LOCALHOST:4000'],
+      ['https://mp.example.com', 'https://MP.example.com:443/graphql'],
+      ['http://mp.example.com:80/', 'http://mp.example.com'],
+      ['https://mp.example.com/api', 'https://mp.example.com/api/graphql/?x=1'],
+    ];
+    for (const [a, b] of same) {
+      it(`takes ${a} and ${b} for the same server`, () => {
+        assert.ok(sameServer(a, b));
+      });
+    }
+    const different: Array<[string, string]> = [
+      ['http://127.0.0.1:4000', 'http://localhost:4001'],
+      ['http://127.0.0.1:4000', 'https://127.0.0.1:4000'],
+      ['http://localhost:80', 'http://localhost:4000'],
+      ['https://mp.example.com', 'https://mp.example.com:8443'],
+      ['https://mp.example.com', 'https://staging.mp.example.com'],
+      ['https://mp.example.com/api', 'https://mp.example.com'],
+      ['http://localhost.example.com:4000', 'http://localhost:4000'],
+      ['http://128.0.0.1:4000', 'http://127.0.0.1:4000'],
+    ];
+    for (const [a, b] of different) {
+      it(`takes ${a} and ${b} for different servers`, () => {
+        assert.ok(!sameServer(a, b));
+      });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { buildCli, commandPath, packageVersion } from '../../cli/index';
+import { COMMAND_TREE, closestCommand } from '../../cli/command-tree';
 import { CliError, ExitCode } from '../../cli/errors';
 
 /** Runs the parser in-process with yargs' parse callback, which captures help/version output instead of exiting. */
@@ -51,8 +52,8 @@ describe('cli argument parsing', () => {
 
   it('names an unknown command, suggests a close one and points at --help', async () => {
     const error = await usageErrorFor(['catalog', 'shw', 'x']);
-    assert.equal(error.message, 'unknown command "shw". Did you mean show?');
-    assert.equal(error.hint, 'Run `mp catalog --help` for usage.');
+    assert.equal(error.message, 'unknown command "shw" for mp catalog: did you mean `mp catalog show`?');
+    assert.equal(error.hint, 'Run `mp catalog --help` to see its commands.');
   });
 
   it('rejects unknown flags (strict)', async () => {
@@ -82,5 +83,43 @@ describe('cli argument parsing', () => {
     assert.equal(commandPath(['keys', 'revoke', '--yes']), 'mp keys revoke');
     assert.equal(commandPath(['--json', 'catalog', 'bogus']), 'mp catalog');
     assert.equal(commandPath(['bogus']), 'mp');
+    assert.equal(commandPath(['--api-url', 'keys', 'catalog', 'ls', '--all']), 'mp catalog list');
+    assert.equal(commandPath(['deploy', 'token', 'rotate', 'dep_1']), 'mp deploy token rotate');
+  });
+
+  it('suggests the one close command: a typo, a swap or a start, never an alias and never a guess among equals', () => {
+    const keys = Object.keys(COMMAND_TREE.keys);
+    assert.equal(closestCommand('revok', keys), 'revoke');
+    assert.equal(closestCommand('crate', keys), 'create');
+    assert.equal(closestCommand('lsit', keys), 'list');
+    assert.equal(closestCommand('rev', keys), 'revoke');
+    assert.equal(closestCommand('xyz', keys), undefined);
+    assert.equal(closestCommand('l', keys), undefined);
+    const root = Object.keys(COMMAND_TREE);
+    assert.equal(closestCommand('lgoin', root), 'login');
+    assert.equal(closestCommand('log', root), undefined, 'login and logout both start with log');
+    assert.equal(closestCommand('deply', root), 'deploy');
+    assert.equal(closestCommand('TRAIN', root), 'train');
+  });
+
+  // The tree usage errors walk is written by hand: it must list what yargs really has.
+  it('knows every command and sub-command yargs has, and no other', async () => {
+    async function listed(path: string[]): Promise<string[]> {
+      const { output } = await parseForOutput([...path, '--help']);
+      const section = /\nCommands:\n([\s\S]*?)\n\n/.exec(output)?.[1] ?? '';
+      const prefix = ['mp', ...path].join(' ');
+      return section
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line.startsWith(`${prefix} `))
+        .map((line) => line.slice(prefix.length + 1).split(/\s+/)[0])
+        .filter((name) => name !== '' && !name.startsWith('[') && !name.startsWith('<') && !name.startsWith('-'));
+    }
+    async function check(path: string[], node: Record<string, unknown>): Promise<void> {
+      const expected = Object.keys(node).sort();
+      assert.deepEqual((await listed(path)).sort(), expected, `the commands of mp ${path.join(' ')}`);
+      for (const name of expected) await check([...path, name], node[name] as Record<string, unknown>);
+    }
+    await check([], COMMAND_TREE);
   });
 });

@@ -286,8 +286,8 @@ describe('mp train argument parsing', () => {
       } catch (error) {
         assert.ok(error instanceof CliError);
         assert.equal(error.exitCode, ExitCode.USAGE);
-        assert.match(error.message, /unknown command "statu"\. Did you mean status\?/);
-        assert.equal(error.hint, 'Run `mp train --help` for usage.');
+        assert.equal(error.message, 'unknown command "statu" for mp train: did you mean `mp train status`?');
+        assert.equal(error.hint, 'Run `mp train --help` to see its commands.');
       }
     });
 

@@ -23,7 +23,13 @@ export async function run(args: KeysRevokeArgs, io: Io): Promise<void> {
 
   if (!args.yes) {
     const { confirm } = require('../../prompt') as typeof import('../../prompt');
-    if (!(await confirm(`Revoke API key ${args.id}? It stops working at once.`, io))) {
+    const { findApiKey } = require('./find-api-key') as typeof import('./find-api-key');
+    const key = await findApiKey(client, args.id);
+    if (key.revokedAt) {
+      out.status(`API key "${key.name}" (${key.id}) is already revoked: nothing to do.`);
+      return;
+    }
+    if (!(await confirm(`Revoke API key "${key.name}" (${key.id}, ${formatKeyPrefix(key.prefix)})? It stops working at once.`, io))) {
       out.status('Cancelled: the key was not revoked.');
       return;
     }

@@ -17,35 +17,53 @@ export type Scalars = {
 
 /** One daily bar, oldest first. */
 export type CandleInput = {
+  /** The last traded price of the day. */
   close: Scalars['Float']['input'];
+  /** The highest traded price of the day. */
   high: Scalars['Float']['input'];
+  /** The lowest traded price of the day. */
   low: Scalars['Float']['input'];
+  /** The first traded price of the day. */
   open: Scalars['Float']['input'];
+  /** The bar's day (its session's time, UTC). */
   time: Scalars['DateTime']['input'];
+  /** The day's traded volume, when known. */
   volume?: InputMaybe<Scalars['Float']['input']>;
 };
 
 /** `POST /v1/consensus` of a consensus endpoint: many models' signals for one symbol. */
 export type ConsensusInferenceRequest = {
+  /** The moment the signals were made at. */
   asOf: Scalars['DateTime']['input'];
+  /** The trading days ahead the signals look, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
+  /** The models' signals, 1 to 1,000. */
   signals: Array<ConsensusSignalInput>;
+  /** The ticker the signals are for, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
+/** The answer to a ConsensusInferenceRequest: one combined signal. */
 export type ConsensusInferenceResponse = {
+  /** How much the combination can be trusted, 0 to 1. */
   confidence: Scalars['Float']['output'];
   /** How many of the request's signals it used. */
   contributors: Scalars['Int']['output'];
+  /** Time spent inside the model, milliseconds. */
   latencyMs: Scalars['Float']['output'];
+  /** What produced it (the model file's version or sha256 prefix). */
   modelVersion: Scalars['String']['output'];
+  /** The combined score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['output'];
 };
 
 /** One model's signal as a consensus endpoint receives it. */
 export type ConsensusSignalInput = {
+  /** Its confidence, 0 to 1. */
   confidence: Scalars['Float']['input'];
+  /** The catalog model that produced the signal (mdl_...). */
   modelId: Scalars['ID']['input'];
+  /** Its score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['input'];
   /** The model's weight from its scores; 1 when it has none yet. */
   weight?: InputMaybe<Scalars['Float']['input']>;
@@ -53,7 +71,9 @@ export type ConsensusSignalInput = {
 
 /** `GET /health` of every endpoint. */
 export type EndpointHealth = {
+  /** The model version it serves; null while none is loaded. */
   modelVersion?: Maybe<Scalars['String']['output']>;
+  /** Whether it can serve. */
   status: EndpointStatus;
 };
 
@@ -61,22 +81,32 @@ export type EndpointHealth = {
 export type EndpointStatus =
   /** Serving, at capacity. */
   | 'BUSY'
+  /** Serving and able to take requests. */
   | 'READY'
   /** Loading its model. */
   | 'STARTING'
+  /** Running but unable to serve (a failed model load, a broken dependency). */
   | 'UNHEALTHY';
 
 /** One named input of a model, e.g. {name: "ret_5d", value: 0.012}. */
 export type FeatureValueInput = {
+  /** The feature's name as the round's files call it, 1 to 64 characters. */
   name: Scalars['String']['input'];
+  /** Its value for this symbol and date. */
   value: Scalars['Float']['input'];
 };
 
+/** One heartbeat a deployment sent, as the server stored it. */
 export type Heartbeat = {
+  /** When the server received it. */
   at: Scalars['DateTime']['output'];
+  /** The other facts it reported; null if none. */
   details?: Maybe<Scalars['JSONObject']['output']>;
+  /** The inference latency it reported, milliseconds; null if none. */
   latencyMs?: Maybe<Scalars['Float']['output']>;
+  /** The status the endpoint reported. */
   status: EndpointStatus;
+  /** The model version it reported; null if none. */
   version?: Maybe<Scalars['String']['output']>;
 };
 
@@ -86,6 +116,7 @@ export type HeartbeatInput = {
   details?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The endpoint's recent inference latency, milliseconds. */
   latencyMs?: InputMaybe<Scalars['Float']['input']>;
+  /** The endpoint's status now, as its GET /health would say. */
   status: EndpointStatus;
   /** The model version it serves. */
   version?: InputMaybe<Scalars['String']['input']>;
@@ -95,26 +126,37 @@ export type HeartbeatInput = {
 export type OptimizerInferenceRequest = {
   /** Whether weights may be negative (short positions); default false. */
   allowShort?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The moment the signals were made at. */
   asOf: Scalars['DateTime']['input'];
   /** Largest absolute weight of one symbol (default 0.1). */
   maxWeight?: InputMaybe<Scalars['Float']['input']>;
+  /** One signal per symbol, 1 to 2,000. */
   signals: Array<OptimizerSignalInput>;
 };
 
+/** The answer to an OptimizerInferenceRequest: the portfolio. */
 export type OptimizerInferenceResponse = {
+  /** Time spent inside the model, milliseconds. */
   latencyMs: Scalars['Float']['output'];
+  /** What produced it (the model file's version or sha256 prefix). */
   modelVersion: Scalars['String']['output'];
+  /** One weight per symbol it invests in. */
   weights: Array<PortfolioWeight>;
 };
 
 /** One symbol's combined signal as an optimizer endpoint receives it. */
 export type OptimizerSignalInput = {
+  /** How much that score can be trusted, 0 to 1. */
   confidence: Scalars['Float']['input'];
+  /** Its combined score, 0 (strongly down) to 1 (strongly up). */
   score: Scalars['Float']['input'];
+  /** The ticker, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
+/** How much of the portfolio one symbol gets. */
 export type PortfolioWeight = {
+  /** The ticker. */
   symbol: Scalars['String']['output'];
   /** A fraction of the portfolio: -1 to 1, the absolute values summing to at most 1. */
   weight: Scalars['Float']['output'];
@@ -122,10 +164,13 @@ export type PortfolioWeight = {
 
 /** `POST /v1/signals`: up to 500 requests at once, answered in the same order. */
 export type SignalInferenceBatchRequest = {
+  /** The requests, 1 to 500. */
   requests: Array<SignalInferenceRequest>;
 };
 
+/** The answer to a SignalInferenceBatchRequest. */
 export type SignalInferenceBatchResponse = {
+  /** One response per request, in the requests' order. */
   responses: Array<SignalInferenceResponse>;
 };
 
@@ -135,10 +180,15 @@ export type SignalInferenceBatchResponse = {
  * round's column order (`featureVector`); `candles` are optional recent history.
  */
 export type SignalInferenceRequest = {
+  /** The moment the prediction is made at: no data after it may be used. */
   asOf: Scalars['DateTime']['input'];
+  /** Recent daily bars, oldest first, up to 1,000. */
   candles?: InputMaybe<Array<CandleInput>>;
+  /** Feature values in the round's column order (its featureNames), up to 512. */
   featureVector?: InputMaybe<Array<Scalars['Float']['input']>>;
+  /** Named feature values, up to 512. */
   features?: InputMaybe<Array<FeatureValueInput>>;
+  /** How many trading days ahead the prediction looks, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
   /** A ticker: 1 to 16 characters, letters, digits, . and -. */
   symbol: Scalars['String']['input'];
@@ -161,15 +211,21 @@ export type SignalInferenceResponse = {
  * the vendor, model and deployment come from its token, never from here.
  */
 export type SignalWrite = {
+  /** The moment the prediction was made at. */
   asOf: Scalars['DateTime']['input'];
+  /** 0 to 1: how much the model trusts this score. */
   confidence: Scalars['Float']['input'];
+  /** How many trading days ahead it looks, 1 to 365. */
   horizonDays: Scalars['Int']['input'];
+  /** 0 (strongly down) to 1 (strongly up); 0.5 is no view. */
   score: Scalars['Float']['input'];
+  /** The ticker, 1 to 16 characters. */
   symbol: Scalars['String']['input'];
 };
 
 /** `POST /api/signals/store`: up to 5,000 signals in one batch. */
 export type SignalWriteBatch = {
+  /** The signals, 1 to 5,000. One this deployment wrote before for the same symbol, asOf and horizonDays is revised while its round is open, and refused (CONFLICT) after. */
   signals: Array<SignalWrite>;
 };
 
