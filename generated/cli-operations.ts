@@ -198,9 +198,13 @@ export type HyperparameterType =
 
 /** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
 export type LeaderboardSort =
+  /** Mean corr (numerai_corr, or the time-series correlation). */
   | 'CORR'
+  /** Mean corr over its standard deviation across dates. */
   | 'CORR_SHARPE'
+  /** Mean FNC. */
   | 'FNC'
+  /** Mean MMC. */
   | 'MMC';
 
 /** Whether a registered model is serving now. */
@@ -246,11 +250,13 @@ export type ModelTask =
 export type RegisterModelInput = {
   /** The deployment that serves it: its signals carry this model from now on. Omit it for a model whose predictions you upload (mp signals push). */
   deploymentId?: string | number | null | undefined;
+  /** What it predicts and how (at most 2,000 characters). */
   description?: string | null | undefined;
   /** Unique among your models; registering a name again updates that model. */
   name: string;
   /** At most 10, each 1 to 32 lowercase letters, digits or -. */
   tags?: Array<string> | null | undefined;
+  /** What it produces. */
   task?: ModelTask | null | undefined;
   /** The training run that made it, when there is one. */
   trainingRunId?: string | number | null | undefined;
@@ -272,11 +278,13 @@ export type ScoringMethod =
 
 /** Which signals to read; every field narrows the list. */
 export type SignalFilter = {
+  /** Only this deployment's. */
   deployment?: string | number | null | undefined;
   /** asOf at or after this. */
   from?: string | null | undefined;
   /** A catalog model's id. */
   model?: string | number | null | undefined;
+  /** Only this symbol's. */
   symbol?: string | null | undefined;
   /** asOf before this. */
   to?: string | null | undefined;

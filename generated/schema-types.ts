@@ -150,9 +150,13 @@ export const HyperparameterType = {
 export type HyperparameterType = typeof HyperparameterType[keyof typeof HyperparameterType];
 /** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
 export const LeaderboardSort = {
+  /** Mean corr (numerai_corr, or the time-series correlation). */
   Corr: 'CORR',
+  /** Mean corr over its standard deviation across dates. */
   CorrSharpe: 'CORR_SHARPE',
+  /** Mean FNC. */
   Fnc: 'FNC',
+  /** Mean MMC. */
   Mmc: 'MMC'
 } as const;
 
@@ -201,9 +205,13 @@ export const Role = {
 export type Role = typeof Role[keyof typeof Role];
 /** Where a round's scoring stands. */
 export const RoundScoringStatus = {
+  /** Scored: the leaderboard shows it. */
   Done: 'DONE',
+  /** Scoring stopped with an error (see error); scoreRound tries again. */
   Failed: 'FAILED',
+  /** Waiting for a process to take it. */
   Queued: 'QUEUED',
+  /** Being scored. */
   Running: 'RUNNING'
 } as const;
 

@@ -207,11 +207,13 @@ export type ComputeProviderName =
 /** Many models' latest signals for one symbol, combined (the ConsensusInference contract's answer). */
 export type Consensus = {
   __typename?: 'Consensus';
+  /** The time it is the consensus at. */
   asOf: Scalars['DateTime']['output'];
   /** Each contribution with its weight and attribution: an admin sees all of them, a vendor its own. */
   contributors: Array<ConsensusContribution>;
   /** The weighted standard deviation of the contributing scores (how much the models disagree); null without signals. */
   dispersion?: Maybe<Scalars['Float']['output']>;
+  /** The horizon of the signals combined. */
   horizonDays: Scalars['Int']['output'];
   /** How the weights were chosen (equal-weight, or score-weighted with its shrinkage). */
   method: Scalars['String']['output'];
@@ -219,18 +221,24 @@ export type Consensus = {
   models: Scalars['Int']['output'];
   /** The weighted mean of the contributing scores; null when no LIVE model has a signal. */
   score?: Maybe<Scalars['Float']['output']>;
+  /** The symbol asked for. */
   symbol: Scalars['String']['output'];
 };
 
 /** One model's part in a consensus. */
 export type ConsensusContribution = {
   __typename?: 'ConsensusContribution';
+  /** That signal's asOf. */
   asOf: Scalars['DateTime']['output'];
+  /** That signal's confidence. */
   confidence: Scalars['Float']['output'];
+  /** The deployment that wrote the signal. */
   deploymentId: Scalars['ID']['output'];
+  /** The LIVE model whose signal this is. */
   model: CatalogModel;
   /** Its latest signal for the symbol at or before the consensus's asOf. */
   score: Scalars['Float']['output'];
+  /** The model's vendor. */
   vendor: Vendor;
   /** Its share of the consensus: the weights sum to 1. */
   weight: Scalars['Float']['output'];
@@ -484,8 +492,11 @@ export type DateScore = {
   __typename?: 'DateScore';
   /** YYYY-MM-DD. */
   date: Scalars['String']['output'];
+  /** numerai_corr of its predictions neutralized against the round's features. */
   fnc?: Maybe<Scalars['Float']['output']>;
+  /** Its correlation contribution to the meta model (the consensus) that date. */
   mmc?: Maybe<Scalars['Float']['output']>;
+  /** numerai_corr of its predictions against the target that date. */
   numeraiCorr?: Maybe<Scalars['Float']['output']>;
 };
 
@@ -773,35 +784,53 @@ export type Leaderboard = {
   __typename?: 'Leaderboard';
   /** The consensus scored the same way (the stake-free meta model MMC is measured against). */
   consensus?: Maybe<RoundScores>;
+  /** The page's entries, with their cursors. */
   edges: Array<LeaderboardEdge>;
+  /** What corr is, in words. */
   label: Scalars['String']['output'];
+  /** How its models were scored. */
   method: ScoringMethod;
+  /** The page's entries, without cursors. */
   nodes: Array<LeaderboardEntry>;
+  /** Whether there is more, and the cursors to read on. */
   pageInfo: PageInfo;
+  /** The round ranked. */
   round: Scalars['Int']['output'];
+  /** Published models scored in the round. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One entry of a leaderboard page, with its cursor. */
 export type LeaderboardEdge = {
   __typename?: 'LeaderboardEdge';
+  /** Pass it as `after` to read on from here. */
   cursor: Scalars['String']['output'];
+  /** The entry. */
   node: LeaderboardEntry;
 };
 
+/** One model's place on a leaderboard. */
 export type LeaderboardEntry = {
   __typename?: 'LeaderboardEntry';
+  /** The model ranked. */
   model: CatalogModel;
   /** 1 is best, under the chosen sort. */
   rank: Scalars['Int']['output'];
+  /** Its scores in the round. */
   scores: RoundScores;
+  /** Its vendor. */
   vendor: Vendor;
 };
 
 /** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
 export type LeaderboardSort =
+  /** Mean corr (numerai_corr, or the time-series correlation). */
   | 'CORR'
+  /** Mean corr over its standard deviation across dates. */
   | 'CORR_SHARPE'
+  /** Mean FNC. */
   | 'FNC'
+  /** Mean MMC. */
   | 'MMC';
 
 /** The authenticated caller. */
@@ -853,7 +882,9 @@ export type ModelLiveStatus =
 /** Every round a model was scored in, newest first. */
 export type ModelPerformance = {
   __typename?: 'ModelPerformance';
+  /** The model asked for. */
   model: CatalogModel;
+  /** Its scores per round, newest round first. */
   rounds: Array<RoundScores>;
 };
 
@@ -1128,12 +1159,17 @@ export type PageInfo = {
 /** Mean-variance weights from the consensus (the OptimizerInference contract's answer, with its inputs). */
 export type Portfolio = {
   __typename?: 'Portfolio';
+  /** expectedReturn × 252. */
   annualizedExpectedReturn: Scalars['Float']['output'];
+  /** risk × √252. */
   annualizedRisk: Scalars['Float']['output'];
+  /** The time of the consensus used. */
   asOf: Scalars['DateTime']['output'];
   /** Daily: w·μ. */
   expectedReturn: Scalars['Float']['output'];
+  /** The horizon of the signals used. */
   horizonDays: Scalars['Int']['output'];
+  /** What the weights were computed from. */
   inputs: PortfolioInputs;
   /** Daily volatility: √(wᵀΣw). */
   risk: Scalars['Float']['output'];
@@ -1144,8 +1180,11 @@ export type Portfolio = {
 /** The constraints as applied, defaults filled in. */
 export type PortfolioConstraints = {
   __typename?: 'PortfolioConstraints';
+  /** The largest sum of absolute weights. */
   grossLeverage: Scalars['Float']['output'];
+  /** No short positions, fully invested. */
   longOnly: Scalars['Boolean']['output'];
+  /** The largest absolute weight of one symbol. */
   maxWeight: Scalars['Float']['output'];
   /** Null: free (long/short without a net exposure). */
   netExposure?: Maybe<Scalars['Float']['output']>;
@@ -1166,19 +1205,29 @@ export type PortfolioConstraintsInput = {
 /** Everything the weights were computed from, so a result can be reproduced. */
 export type PortfolioInputs = {
   __typename?: 'PortfolioInputs';
+  /** The constraints, defaults filled in. */
   constraints: PortfolioConstraints;
+  /** How the covariance was estimated. */
   covarianceMethod: Scalars['String']['output'];
+  /** How scores became expected returns. */
   expectedReturnsMethod: Scalars['String']['output'];
+  /** The first date of the price history used (YYYY-MM-DD). */
   historyFrom: Scalars['String']['output'];
+  /** The last date of the price history used (YYYY-MM-DD). */
   historyTo: Scalars['String']['output'];
+  /** The IC in Grinold's alpha. */
   informationCoefficient: Scalars['Float']['output'];
   /** Daily returns the covariance was estimated from. */
   returns: Scalars['Int']['output'];
+  /** λ in w·μ - (λ/2)·wᵀΣw. */
   riskAversion: Scalars['Float']['output'];
+  /** The open round whose universe and price history were used. */
   round: Scalars['Int']['output'];
   /** Ledoit-Wolf's shrinkage intensity, 0 to 1. */
   shrinkage: Scalars['Float']['output'];
+  /** The QP solver. */
   solver: Scalars['String']['output'];
+  /** What each symbol brought, in the order given. */
   symbols: Array<PortfolioSymbolInput>;
 };
 
@@ -1193,6 +1242,7 @@ export type PortfolioSymbolInput = {
   models: Scalars['Int']['output'];
   /** Its consensus score (0.5, neutral, when no LIVE model has a signal for it). */
   score: Scalars['Float']['output'];
+  /** The symbol. */
   symbol: Scalars['String']['output'];
   /** Daily, from the price history. */
   volatility: Scalars['Float']['output'];
@@ -1406,22 +1456,28 @@ export type QueryVendorArgs = {
 export type RegisterModelInput = {
   /** The deployment that serves it: its signals carry this model from now on. Omit it for a model whose predictions you upload (mp signals push). */
   deploymentId?: InputMaybe<Scalars['ID']['input']>;
+  /** What it predicts and how (at most 2,000 characters). */
   description?: InputMaybe<Scalars['String']['input']>;
   /** Unique among your models; registering a name again updates that model. */
   name: Scalars['String']['input'];
   /** At most 10, each 1 to 32 lowercase letters, digits or -. */
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** What it produces. */
   task?: InputMaybe<ModelTask>;
   /** The training run that made it, when there is one. */
   trainingRunId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** A signal of a batch that was not stored, and why. */
 export type RejectedSignal = {
   __typename?: 'RejectedSignal';
   /** Its position in the batch, from 0. */
   index: Scalars['Int']['output'];
+  /** What was wrong, in a sentence. */
   message: Scalars['String']['output'];
+  /** Why it was not stored. */
   reason: SignalRejection;
+  /** Its symbol, when it had one. */
   symbol?: Maybe<Scalars['String']['output']>;
 };
 
@@ -1452,6 +1508,7 @@ export type RoundScores = {
   fnc?: Maybe<ScoreSummary>;
   /** What `corr` is, in words (it is numerai_corr only for CROSS_SECTIONAL rounds). */
   label: Scalars['String']['output'];
+  /** Cross-sectional, or the time-series fallback of a round with few symbols. */
   method: ScoringMethod;
   /** MMC against the consensus; null for TIME_SERIES_CORR rounds. */
   mmc?: Maybe<ScoreSummary>;
@@ -1459,9 +1516,11 @@ export type RoundScores = {
   rank?: Maybe<Scalars['Int']['output']>;
   /** Models ranked in the round. */
   rankedModels: Scalars['Int']['output'];
+  /** The round scored. */
   round: Scalars['Int']['output'];
   /** Dates (CROSS_SECTIONAL) or symbols (TIME_SERIES_CORR) scored. */
   scored: Scalars['Int']['output'];
+  /** When the round was last scored. */
   scoredAt: Scalars['DateTime']['output'];
   /** Per-symbol scores (TIME_SERIES_CORR). */
   symbols: Array<SymbolScore>;
@@ -1474,20 +1533,29 @@ export type RoundScoring = {
   __typename?: 'RoundScoring';
   /** Why it FAILED. */
   error?: Maybe<Scalars['String']['output']>;
+  /** When it was DONE or FAILED. */
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** How it was scored (when DONE). */
   method?: Maybe<ScoringMethod>;
   /** Models scored (when DONE). */
   models?: Maybe<Scalars['Int']['output']>;
+  /** When it was queued (resolved, or asked again). */
   queuedAt: Scalars['DateTime']['output'];
+  /** The round. */
   round: Scalars['Int']['output'];
+  /** Where it stands. */
   status: RoundScoringStatus;
 };
 
 /** Where a round's scoring stands. */
 export type RoundScoringStatus =
+  /** Scored: the leaderboard shows it. */
   | 'DONE'
+  /** Scoring stopped with an error (see error); scoreRound tries again. */
   | 'FAILED'
+  /** Waiting for a process to take it. */
   | 'QUEUED'
+  /** Being scored. */
   | 'RUNNING';
 
 /** One score across the dates (or symbols) it was computed on. */
@@ -1535,10 +1603,13 @@ export type ServerTick = {
 /** One stored prediction with its attribution. */
 export type Signal = {
   __typename?: 'Signal';
+  /** The time the prediction is about: the close it was made after. */
   asOf: Scalars['DateTime']['output'];
+  /** 0 to 1: how sure the model is of the score. */
   confidence: Scalars['Float']['output'];
   /** The deployment that wrote it; null for an UPLOAD. */
   deploymentId?: Maybe<Scalars['ID']['output']>;
+  /** How many trading days ahead it predicts. */
   horizonDays: Scalars['Int']['output'];
   /** The catalog model the deployment served when it wrote the signal (null before it was registered), or the model an UPLOAD is for. */
   modelId?: Maybe<Scalars['ID']['output']>;
@@ -1548,32 +1619,43 @@ export type Signal = {
   score: Scalars['Float']['output'];
   /** Who wrote it: a deployment, or the vendor uploading predictions for a model (mp signals push). */
   source: SignalSource;
+  /** As in the round's universe (SPX). */
   symbol: Scalars['String']['output'];
+  /** Whose model wrote it. */
   vendor: Vendor;
   /** When it was stored, or last revised. */
   writtenAt: Scalars['DateTime']['output'];
 };
 
+/** A page of signals. */
 export type SignalConnection = {
   __typename?: 'SignalConnection';
+  /** The page's signals, with their cursors. */
   edges: Array<SignalEdge>;
+  /** The page's signals, without cursors. */
   nodes: Array<Signal>;
+  /** Whether there is more, and the cursors to read on. */
   pageInfo: PageInfo;
 };
 
+/** One signal of a page, with its cursor. */
 export type SignalEdge = {
   __typename?: 'SignalEdge';
+  /** Pass it as `after` to read on from here. */
   cursor: Scalars['String']['output'];
+  /** The signal. */
   node: Signal;
 };
 
 /** Which signals to read; every field narrows the list. */
 export type SignalFilter = {
+  /** Only this deployment's. */
   deployment?: InputMaybe<Scalars['ID']['input']>;
   /** asOf at or after this. */
   from?: InputMaybe<Scalars['DateTime']['input']>;
   /** A catalog model's id. */
   model?: InputMaybe<Scalars['ID']['input']>;
+  /** Only this symbol's. */
   symbol?: InputMaybe<Scalars['String']['input']>;
   /** asOf before this. */
   to?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1673,6 +1755,7 @@ export type SignalWriteBatch = {
 /** What a write did with each signal of the batch. */
 export type SignalWriteResult = {
   __typename?: 'SignalWriteResult';
+  /** The signals not stored, by position, each with its reason. */
   rejected: Array<RejectedSignal>;
   /** Signals stored earlier with other values and replaced (the round still takes revisions). */
   revised: Scalars['Int']['output'];
@@ -1739,7 +1822,9 @@ export type SymbolScore = {
   __typename?: 'SymbolScore';
   /** Null when fewer than 3 dates could be paired. */
   corr?: Maybe<Scalars['Float']['output']>;
+  /** Dates with both a prediction and a target. */
   dates: Scalars['Int']['output'];
+  /** The symbol the series is of. */
   symbol: Scalars['String']['output'];
 };
 

@@ -191,9 +191,13 @@ export type HyperparameterInput = {
 
 /** How the leaderboard is ordered (best first, by the mean unless it says Sharpe). */
 export type LeaderboardSort =
+  /** Mean corr (numerai_corr, or the time-series correlation). */
   | 'CORR'
+  /** Mean corr over its standard deviation across dates. */
   | 'CORR_SHARPE'
+  /** Mean FNC. */
   | 'FNC'
+  /** Mean MMC. */
   | 'MMC';
 
 /** The model to serve: give at most one of trainingRunId, path and url; none serves the template's built-in model. */
@@ -237,9 +241,13 @@ export type Role =
 
 /** Where a round's scoring stands. */
 export type RoundScoringStatus =
+  /** Scored: the leaderboard shows it. */
   | 'DONE'
+  /** Scoring stopped with an error (see error); scoreRound tries again. */
   | 'FAILED'
+  /** Waiting for a process to take it. */
   | 'QUEUED'
+  /** Being scored. */
   | 'RUNNING';
 
 /** How a round's models were scored. */
