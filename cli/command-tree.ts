@@ -26,6 +26,7 @@ export const COMMAND_TREE: CommandNode = {
   signals: { list: LEAF, push: LEAF },
   consensus: LEAF,
   leaderboard: LEAF,
+  optimize: LEAF,
   completion: LEAF,
 };
 

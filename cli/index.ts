@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import catalogCommand from './commands/catalog';
 import consensusCommand from './commands/consensus';
 import leaderboardCommand from './commands/leaderboard';
+import optimizeCommand from './commands/optimize';
 import dataCommand from './commands/data';
 import deployCommand from './commands/deploy';
 import devCommand from './commands/dev';
@@ -46,6 +47,7 @@ const commands = [
   signalsCommand,
   consensusCommand,
   leaderboardCommand,
+  optimizeCommand,
 ] as CommandModule<GlobalArgs, GlobalArgs>[];
 
 /** yargs says "Unknown argument: revok" for a mistyped command; say it is a command, and which one was meant. */

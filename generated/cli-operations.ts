@@ -246,6 +246,18 @@ export type ModelTask =
   /** Per-symbol predictions. */
   | 'SIGNAL';
 
+/** Limits on the weights (the OptimizerInference contract's constraints). */
+export type PortfolioConstraintsInput = {
+  /** The largest sum of absolute weights (long/short); default 1. */
+  grossLeverage?: number | null | undefined;
+  /** No short positions, fully invested (weights sum to 1). Default true. */
+  longOnly?: boolean | null | undefined;
+  /** The largest absolute weight of one symbol, in (0, 1]; default 0.1. */
+  maxWeight?: number | null | undefined;
+  /** Long/short only: the sum of the weights; default 0 (dollar-neutral). */
+  netExposure?: number | null | undefined;
+};
+
 /** What `mp register` publishes: one of your models in the public catalog, served by a deployment. */
 export type RegisterModelInput = {
   /** The deployment that serves it: its signals carry this model from now on. Omit it for a model whose predictions you upload (mp signals push). */
@@ -607,6 +619,17 @@ export type PushSignalsMutationVariables = Exact<{
 
 
 export type PushSignalsMutation = { pushSignals: { round: number, written: number, revised: number, unchanged: number, rejected: Array<{ index: number, symbol: string | null, reason: SignalRejection, message: string }> } };
+
+export type OptimizePortfolioQueryVariables = Exact<{
+  symbols: Array<string> | string;
+  asOf?: string | null | undefined;
+  horizonDays?: number | null | undefined;
+  riskAversion: number;
+  constraints?: PortfolioConstraintsInput | null | undefined;
+}>;
+
+
+export type OptimizePortfolioQuery = { optimizePortfolio: { asOf: string, horizonDays: number, expectedReturn: number, risk: number, annualizedExpectedReturn: number, annualizedRisk: number, weights: Array<{ symbol: string, weight: number }>, inputs: { round: number, riskAversion: number, historyFrom: string, historyTo: string, returns: number, covarianceMethod: string, shrinkage: number, expectedReturnsMethod: string, informationCoefficient: number, solver: string, constraints: { longOnly: boolean, maxWeight: number, grossLeverage: number, netExposure: number | null }, symbols: Array<{ symbol: string, score: number, confidence: number, models: number, volatility: number, expectedReturn: number }> } } };
 
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
@@ -1784,6 +1807,54 @@ export const PushSignalsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PushSignalsMutation, PushSignalsMutationVariables>;
+export const OptimizePortfolioDocument = new TypedDocumentString(`
+    query OptimizePortfolio($symbols: [String!]!, $asOf: DateTime, $horizonDays: Int, $riskAversion: Float!, $constraints: PortfolioConstraintsInput) {
+  optimizePortfolio(
+    symbols: $symbols
+    asOf: $asOf
+    horizonDays: $horizonDays
+    riskAversion: $riskAversion
+    constraints: $constraints
+  ) {
+    asOf
+    horizonDays
+    weights {
+      symbol
+      weight
+    }
+    expectedReturn
+    risk
+    annualizedExpectedReturn
+    annualizedRisk
+    inputs {
+      round
+      riskAversion
+      constraints {
+        longOnly
+        maxWeight
+        grossLeverage
+        netExposure
+      }
+      historyFrom
+      historyTo
+      returns
+      covarianceMethod
+      shrinkage
+      expectedReturnsMethod
+      informationCoefficient
+      solver
+      symbols {
+        symbol
+        score
+        confidence
+        models
+        volatility
+        expectedReturn
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<OptimizePortfolioQuery, OptimizePortfolioQueryVariables>;
 export const TrainStartDocument = new TypedDocumentString(`
     mutation TrainStart($spec: TrainingSpecInput!, $idempotencyKey: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $idempotencyKey) {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { random, syntheticPrices } from '../helpers/synthetic-prices';
+import { runMp } from '../helpers/cli-process';
 import { optimizePortfolio } from '../../server/modules/signals/optimizer';
 import { TestCreateDeploymentDocument, TestDeploymentDocument, TestSendHeartbeatDocument } from '../../generated/test-operations';
 
@@ -122,5 +123,29 @@ describe(`optimizePortfolio: weights from the consensus (${usingPostgres ? 'Post
     assert.equal(badLambda.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     const anonymous = await server.graphql(OPTIMIZE, { symbols: ['P00'], riskAversion: 5 });
     assert.equal(anonymous.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+  });
+
+  it('prints the weights and their inputs in the CLI', async function () {
+    const mp = (args: string[]) =>
+      runMp(args, { env: { XDG_CONFIG_HOME: templates, MP_API_KEY: server.adminKey, MP_API_URL: server.graphqlUrl }, timeoutMs: 60_000 });
+    const symbols = SYMBOLS.slice(0, 5);
+    const json = await mp(['optimize', ...symbols, '--max-weight', '0.5', '--as-of', asOf, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const portfolio = JSON.parse(json.stdout) as PortfolioAnswer;
+    assert.deepEqual(
+      portfolio.weights.map((w) => w.symbol),
+      symbols,
+    );
+    assert.ok(Math.abs(portfolio.weights.reduce((sum, w) => sum + w.weight, 0) - 1) < 1e-9);
+    const text = await mp(['optimize', symbols.join(','), '--max-weight', '0.5', '--as-of', asOf]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^SYMBOL\s+WEIGHT\s+CONSENSUS\s+MODELS/);
+    assert.match(text.stdout, new RegExp(`History: +round ${round}, ${dates[0]} to ${dates[dates.length - 1]}`));
+    const infeasible = await mp(['optimize', 'P00', 'P01', '--max-weight', '0.1']);
+    assert.notEqual(infeasible.code, 0);
+    assert.match(infeasible.stderr, /maxWeight/);
+    const misuse = await mp(['optimize', 'P00', '--gross', '2']);
+    assert.equal(misuse.code, 2);
+    assert.match(misuse.stderr, /add --long-short/);
   });
 });
