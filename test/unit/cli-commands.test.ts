@@ -36,6 +36,9 @@ function model(n: number) {
     createdAt: '2026-11-01T00:00:00.000Z',
     publishedAt: '2026-11-02T00:00:00.000Z',
     vendor: { id: 'ven_1', handle: 'acme', displayName: 'Acme Labs' },
+    latestScores: n === 1 ? { round: 2, method: 'CROSS_SECTIONAL', rank: 1, corr: { mean: 0.0123 } } : null,
+    liveStatus: 'OFFLINE',
+    liveSince: null,
   };
 }
 
@@ -300,9 +303,10 @@ describe('cli commands', () => {
       assert.equal(api?.seen[0].variables.sort, 'NAME_ASC');
       assert.ok(api?.seen.every((r) => r.authorization === undefined));
       const lines = stdout.text.trimEnd().split('\n');
-      assert.match(lines[0], /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+PUBLISHED$/);
+      assert.match(lines[0], /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+SCORE\s+PUBLISHED$/);
       assert.equal(lines.length, 6);
-      assert.match(lines[1], /^acme\/model-1\s+Model 1\s+signal\s+acme\s+momentum,daily\s+2026-11-02$/);
+      assert.match(lines[1], /^acme\/model-1\s+Model 1\s+signal\s+acme\s+momentum,daily\s+\+0\.0123 r2\s+2026-11-02$/);
+      assert.match(lines[2], /^acme\/model-2\s+Model 2\s+signal\s+acme\s+momentum,daily\s+-\s+2026-11-02$/);
       assert.match(stderr.text, /Showing 5 of 9 models/);
     });
 
@@ -325,7 +329,7 @@ describe('cli commands', () => {
     });
 
     it('show looks up mdl_ ids by id and anything else by slug', async () => {
-      api = await fakeGraphqlApi(() => ({ data: { catalogModel: model(1) } }));
+      api = await fakeGraphqlApi(() => ({ data: { catalogModel: model(1), modelPerformance: { rounds: [] } } }));
       await catalogShow({ ...globals(), model: 'mdl_1' }, io());
       await catalogShow({ ...globals(), model: 'acme/model-1' }, io());
       assert.deepEqual(
@@ -334,6 +338,7 @@ describe('cli commands', () => {
       );
       assert.match(stdout.text, /Task:\s+signal/);
       assert.match(stdout.text, /\nDescription 1\n/);
+      assert.match(stdout.text, /Not scored yet/);
     });
 
     it('show of an unknown slug exits 4', async () => {
