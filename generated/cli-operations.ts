@@ -595,10 +595,11 @@ export type ConsensusShowQueryVariables = Exact<{
   symbol: string;
   asOf?: string | null | undefined;
   horizonDays?: number | null | undefined;
+  model?: string | null | undefined;
 }>;
 
 
-export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
+export type ConsensusShowQuery = { consensus: { symbol: string, asOf: string, horizonDays: number, score: number | null, confidence: number | null, dispersion: number | null, models: number, method: string, contributors: Array<{ deploymentId: string, score: number, confidence: number, asOf: string, weight: number, model: { slug: string }, vendor: { handle: string } }> } };
 
 export type RoundScoresFieldsFragment = { round: number, method: ScoringMethod, label: string, scored: number, rank: number | null, rankedModels: number, scoredAt: string, corr: { mean: number | null, std: number | null, sharpe: number | null, hitRate: number | null, count: number }, mmc: { mean: number | null, sharpe: number | null } | null, fnc: { mean: number | null, sharpe: number | null } | null, symbols: Array<{ dates: number }> };
 
@@ -626,10 +627,11 @@ export type OptimizePortfolioQueryVariables = Exact<{
   horizonDays?: number | null | undefined;
   riskAversion: number;
   constraints?: PortfolioConstraintsInput | null | undefined;
+  model?: string | null | undefined;
 }>;
 
 
-export type OptimizePortfolioQuery = { optimizePortfolio: { asOf: string, horizonDays: number, expectedReturn: number, risk: number, annualizedExpectedReturn: number, annualizedRisk: number, weights: Array<{ symbol: string, weight: number }>, inputs: { round: number, riskAversion: number, historyFrom: string, historyTo: string, returns: number, covarianceMethod: string, shrinkage: number, expectedReturnsMethod: string, informationCoefficient: number, solver: string, constraints: { longOnly: boolean, maxWeight: number, grossLeverage: number, netExposure: number | null }, symbols: Array<{ symbol: string, score: number, confidence: number, models: number, volatility: number, expectedReturn: number }> } } };
+export type OptimizePortfolioQuery = { optimizePortfolio: { method: string, asOf: string, horizonDays: number, expectedReturn: number, risk: number, annualizedExpectedReturn: number, annualizedRisk: number, weights: Array<{ symbol: string, weight: number }>, inputs: { round: number, riskAversion: number, historyFrom: string, historyTo: string, returns: number, covarianceMethod: string, shrinkage: number, expectedReturnsMethod: string, informationCoefficient: number, solver: string, constraints: { longOnly: boolean, maxWeight: number, grossLeverage: number, netExposure: number | null }, symbols: Array<{ symbol: string, score: number, confidence: number, models: number, volatility: number, expectedReturn: number }> } } };
 
 export type TrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, providerJobId: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, exitCode: number | null, failureReason: string | null, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, logLineCount: number, spec: { task: ModelTask, round: number, template: string | null, image: string | null, gpuType: string, provider: ComputeProviderName, timeoutSeconds: number, maxBudgetUsd: string, hyperparameters: Array<{ name: string, value: string | number | boolean }> }, metrics: Array<{ name: string, last: number, step: number, min: number, max: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }> };
 
@@ -1709,12 +1711,18 @@ export const SignalsListDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<SignalsListQuery, SignalsListQueryVariables>;
 export const ConsensusShowDocument = new TypedDocumentString(`
-    query ConsensusShow($symbol: String!, $asOf: DateTime, $horizonDays: Int) {
-  consensus(symbol: $symbol, asOf: $asOf, horizonDays: $horizonDays) {
+    query ConsensusShow($symbol: String!, $asOf: DateTime, $horizonDays: Int, $model: String) {
+  consensus(
+    symbol: $symbol
+    asOf: $asOf
+    horizonDays: $horizonDays
+    model: $model
+  ) {
     symbol
     asOf
     horizonDays
     score
+    confidence
     dispersion
     models
     method
@@ -1808,14 +1816,16 @@ export const PushSignalsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<PushSignalsMutation, PushSignalsMutationVariables>;
 export const OptimizePortfolioDocument = new TypedDocumentString(`
-    query OptimizePortfolio($symbols: [String!]!, $asOf: DateTime, $horizonDays: Int, $riskAversion: Float!, $constraints: PortfolioConstraintsInput) {
+    query OptimizePortfolio($symbols: [String!]!, $asOf: DateTime, $horizonDays: Int, $riskAversion: Float!, $constraints: PortfolioConstraintsInput, $model: String) {
   optimizePortfolio(
     symbols: $symbols
     asOf: $asOf
     horizonDays: $horizonDays
     riskAversion: $riskAversion
     constraints: $constraints
+    model: $model
   ) {
+    method
     asOf
     horizonDays
     weights {

@@ -209,6 +209,8 @@ export type Consensus = {
   __typename?: 'Consensus';
   /** The time it is the consensus at. */
   asOf: Scalars['DateTime']['output'];
+  /** The chosen CONSENSUS model's confidence in its score; null for the built-in method. */
+  confidence?: Maybe<Scalars['Float']['output']>;
   /** Each contribution with its weight and attribution: an admin sees all of them, a vendor its own. */
   contributors: Array<ConsensusContribution>;
   /** The weighted standard deviation of the contributing scores (how much the models disagree); null without signals. */
@@ -219,7 +221,7 @@ export type Consensus = {
   method: Scalars['String']['output'];
   /** How many LIVE models contributed. */
   models: Scalars['Int']['output'];
-  /** The weighted mean of the contributing scores; null when no LIVE model has a signal. */
+  /** The weighted mean of the contributing scores (or the chosen CONSENSUS model's answer); null when no LIVE model has a signal. */
   score?: Maybe<Scalars['Float']['output']>;
   /** The symbol asked for. */
   symbol: Scalars['String']['output'];
@@ -1171,6 +1173,8 @@ export type Portfolio = {
   horizonDays: Scalars['Int']['output'];
   /** What the weights were computed from. */
   inputs: PortfolioInputs;
+  /** Who computed the weights: the built-in optimizer, or the chosen OPTIMIZER model (its slug and model version). */
+  method: Scalars['String']['output'];
   /** Daily volatility: √(wᵀΣw). */
   risk: Scalars['Float']['output'];
   /** In the order the symbols were given. */
@@ -1349,6 +1353,7 @@ export type QueryCatalogModelArgs = {
 export type QueryConsensusArgs = {
   asOf?: InputMaybe<Scalars['DateTime']['input']>;
   horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
   symbol: Scalars['String']['input'];
 };
 
@@ -1393,6 +1398,7 @@ export type QueryOptimizePortfolioArgs = {
   asOf?: InputMaybe<Scalars['DateTime']['input']>;
   constraints?: InputMaybe<PortfolioConstraintsInput>;
   horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
   riskAversion: Scalars['Float']['input'];
   symbols: Array<Scalars['String']['input']>;
 };
@@ -2495,6 +2501,7 @@ export type CatalogModelEdgeResolvers<ContextType = GraphQLContext, ParentType e
 
 export type ConsensusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Consensus'] = ResolversParentTypes['Consensus']> = ResolversObject<{
   asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  confidence?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   contributors?: Resolver<Array<ResolversTypes['ConsensusContribution']>, ParentType, ContextType>;
   dispersion?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2803,6 +2810,7 @@ export type PortfolioResolvers<ContextType = GraphQLContext, ParentType extends 
   expectedReturn?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   horizonDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   inputs?: Resolver<ResolversTypes['PortfolioInputs'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   risk?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   weights?: Resolver<Array<ResolversTypes['PortfolioWeight']>, ParentType, ContextType>;
 }>;

@@ -7,6 +7,7 @@ export interface ConsensusArgs extends GlobalArgs {
   symbol: string;
   asOf?: string;
   horizon?: number;
+  model?: string;
 }
 
 export async function run(args: ConsensusArgs, io: Io): Promise<void> {
@@ -21,6 +22,7 @@ export async function run(args: ConsensusArgs, io: Io): Promise<void> {
     symbol: args.symbol,
     ...(args.asOf === undefined ? {} : { asOf: new Date(args.asOf).toISOString() }),
     ...(args.horizon === undefined ? {} : { horizonDays: args.horizon }),
+    ...(args.model === undefined ? {} : { model: args.model.trim() }),
   });
   if (out.json) {
     out.data(consensus);
@@ -32,7 +34,7 @@ export async function run(args: ConsensusArgs, io: Io): Promise<void> {
   }
   out.keyValue([
     ['Symbol', `${consensus.symbol}, ${consensus.horizonDays}-day horizon, as of ${consensus.asOf}`],
-    ['Consensus', consensus.score.toFixed(4)],
+    ['Consensus', consensus.score.toFixed(4) + (consensus.confidence === null ? '' : ` (confidence ${consensus.confidence.toFixed(4)})`)],
     ['Dispersion', (consensus.dispersion ?? 0).toFixed(4)],
     ['Models', `${consensus.models} (${consensus.method})`],
   ]);
@@ -57,6 +59,7 @@ const consensusCommand: CommandModule<GlobalArgs, ConsensusArgs> = {
       .positional('symbol', { type: 'string', demandOption: true, describe: 'The symbol, as in the round (SPX)' })
       .option('as-of', { type: 'string', requiresArg: true, describe: 'As of this ISO 8601 time (default now)' })
       .option('horizon', { type: 'number', requiresArg: true, describe: 'The horizon in days (default 5)' })
+      .option('model', { type: 'string', requiresArg: true, describe: 'A LIVE consensus model (slug) to combine the signals instead (admins)' })
       .example('$0 consensus SPX', 'Now, 5-day horizon')
       .example('$0 consensus SPX --as-of 2026-11-30T21:00:00Z --json', 'At a time, as JSON'),
   handler: (args) => execute(args, run),

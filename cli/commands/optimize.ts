@@ -13,6 +13,7 @@ export interface OptimizeArgs extends GlobalArgs {
   net?: number;
   asOf?: string;
   horizon?: number;
+  model?: string;
 }
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
@@ -37,6 +38,7 @@ export async function run(args: OptimizeArgs, io: Io): Promise<void> {
     riskAversion: args.riskAversion ?? 10,
     ...(args.asOf === undefined ? {} : { asOf: new Date(args.asOf).toISOString() }),
     ...(args.horizon === undefined ? {} : { horizonDays: args.horizon }),
+    ...(args.model === undefined ? {} : { model: args.model.trim() }),
     constraints: {
       longOnly: !args.longShort,
       ...(args.maxWeight === undefined ? {} : { maxWeight: args.maxWeight }),
@@ -75,6 +77,7 @@ export async function run(args: OptimizeArgs, io: Io): Promise<void> {
       `round ${inputs.round}, ${inputs.historyFrom} to ${inputs.historyTo} (${inputs.returns} daily returns, Ledoit-Wolf shrinkage ${inputs.shrinkage.toFixed(3)})`,
     ],
     ['Consensus', `as of ${portfolio.asOf}, ${portfolio.horizonDays}-day horizon`],
+    ['Weights by', portfolio.method],
   ]);
 }
 
@@ -91,6 +94,7 @@ const optimizeCommand: CommandModule<GlobalArgs, OptimizeArgs> = {
       .option('net', { type: 'number', requiresArg: true, describe: 'Long/short: the sum of the weights (default 0)' })
       .option('as-of', { type: 'string', requiresArg: true, describe: 'The consensus at this ISO 8601 time (default now)' })
       .option('horizon', { type: 'number', requiresArg: true, describe: 'The horizon in days (default 5)' })
+      .option('model', { type: 'string', requiresArg: true, describe: 'A LIVE optimizer model (slug) to choose the weights instead (admins)' })
       .example('$0 optimize SPX --max-weight 1', 'The one-index demo round: all in SPX')
       .example('$0 optimize AAPL MSFT GOOG --long-short --gross 2 --json', 'Long/short, as JSON'),
   handler: (args) => execute(args, run),

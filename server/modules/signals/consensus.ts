@@ -3,6 +3,8 @@ import { DomainError, badInput } from '../../domain-error';
 import type { Principal } from '../identity/principal';
 import { consensusWeights } from './consensus-weights';
 import { recentScores } from './recent-scores';
+import { callModelEndpoint, liveModelOfTask, type ServingModel } from './model-endpoint';
+import { ConsensusInferenceResponseSchema } from '../../../generated/contracts';
 
 /** A model's signal counts for the consensus this long after its asOf. */
 const LOOKBACK_DAYS = 7;
@@ -22,6 +24,8 @@ export interface ConsensusAnswer {
   asOf: Date;
   horizonDays: number;
   score: number | null;
+  /** The selected CONSENSUS model's confidence; null for the built-in method. */
+  confidence: number | null;
   dispersion: number | null;
   models: number;
   method: string;
@@ -47,12 +51,20 @@ interface LatestSignal {
 export class ConsensusService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async compute(principal: Principal | null, args: { symbol: string; asOf?: Date | string | null; horizonDays?: number | null }): Promise<ConsensusAnswer> {
+  async compute(
+    principal: Principal | null,
+    args: { symbol: string; asOf?: Date | string | null; horizonDays?: number | null; model?: string | null },
+  ): Promise<ConsensusAnswer> {
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'the consensus needs an API key (mp login)');
     const symbol = args.symbol.trim();
     if (!symbol || symbol.length > 16) throw badInput('symbol', 'must be 1 to 16 characters');
-    const [answer] = await this.computeMany(principal, { ...args, symbols: [symbol] });
-    return answer;
+    if (args.model && principal.role !== 'ADMIN') {
+      throw new DomainError('FORBIDDEN', "choosing a CONSENSUS model needs an operator (admin) key: the model receives every LIVE model's signal");
+    }
+    const serving = args.model ? await liveModelOfTask(this.dataSource, args.model, 'CONSENSUS', 'model') : null;
+    const [answer] = await this.combine({ ...args, symbols: [symbol] });
+    const combined = serving && answer.models > 0 ? await this.byModel(serving, answer) : answer;
+    return visibleTo(principal, serving && answer.models === 0 ? { ...answer, method: `${serving.slug}: nothing to combine` } : combined);
   }
 
   /** The consensus of each symbol at once (the optimizer's inputs): one query for all of them. */
@@ -61,6 +73,22 @@ export class ConsensusService {
     args: { symbols: readonly string[]; asOf?: Date | string | null; horizonDays?: number | null },
   ): Promise<ConsensusAnswer[]> {
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'the consensus needs an API key (mp login)');
+    return (await this.combine(args)).map((answer) => visibleTo(principal, answer));
+  }
+
+  /** A vendor's CONSENSUS deployment combines the same signals and weights instead (ConsensusInference). */
+  private async byModel(serving: ServingModel, answer: ConsensusAnswer): Promise<ConsensusAnswer> {
+    const request = {
+      symbol: answer.symbol,
+      asOf: answer.asOf.toISOString(),
+      horizonDays: answer.horizonDays,
+      signals: answer.contributors.map((c) => ({ modelId: c.modelId, score: c.score, confidence: c.confidence, weight: c.weight })),
+    };
+    const response = await callModelEndpoint(serving, '/v1/consensus', request, ConsensusInferenceResponseSchema);
+    return { ...answer, score: response.score, confidence: response.confidence, method: `${serving.slug} (model ${response.modelVersion})` };
+  }
+
+  private async combine(args: { symbols: readonly string[]; asOf?: Date | string | null; horizonDays?: number | null }): Promise<ConsensusAnswer[]> {
     const horizonDays = args.horizonDays ?? 5;
     if (!Number.isInteger(horizonDays) || horizonDays < 1 || horizonDays > 365) throw badInput('horizonDays', 'must be a whole number from 1 to 365');
     const asOf = args.asOf ? new Date(args.asOf) : new Date();
@@ -91,8 +119,12 @@ export class ConsensusService {
       }));
       const score = contributors.length ? contributors.reduce((sum, c) => sum + c.weight * c.score, 0) : null;
       const dispersion = score === null ? null : Math.sqrt(contributors.reduce((sum, c) => sum + c.weight * (c.score - score) ** 2, 0));
-      const visible = principal.role === 'ADMIN' ? contributors : contributors.filter((c) => c.vendorId === principal.vendorId);
-      return { symbol, asOf, horizonDays, score, dispersion, models: contributors.length, method, contributors: visible };
+      return { symbol, asOf, horizonDays, score, confidence: null, dispersion, models: contributors.length, method, contributors };
     });
   }
+}
+
+/** An admin sees every contribution; a vendor its own (the others' signals are theirs). */
+function visibleTo(principal: Principal, answer: ConsensusAnswer): ConsensusAnswer {
+  return principal.role === 'ADMIN' ? answer : { ...answer, contributors: answer.contributors.filter((c) => c.vendorId === principal.vendorId) };
 }

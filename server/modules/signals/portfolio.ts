@@ -3,7 +3,18 @@ import { DomainError, badInput } from '../../domain-error';
 import type { Principal } from '../identity/principal';
 import type { DatasetsService, RoundCloses } from '../datasets/datasets.service';
 import type { ConsensusService } from './consensus';
-import { optimizePortfolio, type OptimizedPortfolio, type PortfolioConstraintsInput, type PriceHistory } from './optimizer';
+import { OptimizerInferenceResponseSchema } from '../../../generated/contracts';
+import { callModelEndpoint, liveModelOfTask, type ServingModel } from './model-endpoint';
+import {
+  TRADING_DAYS_PER_YEAR,
+  dailySimpleReturns,
+  ledoitWolf,
+  optimizePortfolio,
+  quadraticForm,
+  type OptimizedPortfolio,
+  type PortfolioConstraintsInput,
+  type PriceHistory,
+} from './optimizer';
 
 /** The most symbols one optimization takes. */
 export const MAX_PORTFOLIO_SYMBOLS = 500;
@@ -16,6 +27,8 @@ export interface PortfolioArgs {
   horizonDays?: number | null;
   riskAversion: number;
   constraints?: PortfolioConstraintsInput | null;
+  /** A LIVE OPTIMIZER-task model (slug or id) to compute the weights instead. */
+  model?: string | null;
 }
 
 export interface PortfolioAnswer extends OptimizedPortfolio {
@@ -24,7 +37,11 @@ export interface PortfolioAnswer extends OptimizedPortfolio {
   round: number;
   /** Per symbol, in order: how many LIVE models made its consensus. */
   models: number[];
+  /** Who computed the weights. */
+  method: string;
 }
+
+const BUILT_IN = 'built-in mean-variance (Ledoit-Wolf covariance, quadprog)';
 
 /**
  * The built-in optimizer (OptimizerInference): each symbol's consensus as its signal, the open
@@ -41,6 +58,10 @@ export class PortfolioService {
 
   async optimize(principal: Principal | null, args: PortfolioArgs): Promise<PortfolioAnswer> {
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'the optimizer needs an API key (mp login)');
+    if (args.model && principal.role !== 'ADMIN') {
+      throw new DomainError('FORBIDDEN', 'choosing an OPTIMIZER model needs an operator (admin) key: the model receives the consensus of every symbol');
+    }
+    const serving = args.model ? await liveModelOfTask(this.dataSource, args.model, 'OPTIMIZER', 'model') : null;
     const symbols = args.symbols.map((symbol) => symbol.trim());
     if (symbols.length < 1 || symbols.length > MAX_PORTFOLIO_SYMBOLS)
       throw badInput('symbols', `give 1 to ${MAX_PORTFOLIO_SYMBOLS} symbols (got ${symbols.length})`);
@@ -78,7 +99,39 @@ export class PortfolioService {
       confidence: answer.models === 0 ? 0 : Math.min(1, Math.max(0, answer.contributors.length ? meanConfidence(answer.contributors) : 0.5)),
     }));
     const optimized = optimizePortfolio({ signals, prices, riskAversion: args.riskAversion, constraints: args.constraints ?? undefined });
-    return { ...optimized, asOf, horizonDays: consensus[0].horizonDays, round: round.number, models: consensus.map((answer) => answer.models) };
+    const answer = { ...optimized, asOf, horizonDays: consensus[0].horizonDays, round: round.number, models: consensus.map((c) => c.models), method: BUILT_IN };
+    return serving ? this.byModel(serving, answer, prices) : answer;
+  }
+
+  /**
+   * A vendor's OPTIMIZER deployment chooses the weights from the same signals (OptimizerInference);
+   * their expected return and risk are measured here, with the built-in μ and covariance.
+   */
+  private async byModel(serving: ServingModel, answer: PortfolioAnswer, prices: PriceHistory): Promise<PortfolioAnswer> {
+    const { constraints, expectedReturns } = answer.inputs;
+    const signals = expectedReturns.symbols.map(({ symbol, score, confidence }) => ({ symbol, score, confidence }));
+    const request = { asOf: answer.asOf.toISOString(), signals, maxWeight: constraints.maxWeight, allowShort: !constraints.longOnly };
+    const response = await callModelEndpoint(serving, '/v1/optimize', request, OptimizerInferenceResponseSchema);
+    const given = new Map(response.weights.map((weight) => [weight.symbol, weight.weight]));
+    const symbols = signals.map((signal) => signal.symbol);
+    if (given.size !== response.weights.length || response.weights.length !== symbols.length || symbols.some((symbol) => !given.has(symbol))) {
+      throw new DomainError(
+        'PRECONDITION_FAILED',
+        `${serving.slug} answered weights for other symbols than it was asked (${symbols.length} asked, ${response.weights.length} answered)`,
+      );
+    }
+    const weights = symbols.map((symbol) => given.get(symbol)!);
+    const covariance = ledoitWolf(dailySimpleReturns(prices, symbols)).covariance;
+    const expectedReturn = weights.reduce((sum, w, i) => sum + w * expectedReturns.symbols[i].expectedReturn, 0);
+    const risk = Math.sqrt(Math.max(0, quadraticForm(covariance, weights)));
+    return {
+      ...answer,
+      weights: symbols.map((symbol, i) => ({ symbol, weight: weights[i] })),
+      expectedReturn,
+      risk,
+      annualized: { expectedReturn: expectedReturn * TRADING_DAYS_PER_YEAR, risk: risk * Math.sqrt(TRADING_DAYS_PER_YEAR) },
+      method: `${serving.slug} (model ${response.modelVersion})`,
+    };
   }
 }
 
