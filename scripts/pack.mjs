@@ -33,7 +33,10 @@ function stage(name, extra = {}) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(at('packages', name, 'package.json'), 'utf8'));
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...manifest, version: rootManifest.version, ...extra }, null, 2)}\n`);
+  // npm provenance requires the repository the release workflow runs in to be named.
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository } = process.env;
+  const source = server && repository ? { repository: { type: 'git', url: `git+${server}/${repository}.git` } } : {};
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...manifest, version: rootManifest.version, ...source, ...extra }, null, 2)}\n`);
   cpSync(at('packages', name, 'README.md'), join(dir, 'README.md'));
   return dir;
 }
