@@ -2,7 +2,6 @@
 // output are transpiled, and outputs whose source is gone are removed. esbuild does not check
 // types (`npm run typecheck` does, and npm test and CI run it); it transpiles the way tsx does
 // under the tests, in about a second for the whole tree where tsc takes ten here.
-import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { filesUnder, mtimeOf, newestMtime } from './newest.mjs';
@@ -45,6 +44,8 @@ export async function transpile(root, { outputsToKeep }) {
   }
 
   if (changed.length > 0) {
+    // Loaded only when there is work: a start with nothing to build does not pay for it.
+    const { build } = await import('esbuild');
     await build({
       absWorkingDir: root,
       entryPoints: changed,
