@@ -15,24 +15,37 @@ const started = performance.now();
 const done = [];
 
 const cliBin = at('dist', 'cli', 'mp.js');
-const { written, removed } = await transpile(root, { outputsToKeep: [cliBin] });
-if (written > 0) done.push(`transpiled ${written} file(s)`);
-if (removed > 0) done.push(`removed ${removed} stale file(s)`);
-
 const newest = (paths, skip) => Math.max(...paths.map((path) => newestMtime(path, skip)));
 const packageLock = at('package-lock.json');
 
-const cliInputs = [at('dist', 'cli'), at('dist', 'generated'), packageLock, at('scripts', 'bundle-cli.mjs')];
-if (mtimeOf(cliBin) < newest(cliInputs, (path) => path === cliBin)) {
-  await import('./bundle-cli.mjs');
-  done.push('bundled the CLI');
+async function buildWhatChanged() {
+  const { written, removed } = await transpile(root, { outputsToKeep: [cliBin] });
+  if (written > 0) done.push(`transpiled ${written} file(s)`);
+  if (removed > 0) done.push(`removed ${removed} stale file(s)`);
+
+  const cliInputs = [at('dist', 'cli'), at('dist', 'generated'), packageLock, at('scripts', 'bundle-cli.mjs')];
+  if (mtimeOf(cliBin) < newest(cliInputs, (path) => path === cliBin)) {
+    await import('./bundle-cli.mjs');
+    done.push('bundled the CLI');
+  }
+
+  const graphiqlInputs = [at('server', 'graphiql'), at('scripts', 'build-graphiql.mjs'), packageLock];
+  if (mtimeOf(at('dist', 'graphiql', 'index.html')) < newest(graphiqlInputs)) {
+    const result = spawnSync(process.execPath, [at('scripts', 'build-graphiql.mjs')], { cwd: root, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`the GraphiQL bundle failed (scripts/build-graphiql.mjs exited with ${result.status ?? result.signal})`);
+    done.push('built GraphiQL');
+  }
 }
 
-const graphiqlInputs = [at('server', 'graphiql'), at('scripts', 'build-graphiql.mjs'), packageLock];
-if (mtimeOf(at('dist', 'graphiql', 'index.html')) < newest(graphiqlInputs)) {
-  const result = spawnSync(process.execPath, [at('scripts', 'build-graphiql.mjs')], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) process.exit(result.status ?? 1);
-  done.push('built GraphiQL');
+try {
+  await buildWhatChanged();
+} catch (error) {
+  // esbuild has printed each error with its file and line already.
+  const reported = Array.isArray(error?.errors) && error.errors.length > 0;
+  console.error(
+    `build: failed${reported ? ' (see the errors above)' : `: ${error instanceof Error ? error.message : String(error)}`}; fix it and run the command again.`,
+  );
+  process.exit(1);
 }
 
 chmodSync(at('dist', 'server', 'main.js'), 0o755);
