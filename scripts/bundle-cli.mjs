@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/cli/main.js and what it requires, node_modules included) into
 // one file, dist/cli/mp.js, the `mp` bin. Loading one file instead of some 300 modules saves
 // about 50 ms of every command's start here (`mp catalog list`: about 320 ms -> 270 ms).
-// Run by `npm run build` after tsc.
+// Run by scripts/build.mjs (`npm run build`, `npm start`) when the compiled CLI changed.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -179,57 +179,15 @@ export function printTable(headers: string[], rows: string[][], rightAligned: nu
 // ---------------------------------------------------------------------------------------
 // Building dist/
 
-const BUILD_INPUTS = ['server', 'cli', 'generated', 'scripts/bundle-cli.mjs', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
-
-function newestInput(file: string): { file: string; mtimeMs: number } {
-  const info = statSync(file);
-  if (!info.isDirectory()) return { file, mtimeMs: info.mtimeMs };
-  let newest = { file, mtimeMs: 0 };
-  for (const name of readdirSync(file)) {
-    if (name === 'templates' && file.endsWith(`${path.sep}cli`)) continue; // copied by `mp init`, not compiled
-    const child = path.join(file, name);
-    // Only TypeScript is compiled (.graphql documents feed codegen, which writes generated/*.ts).
-    if (!name.endsWith('.ts') && !statSync(child).isDirectory()) continue;
-    const candidate = newestInput(child);
-    if (candidate.mtimeMs > newest.mtimeMs) newest = candidate;
-  }
-  return newest;
-}
-
-/**
- * Run `npm run build` when dist/ is missing or older than any source. tsc still emits
- * JavaScript when it reports type errors (other work in progress): then the benchmark
- * carries on with what was emitted and says so; a build that emitted nothing is fatal.
- */
+/** Brings dist/ up to date with scripts/build.mjs (which does only what changed); says what it did. */
 export function ensureBuilt(): string {
-  const stamp = path.join(ROOT, 'dist', '.tsbuildinfo');
-  const entryPoints = [path.join(ROOT, 'dist', 'server', 'main.js'), path.join(ROOT, 'dist', 'cli', 'mp.js')];
-  let reason: string | undefined;
-  if (!existsSync(stamp) || entryPoints.some((file) => !existsSync(file))) {
-    reason = 'dist/ is missing';
-  } else {
-    const built = statSync(stamp).mtimeMs;
-    const newest = BUILD_INPUTS.map((input) => path.join(ROOT, input))
-      .filter((input) => existsSync(input))
-      .map(newestInput)
-      .reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
-    if (newest.mtimeMs > built) reason = `${path.relative(ROOT, newest.file)} is newer than dist/`;
-  }
-  if (!reason) return 'dist/ up to date with the sources';
-  progress(`${reason}: running npm run build`);
   const started = Date.now();
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(npm, ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (result.status !== 0) {
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
-    if (entryPoints.every((file) => existsSync(file))) {
-      process.stderr.write(`warning: npm run build failed (exit ${result.status}); benchmarking the JavaScript tsc emitted anyway:\n${indent(output)}\n`);
-      return `rebuilt (${reason}); npm run build reported errors (see stderr), figures are for the JavaScript tsc emitted anyway`;
-    }
-    throw new Error(`npm run build failed (exit ${result.status}) and dist/ has no server or CLI to run:\n${indent(output)}`);
-  }
-  progress(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return `rebuilt with npm run build (${reason})`;
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  if (result.status !== 0) throw new Error(`node scripts/build.mjs failed (exit ${result.status}):\n${indent(output)}`);
+  if (!output) return 'dist/ up to date with the sources';
+  progress(`${output.split('\n').pop()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return `rebuilt: ${output.split('\n').pop()}`;
 }
 
 function indent(text: string): string {

@@ -7,6 +7,10 @@
  * within each round so that noise spreads evenly over them. Every run must exit 0 with
  * the expected output. The CLI gets an empty XDG_CONFIG_HOME and MP_API_URL pointing at
  * the local server.
+ *
+ * Then `npm start` (_npm-start.ts): 3 fresh copies of the working tree, each started once
+ * with nothing built on an empty data directory (first start) and twice more as it is
+ * (second start), beside the same `node -e 0`.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,9 +33,12 @@ import {
   verdict,
   type Target,
 } from './_harness';
+import { measureNpmStart } from './_npm-start';
 
 const WARMUP_ROUNDS = 2;
 const MEASURED_ROUNDS = 20;
+const START_ROUNDS = 3;
+const SECOND_STARTS_PER_ROUND = 2;
 
 interface Command {
   label: string;
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
   const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
   progress('starting the compiled server (fresh embedded database)');
+  let nodeSamples: number[] = [];
   const server = await startCompiledServer();
   try {
     const env = childEnv({ XDG_CONFIG_HOME: temporaryDirectory('config'), MP_API_URL: server.url, NO_COLOR: '1' });
@@ -118,7 +126,8 @@ async function main(): Promise<void> {
       }
     }
 
-    const baseline = summarize(commands[0].samples).p50;
+    nodeSamples = commands[0].samples;
+    const baseline = summarize(nodeSamples).p50;
     console.log(`Each command spawned ${MEASURED_ROUNDS} times after ${WARMUP_ROUNDS} warm-ups (commands take turns); time from spawn() to exit.`);
     console.log('');
     printTable(
@@ -133,6 +142,27 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+
+  const baseline = summarize(nodeSamples).p50;
+  const starts = await measureNpmStart(START_ROUNDS, SECOND_STARTS_PER_ROUND);
+  console.log('');
+  console.log(
+    "npm start, spawn() to the banner's GraphiQL line: first in a fresh copy of the working tree (nothing built, empty data directory), second in the same copy on the same data.",
+  );
+  console.log('');
+  const rows: [string, number[], Target][] = [
+    ['node -e 0 (baseline)', nodeSamples, info('baseline')],
+    ['npm start, first', starts.first, below(summarize(starts.first).p50, 15_000, 'median < 15 s')],
+    ['npm start, second', starts.second, below(summarize(starts.second).p50, 3_000, 'median < 3 s')],
+  ];
+  printTable(
+    ['command', 'runs', 'median', 'min', 'max', 'median - node', 'target', ''],
+    rows.map(([label, samples, target], index) => {
+      const s = summarize(samples);
+      return [label, count(s.n), ms(s.p50), ms(s.min), ms(s.max), index === 0 ? '-' : ms(s.p50 - baseline), target.label, verdict(target)];
+    }),
+    [1, 2, 3, 4, 5],
+  );
 }
 
 runMain(main);

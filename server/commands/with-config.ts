@@ -1,6 +1,6 @@
-import pino from 'pino';
 import { ConfigError, loadConfig, type ServerConfig } from '../config';
 import { createLogger, registerSecret, type Logger } from '../logger';
+import { terminalDestination } from '../log-destination';
 import { secretsInConfig } from '../configured-secrets';
 import { DataDirLockedError } from '../db/data-dir-lock';
 import { DomainError } from '../domain-error';
@@ -16,7 +16,7 @@ export async function withConfig(run: (config: ServerConfig, log: Logger) => Pro
     if (error instanceof ConfigError) return exit(2, error.message);
     throw error;
   }
-  const log = createLogger(config.logLevel, logTo === 'stderr' ? pino.destination(2) : undefined);
+  const log = createLogger(config.logLevel, terminalDestination(logTo === 'stderr' ? 2 : 1));
   for (const secret of secretsInConfig(config)) registerSecret(secret);
   try {
     await run(config, log);

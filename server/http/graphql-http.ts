@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics';
 import { fillRequestIds, formatErrorFor, logUnexpectedErrors } from '../graphql-errors';
 import { BodyTooLargeError, readBody } from './body';
 import { ResponseCache, type CachedResponse } from './response-cache';
+import { requestLogLevel } from './request-log-level';
 
 export interface GraphQLHttpOptions {
   schema: GraphQLSchema;
@@ -156,11 +157,12 @@ function record(metrics: Metrics, context: GraphQLContext, outcome: OperationOut
   metrics.requests.inc({ operation: label, type: outcome.type, outcome: outcome.codes.length ? 'error' : 'ok' });
   metrics.durations.observe({ operation: label }, seconds);
   for (const code of outcome.codes) metrics.errors.inc({ operation: label, code });
-  context.log.info(
+  const durationMs = Math.round(seconds * 10000) / 10;
+  context.log[requestLogLevel({ errorCount: outcome.codes.length, durationMs })](
     {
       requestId: context.requestId,
       operation: outcome.operationName,
-      durationMs: Math.round(seconds * 10000) / 10,
+      durationMs,
       status: outcome.status,
       errors: outcome.codes.length ? outcome.codes : undefined,
       cached: outcome.cached,
