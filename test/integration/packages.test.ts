@@ -108,7 +108,7 @@ describe('the npm packages (npm run pack)', function () {
     it("lists a test server's catalog with mp catalog list", async function () {
       const env = cleanEnv({ XDG_CONFIG_HOME: configHome, MP_API_URL: server.graphqlUrl });
       const table = await exec(mp, ['catalog', 'list'], { env });
-      assert.match(table.stdout, /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+PUBLISHED\n/);
+      assert.match(table.stdout, /^SLUG\s+NAME\s+TASK\s+VENDOR\s+TAGS\s+SCORE\s+PUBLISHED\n/);
 
       const listed = (JSON.parse((await exec(mp, ['catalog', 'list', '--json'], { env })).stdout) as { slug: string }[]).map((model) => model.slug);
       const response = await server.graphql<{ catalog: { nodes: { slug: string }[] } }>('{ catalog(first: 100) { nodes { slug } } }');
