@@ -74,7 +74,11 @@ describe('operator commands (mp-server vendor, admin, rounds, infra)', function 
       const opened = json<{ status: string }>(await runServerCommand(['rounds', 'open', String(created.number), '--json'], env()));
       assert.equal(opened.status, 'OPEN');
       const rounds = json<{ number: number; name: string; status: string }[]>(await runServerCommand(['rounds', 'list', '--json'], env()));
-      assert.deepEqual(rounds.map((round) => round.number).sort(), [1, created.number].sort(), 'the seeded round and the new one');
+      assert.deepEqual(
+        rounds.map((round) => round.number).sort(),
+        [1, 2, created.number].sort(),
+        'the seeded rounds (open, and the resolved demo) and the new one',
+      );
       const listed = await runServerCommand(['rounds', 'list'], env());
       assert.match(listed.stdout, new RegExp(`${created.number}\\s+OPEN\\s+Live round`));
 
@@ -118,7 +122,7 @@ describe('operator commands (mp-server vendor, admin, rounds, infra)', function 
         await runServerCommand(['vendor', 'create', '--name', 'Offline Quant', '--email', 'off@example.com', '--json'], env()),
       );
       const rounds = json<unknown[]>(await runServerCommand(['rounds', 'list', '--json'], env()));
-      assert.equal(rounds.length, 2);
+      assert.equal(rounds.length, 3);
 
       server = await startServerProcess(env());
       assert.equal((await postGraphQL(server.graphqlUrl, ME, {}, vendor.apiKey)).data?.me.role, 'VENDOR');
@@ -129,7 +133,7 @@ describe('operator commands (mp-server vendor, admin, rounds, infra)', function 
       assert.ok(statSync(socketPath()).isSocket(), 'a killed server leaves its socket behind');
 
       const rounds = await runServerCommand(['rounds', 'list', '--json'], env());
-      assert.equal(json<unknown[]>(rounds).length, 2);
+      assert.equal(json<unknown[]>(rounds).length, 3);
       const admin = json<{ apiKey: string }>(await runServerCommand(['admin', 'create-key', '--name', 'after crash', '--json'], env()));
 
       server = await startServerProcess(env());

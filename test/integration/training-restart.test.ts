@@ -87,9 +87,6 @@ describe('a training run when its server is killed', function () {
     assert.match(result.stderr, /line 3/);
     assert.match(result.stderr, /sort/);
     const list = await runServerCommand(['rounds', 'list', '--json'], { MP_DATA_DIR: dataDir });
-    assert.deepEqual(
-      (JSON.parse(list.stdout) as { number: number }[]).map((round) => round.number),
-      [1],
-    );
+    assert.deepEqual((JSON.parse(list.stdout) as { number: number }[]).map((round) => round.number).sort(), [1, 2], 'the seeded rounds only');
   });
 });
