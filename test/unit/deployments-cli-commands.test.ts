@@ -384,8 +384,9 @@ describe('mp deploy, link-infra and heartbeat', function () {
       spinner.stop();
       const drawn = terminal.text;
       /* eslint-disable no-control-regex -- the spinner draws with terminal control sequences */
-      assert.match(drawn, /\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] dep_1 PENDING: connecting \(0s\)/);
-      assert.match(drawn, /\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] dep_1 STARTING, health UNKNOWN: started \(<1s\)/);
+      assert.match(drawn, /\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] dep_1 PENDING: connecting \((0s|<1s|\d+s)\)/);
+      // The elapsed time depends on how busy the machine is: only its form is checked.
+      assert.match(drawn, /\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] dep_1 STARTING, health UNKNOWN: started \((<1s|\d+s)\)/);
       assert.match(drawn, /\r\u001b\[2K! reconnecting\n/);
       /* eslint-enable no-control-regex */
       assert.ok(drawn.endsWith('\r\u001b[2K'), 'the line is cleared at the end');
