@@ -1,16 +1,5 @@
 import type { PriceRow } from '../../server/modules/datasets/round-builder';
-
-/** A deterministic pseudo-random stream in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './random';
 
 /** `symbols` daily random walks (seeded: the same every run) over `days` weekdays from 2024-01-01. */
 export function syntheticPrices(symbols: readonly string[], days: number, seed = 7): { prices: PriceRow[]; dates: string[] } {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeQuietServingTemplate } from '../helpers/serving-template';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
-import { random, syntheticPrices } from '../helpers/synthetic-prices';
+import { random } from '../helpers/random';
+import { syntheticPrices } from '../helpers/synthetic-prices';
 import { numeraiCorr } from '../../server/modules/signals/scoring';
 import { runMp } from '../helpers/cli-process';
 import {

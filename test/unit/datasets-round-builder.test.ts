@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { random as randomSource } from '../helpers/random';
 import {
   type BuiltRound,
   type PriceRow,
@@ -14,18 +15,6 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Synthetic fixtures
 // ---------------------------------------------------------------------------------------------
-
-/** A small seeded PRNG (mulberry32), so every fixture and perturbation is reproducible. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` weekdays from 2019-01-01, YYYY-MM-DD. */
 function weekdays(count: number): string[] {

@@ -18,6 +18,7 @@ import {
 import { inverseNormalCdf } from '../../server/modules/signals/scoring/inverse-normal-cdf';
 import { tieKeptRank } from '../../server/modules/signals/scoring/rank';
 import { sortByValue } from '../../server/modules/signals/scoring/sort-by-value';
+import { random } from '../helpers/random';
 
 /** numerai-tools' own scores of 8 synthetic dates (a copy of ../shared/reference/scoring/golden-numerai-tools.json). */
 interface GoldenDate {
@@ -39,18 +40,6 @@ const TOLERANCE = 1e-8;
 function metaModelOf(date: GoldenDate): number[] {
   const models = Object.values(date.predictions);
   return date.symbols.map((_, i) => models.reduce((sum, predictions) => sum + predictions[i], 0) / models.length);
-}
-
-/** A deterministic pseudo-random stream in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function uniform(count: number, seed: number): number[] {
