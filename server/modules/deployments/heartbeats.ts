@@ -63,10 +63,14 @@ export class Heartbeats {
     };
     const health = HEALTH_OF[input.status];
     const running = input.status === 'READY' || input.status === 'BUSY';
-    // The usual heartbeat changes nothing but its time: one statement, which also finds out.
+    // The usual heartbeat changes nothing but its time: one statement, which also finds out. Its
+    // commit does not wait for the WAL to reach the disk (synchronous_commit off for this
+    // transaction alone): a crash may lose the last second of heartbeat times, which the next
+    // heartbeat writes again, and under a busy disk the flush was most of a heartbeat's tail.
     const [steady] = await updateReturning<{ interval: number; signals_url: string | null }>(
       this.dataSource,
       `UPDATE deployments SET last_heartbeat_at = $2, last_heartbeat = $3
+       FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
        WHERE id = $1 AND health = $4 AND status = ANY($5::text[])
        RETURNING heartbeat_interval_seconds AS interval, signals_url`,
       [caller.deploymentId, at.toISOString(), JSON.stringify(heartbeat), health, running ? ['RUNNING'] : TAKES_HEARTBEATS],
