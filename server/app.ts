@@ -30,6 +30,7 @@ import { RequestLimits } from './http/request-limits';
 import { SCHEMA_SDL_PATH, printedSchema, serveSchemaSdl } from './http/schema-sdl';
 import { AUTH_SESSION_PATH, serveAuthSession } from './http/auth-session';
 import { callerCredentials } from './http/caller-credentials';
+import { serveWebConsole } from './http/web-console';
 import { clearSessionCookie, servedOverHttps, sessionCookie } from './http/session-cookie';
 
 export interface App {
@@ -124,8 +125,9 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         res.end(await metrics.registry.metrics());
         return;
       case '/':
-        res.writeHead(302, { location: '/graphql' }).end();
-        return;
+        if (await serveWebConsole(req, res)) return;
+        res.setHeader('allow', 'GET, HEAD');
+        return sendError(res, 405, `method ${req.method} is not allowed on /: the web console is a page (GET), the API is at /graphql`);
       case '/graphql':
         if (applyCors(req, res, config.corsOrigins)) return;
         if (wantsGraphiql(req)) {
@@ -152,6 +154,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         if (await serveUpload(req, res, uploads)) return;
         if (await serveSignedFile(req, res, { links: storage.links, blobs: storage.blobs, lookup: storedFile })) return;
         if (await serveGraphiql(req, res)) return;
+        if (await serveWebConsole(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
       }
     }
@@ -175,7 +178,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         else principal = await services.keys.authenticate(token, req.socket.remoteAddress);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        const status = error.code === 'RATE_LIMITED' ? 429 : 401;
+        // An ended browser session is an ordinary GraphQL error (200): a page's console shows no failed request for it.
+        const status = error.code === 'RATE_LIMITED' ? 429 : bearer ? 401 : 200;
         metrics.requests.inc({ operation: 'unknown', type: 'unknown', outcome: 'error' });
         metrics.errors.inc({ operation: 'unknown', code: error.code });
         log.info({ requestId, status, errors: [error.code] }, 'graphql');

@@ -1,0 +1,26 @@
+/** The console's pages by path; links and bookmarks rely on these staying put (server/http/web-console.ts serves them). */
+export type Route =
+  | { page: 'catalog' }
+  | { page: 'model'; slug: string }
+  | { page: 'leaderboard' }
+  | { page: 'login' }
+  | { page: 'dashboard' }
+  | { page: 'keys' }
+  | { page: 'not-found' };
+
+export function routeOf(path: string): Route {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (trimmed === '/') return { page: 'catalog' };
+  if (trimmed === '/leaderboard') return { page: 'leaderboard' };
+  if (trimmed === '/login') return { page: 'login' };
+  if (trimmed === '/console') return { page: 'dashboard' };
+  if (trimmed === '/console/keys') return { page: 'keys' };
+  const model = /^\/models\/([^/]+\/[^/]+)$/.exec(trimmed);
+  if (model) return { page: 'model', slug: decodeURIComponent(model[1]) };
+  return { page: 'not-found' };
+}
+
+/** Whether a path needs a signed-in vendor. */
+export function needsSession(path: string): boolean {
+  return path === '/console' || path.startsWith('/console/');
+}
