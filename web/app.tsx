@@ -11,6 +11,8 @@ import { LeaderboardPage } from './pages/leaderboard-page';
 import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
 import { KeysPage } from './pages/keys-page';
+import { TrainingRunsPage } from './pages/training-runs-page';
+import { TrainingRunPage } from './pages/training-run-page';
 import { NotFoundPage } from './pages/not-found-page';
 
 function CurrentPage() {
@@ -28,6 +30,10 @@ function CurrentPage() {
       return <DashboardPage />;
     case 'keys':
       return <KeysPage />;
+    case 'training':
+      return <TrainingRunsPage />;
+    case 'run':
+      return <TrainingRunPage key={route.id} id={route.id} />;
     case 'not-found':
       return <NotFoundPage />;
   }

@@ -6,6 +6,8 @@ export type Route =
   | { page: 'login' }
   | { page: 'dashboard' }
   | { page: 'keys' }
+  | { page: 'training' }
+  | { page: 'run'; id: string }
   | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
@@ -15,6 +17,9 @@ export function routeOf(path: string): Route {
   if (trimmed === '/login') return { page: 'login' };
   if (trimmed === '/console') return { page: 'dashboard' };
   if (trimmed === '/console/keys') return { page: 'keys' };
+  if (trimmed === '/console/training') return { page: 'training' };
+  const run = /^\/console\/training\/([A-Za-z0-9_-]+)$/.exec(trimmed);
+  if (run) return { page: 'run', id: run[1] };
   const model = /^\/models\/([^/]+\/[^/]+)$/.exec(trimmed);
   if (model) return { page: 'model', slug: decodeURIComponent(model[1]) };
   return { page: 'not-found' };

@@ -31,7 +31,7 @@ const CONTENT_TYPES: Record<string, string> = {
 const HASHED_NAME = /-[A-Z2-7]{8}\.[a-z0-9]+$/;
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** The page's own paths (web/routes.ts): answered 200; any other browser navigation gets the page's "not found" with 404. */
-const PAGE_PATHS = /^\/(?:login|leaderboard|models\/[^/]+\/[^/]+|console(?:\/[a-z-]+)*)?\/?$/;
+const PAGE_PATHS = /^\/(?:login|leaderboard|models\/[^/]+\/[^/]+|console(?:\/[A-Za-z0-9_-]+)*)?\/?$/;
 
 export function webAssetsDir(): string {
   return join(packageRoot(), 'dist', 'web');

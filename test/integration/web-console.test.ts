@@ -27,7 +27,8 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     page = await browser.newPage();
   });
 
-  afterEach(function () {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await browser.screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
     // A console error fails the test that caused it (and is not blamed on the next one).
     const errors = browser?.errors.splice(0) ?? [];
     assert.deepEqual(errors, [], `the browser reported errors during "${this.currentTest?.title}"`);

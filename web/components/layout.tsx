@@ -36,6 +36,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/">Catalog</NavLink>
           <NavLink to="/leaderboard">Leaderboard</NavLink>
           <NavLink to="/console">Console</NavLink>
+          {inConsole && <NavLink to="/console/training">Training</NavLink>}
           {inConsole && <NavLink to="/console/keys">API keys</NavLink>}
           <a className="nav-link" href="/graphql">
             GraphiQL

@@ -82,7 +82,9 @@ export function DashboardPage() {
               {data.trainingRuns.nodes.map((run) => (
                 <tr key={run.id}>
                   <th scope="row">
-                    <code>{run.id}</code>
+                    <Link to={`/console/training/${run.id}`}>
+                      <code>{run.id}</code>
+                    </Link>
                   </th>
                   <td>{run.status}</td>
                   <td>{run.spec.task}</td>

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import { launchBrowser, type TestBrowser } from '../helpers/browser';
+import { TestStartTrainingRunIdDocument } from '../../generated/test-operations';
+
+const LINES = 3000;
+
+/** Prints a coloured line, a line with control characters, then LINES lines, then waits until it is stopped. */
+const PROGRAM = `
+console.log('\\u001b[31mred alert\\u001b[0m done');
+console.log('bell\\u0007 and backspace\\u0008 here');
+for (let i = 1; i <= ${LINES}; i++) console.log('line ' + i);
+setInterval(() => undefined, 1000);
+`;
+
+describe(`web console in Chromium: training runs and their live log (${usingPostgres ? 'PostgreSQL' : 'embedded'})`, function () {
+  this.timeout(90_000);
+  let server: TestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let templates: string;
+  let vendor: { apiKey: string };
+
+  before(async () => {
+    templates = await mkdtemp(path.join(tmpdir(), 'mp-web-templates-'));
+    // Local runs may execute as another user (nobody, when the tests run as root).
+    await chmod(templates, 0o755);
+    await mkdir(path.join(templates, 'chatty'));
+    await writeFile(path.join(templates, 'chatty', 'package.json'), JSON.stringify({ name: 'chatty', main: 'train.js', mp: { hyperparameters: {} } }));
+    await writeFile(path.join(templates, 'chatty', 'train.js'), PROGRAM);
+    server = await startTestServer({ MP_TEMPLATES_DIR: templates });
+    vendor = await server.createVendor('Training Browser Quant');
+    browser = await launchBrowser('web-training');
+    page = await browser.newPage();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await browser.screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
+    const errors = browser?.errors.splice(0) ?? [];
+    assert.deepEqual(errors, [], `the browser reported errors during "${this.currentTest?.title}"`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await rm(templates, { recursive: true, force: true });
+  });
+
+  it('lists the run, follows its log live with control characters made safe, searches it, and stops the run', async () => {
+    const started = await server.graphql(TestStartTrainingRunIdDocument, { spec: { task: 'SIGNAL', template: 'chatty', hyperparameters: [] } }, vendor.apiKey);
+    assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+    const id = started.data?.startTrainingRun.id ?? '';
+
+    await page.goto(`${server.url}/login?next=${encodeURIComponent('/console/training')}`);
+    await page.getByLabel('API key').fill(vendor.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/console/training`);
+    await page.getByRole('link', { name: id }).click();
+    await page.waitForURL(`${server.url}/console/training/${id}`);
+
+    // Following: the last line arrives in the page, while only the visible rows are in the DOM.
+    const log = page.getByRole('log', { name: 'Training log' });
+    await log.locator('.log-text', { hasText: new RegExp(`^line ${LINES}$`) }).waitFor({ timeout: 30_000 });
+    assert.ok((await log.locator('.log-line').count()) < 200, 'the log is virtualized');
+
+    await page.getByLabel('Search the log').fill('red alert');
+    const first = log.locator('.log-text').first();
+    await first.getByText('red alert').waitFor();
+    assert.equal(await first.innerText(), 'red alert done', 'the ANSI colour codes are gone');
+    await page.getByLabel('Search the log').fill('backspace');
+    await first.getByText('backspace').waitFor();
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(await first.innerText(), /[\u0000-\u0008\u000b-\u001f\u007f]/, 'no control character reaches the page');
+    await page.getByLabel('Search the log').fill('line 1234');
+    await page.getByText(/^1 of \d+ lines/).waitFor();
+    await page.getByLabel('Search the log').fill('');
+    await browser.screenshot(page, 'run-1280x800');
+
+    await page.getByRole('button', { name: 'Stop run' }).click();
+    await page.getByRole('button', { name: 'Confirm stop' }).click();
+    await page.getByTestId('run-status').getByText('CANCELLED').waitFor({ timeout: 30_000 });
+    await page.getByText(/finished CANCELLED/).waitFor({ timeout: 30_000 });
+    await browser.screenshot(page, 'run-stopped-1280x800');
+  });
+
+  it("shows another vendor's run as not found, in one sentence", async () => {
+    const other = await server.createVendor('Other Quant');
+    const started = await server.graphql(TestStartTrainingRunIdDocument, { spec: { task: 'SIGNAL', template: 'chatty', hyperparameters: [] } }, other.apiKey);
+    const id = started.data?.startTrainingRun.id ?? '';
+    await page.goto(`${server.url}/console/training/${id}`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /^[A-Z][^{}\n]*\.$/);
+    assert.match(await alert.innerText(), /not found|no training run|no run/i);
+  });
+});
