@@ -9,9 +9,10 @@ import { TestStartTrainingRunIdDocument } from '../../generated/test-operations'
 
 const LINES = 3000;
 
-/** Prints a coloured line, a line with control characters, then LINES lines, then waits until it is stopped. */
+/** Prints a coloured line, a line with control characters, 20 loss metric points, then LINES lines, then waits until it is stopped. */
 const PROGRAM = `
 console.log('\\u001b[31mred alert\\u001b[0m done');
+for (let step = 1; step <= 20; step++) console.log(JSON.stringify({ mp: 'metric', name: 'loss', step, value: 1 / step }));
 console.log('bell\\u0007 and backspace\\u0008 here');
 for (let i = 1; i <= ${LINES}; i++) console.log('line ' + i);
 setInterval(() => undefined, 1000);
@@ -66,6 +67,10 @@ describe(`web console in Chromium: training runs and their live log (${usingPost
     const log = page.getByRole('log', { name: 'Training log' });
     await log.locator('.log-text', { hasText: new RegExp(`^line ${LINES}$`) }).waitFor({ timeout: 30_000 });
     assert.ok((await log.locator('.log-line').count()) < 200, 'the log is virtualized');
+
+    // The metric lines become a chart (uPlot draws on a canvas) with every point.
+    await page.getByRole('img', { name: 'loss by step' }).locator('canvas').waitFor();
+    await page.getByText('loss (20 points)').waitFor({ timeout: 15_000 });
 
     await page.getByLabel('Search the log').fill('red alert');
     const first = log.locator('.log-text').first();

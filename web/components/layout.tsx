@@ -4,9 +4,9 @@ import { needsSession } from '../routes';
 import { signOut } from '../session';
 import { useSessionChanged } from '../session-context';
 
-function NavLink({ to, children }: { to: string; children: ReactNode }) {
+function NavLink({ to, exact, children }: { to: string; exact?: boolean; children: ReactNode }) {
   const { path } = useLocation();
-  const active = to === '/' ? path === '/' : path === to || path.startsWith(`${to}/`);
+  const active = to === '/' || exact ? path === to : path === to || path.startsWith(`${to}/`);
   return (
     <Link to={to} className={active ? 'nav-link active' : 'nav-link'}>
       {children}
@@ -35,7 +35,9 @@ export function Layout({ children }: { children: ReactNode }) {
         <nav aria-label="Main">
           <NavLink to="/">Catalog</NavLink>
           <NavLink to="/leaderboard">Leaderboard</NavLink>
-          <NavLink to="/console">Console</NavLink>
+          <NavLink to="/console" exact>
+            Console
+          </NavLink>
           {inConsole && <NavLink to="/console/training">Training</NavLink>}
           {inConsole && <NavLink to="/console/keys">API keys</NavLink>}
           <a className="nav-link" href="/graphql">

@@ -31,7 +31,16 @@ const ROW_HEIGHT = 20;
 const EMPTY: LogState = { lines: [], lastSeq: 0, finalStatus: null };
 
 /** The run's log: replayed, then followed live; thousands of lines stay fast (only the visible rows are in the page). */
-export function LogView({ runId, onFinished }: { runId: string; onFinished?: (status: TrainingRunStatus) => void }) {
+export function LogView({
+  runId,
+  onFinished,
+  onMetric,
+}: {
+  runId: string;
+  onFinished?: (status: TrainingRunStatus) => void;
+  /** Called when lines that carry metric points arrive. */
+  onMetric?: () => void;
+}) {
   const searchId = useId();
   const [search, setSearch] = useState('');
   const [follow, setFollow] = useState(true);
@@ -41,6 +50,10 @@ export function LogView({ runId, onFinished }: { runId: string; onFinished?: (st
     append(previous ?? EMPTY, event.trainingLogs),
   );
   const state = data ?? EMPTY;
+  const metricLines = useMemo(() => state.lines.filter((line) => line.text.includes('"mp":"metric"')).length, [state.lines]);
+  useEffect(() => {
+    if (metricLines > 0) onMetric?.();
+  }, [metricLines, onMetric]);
   useEffect(() => {
     if (state.finalStatus) onFinished?.(state.finalStatus);
   }, [state.finalStatus, onFinished]);

@@ -1,9 +1,10 @@
-import { useCallback } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { WebStopTrainingRunDocument, WebTrainingRunDocument, WebTrainingRunUpdatedDocument } from '../../generated/web/graphql';
 import { ConfirmButton } from '../components/confirm-button';
 import { ErrorNotice } from '../components/error-notice';
 import { LogView } from '../components/log-view';
+import { MetricChart } from '../components/metric-chart';
 import { useRequireSession } from '../components/require-session';
 import { formatTime } from '../format';
 
@@ -21,6 +22,18 @@ export function TrainingRunPage({ id }: { id: string }) {
   const [stopResult, stop] = useMutation(WebStopTrainingRunDocument);
   const signingIn = useRequireSession(error);
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  // Metric lines in the log mean new points: the run (for new metric names) and each chart ask again, at most once a second.
+  const [metricsVersion, setMetricsVersion] = useState(0);
+  const [metricsSeen, setMetricsSeen] = useState(0);
+  const onMetric = useCallback(() => setMetricsSeen((n) => n + 1), []);
+  useEffect(() => {
+    if (metricsSeen === 0) return;
+    const timer = setTimeout(() => {
+      setMetricsVersion((n) => n + 1);
+      reload();
+    }, 1_000);
+    return () => clearTimeout(timer);
+  }, [metricsSeen, reload]);
   if (signingIn) return <p aria-busy="true">Your session has ended: taking you to sign in…</p>;
   if (error) return <ErrorNotice error={error} />;
   if (fetching && !data) return <p aria-busy="true">Loading the run…</p>;
@@ -52,7 +65,7 @@ export function TrainingRunPage({ id }: { id: string }) {
       )}
       {stopResult.error && <ErrorNotice error={stopResult.error} />}
       {(update?.trainingRunUpdated.failureReason ?? run.failureReason) && (
-        <p className="notice error">{update?.trainingRunUpdated.failureReason ?? run.failureReason}</p>
+        <p className={status === 'CANCELLED' ? 'notice' : 'notice error'}>{update?.trainingRunUpdated.failureReason ?? run.failureReason}</p>
       )}
       <div className="grid">
         <section className="panel" aria-labelledby="spec-title">
@@ -96,18 +109,16 @@ export function TrainingRunPage({ id }: { id: string }) {
         </section>
       </div>
       {run.metrics.length > 0 && (
-        <>
-          <h2>Metrics</h2>
-          <ul>
+        <section aria-labelledby="metrics-title">
+          <h2 id="metrics-title">Metrics</h2>
+          <div className="grid">
             {run.metrics.map((metric) => (
-              <li key={metric.name}>
-                {metric.name}: {metric.last} at step {metric.step} ({metric.count} points)
-              </li>
+              <MetricChart key={metric.name} runId={run.id} name={metric.name} version={metricsVersion} />
             ))}
-          </ul>
-        </>
+          </div>
+        </section>
       )}
-      <LogView runId={run.id} onFinished={reload} />
+      <LogView runId={run.id} onFinished={reload} onMetric={onMetric} />
       <h2>Artifacts</h2>
       {run.artifacts.length === 0 ? (
         <p>No artifact yet.</p>
