@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -20,10 +20,18 @@ export interface TestBrowser {
   newPage(): Promise<Page>;
   /** Take out of `errors` the one entry matching `pattern` (an error the test provoked on purpose); fails when there is none. */
   expectError(pattern: RegExp): void;
+  /** axe-core's serious and critical violations on the page as it is now, one line each (empty: none). */
+  accessibilityProblems(page: Page): Promise<string[]>;
   /** Save a full-page screenshot as <output>/<name>.png. */
   screenshot(page: Page, name: string): Promise<string>;
   close(): Promise<void>;
 }
+
+/** Run through the DevTools protocol, which the page's Content-Security-Policy does not restrict. */
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_RUN = `axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations
+  .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+  .map((violation) => violation.id + ': ' + violation.help + ' at ' + violation.nodes.map((node) => node.target.join(' ')).join(', ')))`;
 
 export async function launchBrowser(outputName: string): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'mp-chromium-'));
@@ -54,6 +62,10 @@ export async function launchBrowser(outputName: string): Promise<TestBrowser> {
       const index = errors.findIndex((error) => pattern.test(error));
       if (index < 0) throw new Error(`expected a browser error matching ${pattern}, got ${JSON.stringify(errors)}`);
       errors.splice(index, 1);
+    },
+    async accessibilityProblems(page) {
+      if (!(await page.evaluate<boolean>("typeof axe === 'object'"))) await page.evaluate(AXE_SOURCE);
+      return page.evaluate<string[]>(AXE_RUN);
     },
     async screenshot(page, name) {
       const file = path.join(output, `${name}.png`);

@@ -34,6 +34,12 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     assert.deepEqual(errors, [], `the browser reported errors during "${this.currentTest?.title}"`);
   });
 
+  /** A screenshot of the page as it is, and no serious or critical axe-core violation on it. */
+  async function checkPage(name: string): Promise<void> {
+    await browser.screenshot(page, name);
+    assert.deepEqual(await browser.accessibilityProblems(page), [], `axe-core on ${name}`);
+  }
+
   after(async () => {
     await browser?.close();
     await server?.close();
@@ -61,9 +67,9 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     await card.waitFor();
     assert.equal(await card.locator('.score-corr').innerText(), ridgeCorr);
     assert.match(await card.locator('.badge.vendor').innerText(), /\S/);
-    await browser.screenshot(page, 'catalog-1280x800');
+    await checkPage('catalog-1280x800');
     await assertFitsThePhone();
-    await browser.screenshot(page, 'catalog-390x844');
+    await checkPage('catalog-390x844');
     await page.setViewportSize(DESKTOP);
   });
 
@@ -83,7 +89,7 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     await row.waitFor();
     assert.equal(await row.locator('.score-corr').innerText(), ridgeCorr);
     assert.match(await page.locator('tbody').innerText(), new RegExp(String(ridgeRound)));
-    await browser.screenshot(page, 'model-1280x800');
+    await checkPage('model-1280x800');
     // A bookmark of the model page loads it directly (the server falls back to the page).
     const direct = await page.goto(`${server.url}/models/${RIDGE}`);
     assert.equal(direct?.status(), 200);
@@ -94,7 +100,7 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     await page.getByRole('link', { name: 'Leaderboard' }).click();
     await page.locator(`a[href="/models/${RIDGE}"]`).waitFor();
     assert.equal(await page.locator('tbody tr').count(), 4);
-    await browser.screenshot(page, 'leaderboard-1280x800');
+    await checkPage('leaderboard-1280x800');
   });
 
   it('sends a console page to sign-in, refuses a wrong key in one sentence, and comes back after sign-in', async () => {
@@ -108,7 +114,7 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     assert.match(text, /^[A-Z][^{}\n]*\.$/, 'one sentence, no JSON');
     // The refused sign-in's 401 is the one network error Chromium logs for it.
     browser.expectError(/Failed to load resource: the server responded with a status of 401/);
-    await browser.screenshot(page, 'login-error-1280x800');
+    await checkPage('login-error-1280x800');
     await signInThroughThePage(vendor.apiKey);
     await page.waitForURL(`${server.url}/console/keys`);
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
@@ -130,14 +136,14 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     const secret = (await page.getByTestId('new-secret').innerText()).trim();
     assert.match(secret, /^vk_/);
     await page.getByRole('rowheader', { name: 'from the browser' }).waitFor();
-    await browser.screenshot(page, 'keys-new-secret-1280x800');
+    await checkPage('keys-new-secret-1280x800');
     assert.equal((await server.graphql(ME, {}, secret)).data?.me.vendor?.handle, vendor.handle, 'the secret shown is a working key');
     await page.reload();
     await page.getByRole('heading', { name: 'Browser sessions' }).waitFor();
     assert.ok(!(await page.content()).includes(secret), 'after a reload the secret is gone');
     assert.match(await page.locator('table').nth(1).innerText(), /this browser/);
     await assertFitsThePhone();
-    await browser.screenshot(page, 'keys-390x844');
+    await checkPage('keys-390x844');
     await page.setViewportSize(DESKTOP);
   });
 
@@ -145,7 +151,7 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     await page.getByRole('link', { name: 'Console' }).click();
     await page.getByText(`mp login --api-url ${server.url}`).waitFor();
     await page.getByText('Current round').waitFor();
-    await browser.screenshot(page, 'dashboard-1280x800');
+    await checkPage('dashboard-1280x800');
   });
 
   it('ends the open session at its next request when its key is revoked', async () => {

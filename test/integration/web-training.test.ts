@@ -45,6 +45,12 @@ describe(`web console in Chromium: training runs and their live log (${usingPost
     assert.deepEqual(errors, [], `the browser reported errors during "${this.currentTest?.title}"`);
   });
 
+  /** A screenshot of the page as it is, and no serious or critical axe-core violation on it. */
+  async function checkPage(name: string): Promise<void> {
+    await browser.screenshot(page, name);
+    assert.deepEqual(await browser.accessibilityProblems(page), [], `axe-core on ${name}`);
+  }
+
   after(async () => {
     await browser?.close();
     await server?.close();
@@ -83,13 +89,13 @@ describe(`web console in Chromium: training runs and their live log (${usingPost
     await page.getByLabel('Search the log').fill('line 1234');
     await page.getByText(/^1 of \d+ lines/).waitFor();
     await page.getByLabel('Search the log').fill('');
-    await browser.screenshot(page, 'run-1280x800');
+    await checkPage('run-1280x800');
 
     await page.getByRole('button', { name: 'Stop run' }).click();
     await page.getByRole('button', { name: 'Confirm stop' }).click();
     await page.getByTestId('run-status').getByText('CANCELLED').waitFor({ timeout: 30_000 });
     await page.getByText(/finished CANCELLED/).waitFor({ timeout: 30_000 });
-    await browser.screenshot(page, 'run-stopped-1280x800');
+    await checkPage('run-stopped-1280x800');
   });
 
   it("shows another vendor's run as not found, in one sentence", async () => {
