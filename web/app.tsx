@@ -13,6 +13,7 @@ import { DashboardPage } from './pages/dashboard-page';
 import { KeysPage } from './pages/keys-page';
 import { TrainingRunsPage } from './pages/training-runs-page';
 import { TrainingRunPage } from './pages/training-run-page';
+import { NewRunPage } from './pages/new-run-page';
 import { NotFoundPage } from './pages/not-found-page';
 
 function CurrentPage() {
@@ -32,6 +33,8 @@ function CurrentPage() {
       return <KeysPage />;
     case 'training':
       return <TrainingRunsPage />;
+    case 'new-run':
+      return <NewRunPage />;
     case 'run':
       return <TrainingRunPage key={route.id} id={route.id} />;
     case 'not-found':

@@ -18,3 +18,16 @@ function sentence(text: string): string {
   const capital = line.charAt(0).toUpperCase() + line.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
+
+/** The server's BAD_USER_INPUT problems by field (`spec.maxBudgetUsd` -> "must be ..."), from extensions.fields. */
+export function fieldErrors(error: CombinedError | undefined): Map<string, string> {
+  const problems = new Map<string, string>();
+  for (const graphQLError of error?.graphQLErrors ?? []) {
+    const fields = graphQLError.extensions?.fields;
+    if (!Array.isArray(fields)) continue;
+    for (const problem of fields as { field?: unknown; message?: unknown }[]) {
+      if (typeof problem.field === 'string' && typeof problem.message === 'string') problems.set(problem.field, problem.message);
+    }
+  }
+  return problems;
+}

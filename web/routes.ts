@@ -7,6 +7,7 @@ export type Route =
   | { page: 'dashboard' }
   | { page: 'keys' }
   | { page: 'training' }
+  | { page: 'new-run' }
   | { page: 'run'; id: string }
   | { page: 'not-found' };
 
@@ -18,6 +19,7 @@ export function routeOf(path: string): Route {
   if (trimmed === '/console') return { page: 'dashboard' };
   if (trimmed === '/console/keys') return { page: 'keys' };
   if (trimmed === '/console/training') return { page: 'training' };
+  if (trimmed === '/console/training/new') return { page: 'new-run' };
   const run = /^\/console\/training\/([A-Za-z0-9_-]+)$/.exec(trimmed);
   if (run) return { page: 'run', id: run[1] };
   const model = /^\/models\/([^/]+\/[^/]+)$/.exec(trimmed);

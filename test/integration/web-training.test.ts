@@ -31,7 +31,14 @@ describe(`web console in Chromium: training runs and their live log (${usingPost
     // Local runs may execute as another user (nobody, when the tests run as root).
     await chmod(templates, 0o755);
     await mkdir(path.join(templates, 'chatty'));
-    await writeFile(path.join(templates, 'chatty', 'package.json'), JSON.stringify({ name: 'chatty', main: 'train.js', mp: { hyperparameters: {} } }));
+    await writeFile(
+      path.join(templates, 'chatty', 'package.json'),
+      JSON.stringify({
+        name: 'chatty',
+        main: 'train.js',
+        mp: { hyperparameters: { lr: { type: 'number', default: 0.01, min: 0, max: 1, description: 'the learning rate' } } },
+      }),
+    );
     await writeFile(path.join(templates, 'chatty', 'train.js'), PROGRAM);
     server = await startTestServer({ MP_TEMPLATES_DIR: templates });
     vendor = await server.createVendor('Training Browser Quant');
@@ -96,6 +103,32 @@ describe(`web console in Chromium: training runs and their live log (${usingPost
     await page.getByTestId('run-status').getByText('CANCELLED').waitFor({ timeout: 30_000 });
     await page.getByText(/finished CANCELLED/).waitFor({ timeout: 30_000 });
     await checkPage('run-stopped-1280x800');
+  });
+
+  it('starts a run from the form: a bad budget is shown next to its field, then one run for a double click', async () => {
+    const runsBefore = await server.database.dataSource.query('SELECT count(*)::int AS n FROM training_runs');
+    await page.goto(`${server.url}/console/training`);
+    await page.getByRole('link', { name: 'New training run' }).click();
+    await page.waitForURL(`${server.url}/console/training/new`);
+    await page.getByLabel('Template').selectOption('chatty');
+    await page.getByLabel('lr (0 to 1)').fill('0.5');
+    await page.getByLabel('Budget (USD)').fill('lots');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const budgetProblem = page.locator('.field', { has: page.getByLabel('Budget (USD)') }).locator('.field-problem');
+    await budgetProblem.waitFor();
+    assert.match(await budgetProblem.innerText(), /\S/);
+    assert.equal(await page.getByLabel('Budget (USD)').getAttribute('aria-invalid'), 'true');
+    await checkPage('new-run-bad-budget-1280x800');
+
+    await page.getByLabel('Budget (USD)').fill('2');
+    await page.getByRole('button', { name: 'Start run' }).dblclick();
+    await page.waitForURL(/\/console\/training\/run_/);
+    await page.getByText('2.0000 USD').waitFor();
+    const runsAfter = await server.database.dataSource.query('SELECT count(*)::int AS n FROM training_runs');
+    assert.equal(runsAfter[0].n, runsBefore[0].n + 1, 'one run for a double click');
+    await page.getByRole('button', { name: 'Stop run' }).click();
+    await page.getByRole('button', { name: 'Confirm stop' }).click();
+    await page.getByTestId('run-status').getByText('CANCELLED').waitFor({ timeout: 30_000 });
   });
 
   it("shows another vendor's run as not found, in one sentence", async () => {

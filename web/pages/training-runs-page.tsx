@@ -28,6 +28,9 @@ export function TrainingRunsPage() {
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">Training runs</h1>
+      <p>
+        <Link to="/console/training/new">New training run</Link>
+      </p>
       <form className="filters" onSubmit={(event) => event.preventDefault()}>
         <label htmlFor={statusId}>Status</label>
         <select id={statusId} value={status} onChange={(event) => setStatus(event.target.value)}>
@@ -44,7 +47,7 @@ export function TrainingRunsPage() {
       {fetching && !data && <p aria-busy="true">Loading your runs…</p>}
       {data && data.trainingRuns.nodes.length === 0 && (
         <p>
-          No run matches. Start one with <code>mp train start</code>.
+          No run matches. Start one from the <Link to="/console/training/new">form</Link> or with <code>mp train start</code>.
         </p>
       )}
       {data && data.trainingRuns.nodes.length > 0 && (
