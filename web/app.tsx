@@ -14,6 +14,7 @@ import { KeysPage } from './pages/keys-page';
 import { TrainingRunsPage } from './pages/training-runs-page';
 import { TrainingRunPage } from './pages/training-run-page';
 import { NewRunPage } from './pages/new-run-page';
+import { DatasetsPage } from './pages/datasets-page';
 import { NotFoundPage } from './pages/not-found-page';
 
 function CurrentPage() {
@@ -33,6 +34,8 @@ function CurrentPage() {
       return <KeysPage />;
     case 'training':
       return <TrainingRunsPage />;
+    case 'datasets':
+      return <DatasetsPage />;
     case 'new-run':
       return <NewRunPage />;
     case 'run':

@@ -8,6 +8,7 @@ export type Route =
   | { page: 'keys' }
   | { page: 'training' }
   | { page: 'new-run' }
+  | { page: 'datasets' }
   | { page: 'run'; id: string }
   | { page: 'not-found' };
 
@@ -20,6 +21,7 @@ export function routeOf(path: string): Route {
   if (trimmed === '/console/keys') return { page: 'keys' };
   if (trimmed === '/console/training') return { page: 'training' };
   if (trimmed === '/console/training/new') return { page: 'new-run' };
+  if (trimmed === '/console/datasets') return { page: 'datasets' };
   const run = /^\/console\/training\/([A-Za-z0-9_-]+)$/.exec(trimmed);
   if (run) return { page: 'run', id: run[1] };
   const model = /^\/models\/([^/]+\/[^/]+)$/.exec(trimmed);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
 import { DESKTOP, PHONE, launchBrowser, type TestBrowser } from '../helpers/browser';
@@ -152,6 +153,25 @@ describe(`web console in Chromium: catalog, sign-in, keys and sessions (${usingP
     await page.getByText(`mp login --api-url ${server.url}`).waitFor();
     await page.getByText('Current round').waitFor();
     await checkPage('dashboard-1280x800');
+  });
+
+  it('lists the dataset rounds with files whose download links give the bytes of their sha256', async () => {
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.waitForURL(`${server.url}/console/datasets`);
+    const row = page.locator('tbody tr').first();
+    await row.waitFor();
+    const href = await row.getByRole('link', { name: /^Download / }).getAttribute('href');
+    const sha256 = await row.locator('code[title]').getAttribute('title');
+    assert.ok(href && sha256);
+    const file = await fetch(new URL(href, server.url));
+    assert.equal(file.status, 200);
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await file.arrayBuffer()))
+        .digest('hex'),
+      sha256,
+    );
+    await checkPage('datasets-1280x800');
   });
 
   it('ends the open session at its next request when its key is revoked', async () => {

@@ -39,6 +39,7 @@ export function Layout({ children }: { children: ReactNode }) {
             Console
           </NavLink>
           {inConsole && <NavLink to="/console/training">Training</NavLink>}
+          {inConsole && <NavLink to="/console/datasets">Datasets</NavLink>}
           {inConsole && <NavLink to="/console/keys">API keys</NavLink>}
           <a className="nav-link" href="/graphql">
             GraphiQL

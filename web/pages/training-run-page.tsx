@@ -7,14 +7,9 @@ import { LogView } from '../components/log-view';
 import { MetricChart } from '../components/metric-chart';
 import { useRequireSession } from '../components/require-session';
 import { formatTime } from '../format';
+import { formatBytes } from '../format-bytes';
 
 const ACTIVE = new Set(['QUEUED', 'STARTING', 'RUNNING']);
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export function TrainingRunPage({ id }: { id: string }) {
   const [{ data, error, fetching }, refetch] = useQuery({ query: WebTrainingRunDocument, variables: { id }, requestPolicy: 'cache-and-network' });
