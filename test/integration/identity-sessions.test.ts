@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
-import { startTestServer, usingPostgres, type TestServer } from '../helpers/server';
-import { TestMeDocument as ME, TestRevokeApiKeyDocument as REVOKE_KEY, TestRevokeSessionDocument, TestSessionsDocument } from '../../generated/test-operations';
+import { startPeerServer, startTestServer, usingPostgres, type TestServer } from '../helpers/server';
+import {
+  TestMeDocument as ME,
+  TestRevokeApiKeyDocument as REVOKE_KEY,
+  TestRevokeSessionDocument,
+  TestSessionsDocument,
+  TestSuspendVendorDocument,
+} from '../../generated/test-operations';
 
 interface SignIn {
   status: number;
@@ -134,5 +140,27 @@ describe(`identity: browser sessions (${usingPostgres ? 'PostgreSQL' : 'embedded
     await server.graphql(REVOKE_KEY, { id: me.data?.me.apiKey.id ?? '' }, vendor.apiKey);
     assert.match((await graphqlWithCookie(cookie ?? '', ME.toString())).body.errors?.[0].message ?? '', /session has ended/);
     assert.equal(await closed, 4403);
+  });
+
+  it('ends the sessions of a vendor suspended on another server process, and closes their sockets (PostgreSQL)', async function () {
+    if (!usingPostgres) this.skip();
+    const peer = await startPeerServer(server);
+    try {
+      const vendor = await server.createVendor();
+      const { cookie } = await signIn(vendor.apiKey);
+      const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', { headers: { cookie: cookie ?? '' } });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.once('message', () => resolve());
+        socket.once('error', reject);
+      });
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      const suspended = await peer.graphql(TestSuspendVendorDocument, { id: vendor.vendorId }, peer.adminKey);
+      assert.equal(suspended.errors, undefined, JSON.stringify(suspended.errors));
+      assert.equal((await graphqlWithCookie(cookie ?? '', ME.toString())).body.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+      assert.equal(await closed, 4403);
+    } finally {
+      await peer.close();
+    }
   });
 });
