@@ -13,6 +13,7 @@ import { Signals1765200000000 } from './server/db/migrations/1765200000000-Signa
 import { ModelRegistration1765300000000 } from './server/db/migrations/1765300000000-ModelRegistration';
 import { Scoring1765400000000 } from './server/db/migrations/1765400000000-Scoring';
 import { SignalUploads1765500000000 } from './server/db/migrations/1765500000000-SignalUploads';
+import { Sessions1765600000000 } from './server/db/migrations/1765600000000-Sessions';
 
 /** In the order they run. A new migration is added at the end of this list. */
 export const migrations = [
@@ -30,6 +31,7 @@ export const migrations = [
   ModelRegistration1765300000000,
   Scoring1765400000000,
   SignalUploads1765500000000,
+  Sessions1765600000000,
 ];
 
 /**

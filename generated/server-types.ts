@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { VendorEntity } from '../server/modules/identity/vendor.entity';
 import type { ApiKeyEntity } from '../server/modules/identity/api-key.entity';
+import type { SessionView } from '../server/modules/identity/session.entity';
 import type { Principal } from '../server/modules/identity/principal';
 import type { CatalogModelEntity } from '../server/modules/catalog/catalog-model.entity';
 import type { DatasetRoundEntity } from '../server/modules/datasets/dataset-round.entity';
@@ -971,6 +972,8 @@ export type Mutation = {
   resolveRound: DatasetRound;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
+  /** End one of the caller's vendor's browser sessions on every server at once (sign-out is DELETE /auth/session). */
+  revokeSession: Session;
   /** A new token for the deployment; the old one stops working at once. */
   rotateDeploymentToken: RotateDeploymentTokenPayload;
   /** Admin only: score a RESOLVED round again (idempotent: the same signals give the same rows). Resolving a round queues its scoring. */
@@ -1055,6 +1058,11 @@ export type MutationResolveRoundArgs = {
 
 
 export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -1309,6 +1317,8 @@ export type Query = {
   rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
   serverInfo: ServerInfo;
+  /** The caller's vendor's active browser sessions (or, for an admin, the admins'), newest first. */
+  sessions: SessionConnection;
   /**
    * Stored signals, newest asOf first. A vendor reads its own; an admin (the trading side) reads
    * every vendor's. first is 1 to 100.
@@ -1418,6 +1428,12 @@ export type QueryRoundsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<DatasetRoundStatus>;
+};
+
+
+export type QuerySessionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1604,6 +1620,47 @@ export type ServerTick = {
   sequence: Scalars['Int']['output'];
   /** The server's clock at this tick. */
   time: Scalars['DateTime']['output'];
+};
+
+/** A browser sign-in: an API key exchanged once (POST /auth/session) for a session held in an HttpOnly cookie. The cookie's token is stored only as a hash. */
+export type Session = {
+  __typename?: 'Session';
+  /** The id (key_...) of the API key it was opened with; revoking that key ends the session. */
+  apiKeyId: Scalars['ID']['output'];
+  /** The name of that API key. */
+  apiKeyName: Scalars['String']['output'];
+  /** When the API key was exchanged for it. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Whether this request was made with this session. */
+  current: Scalars['Boolean']['output'];
+  /** When it stops working, whatever else happens. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The session's id (ses_...): not secret, used to revoke it. */
+  id: Scalars['ID']['output'];
+  /** The browser's User-Agent when it signed in, to recognise it; null if it sent none. */
+  userAgent?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of the caller's active sessions. */
+export type SessionConnection = {
+  __typename?: 'SessionConnection';
+  /** The sessions of this page with their cursors. */
+  edges: Array<SessionEdge>;
+  /** The sessions of this page, without cursors. */
+  nodes: Array<Session>;
+  /** Where this page is, and how to get the next one. */
+  pageInfo: PageInfo;
+  /** How many active sessions there are, over all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** One session of a page, with its cursor. */
+export type SessionEdge = {
+  __typename?: 'SessionEdge';
+  /** Pass as `after` to continue after this session. */
+  cursor: Scalars['String']['output'];
+  /** The session. */
+  node: Session;
 };
 
 /** One stored prediction with its attribution. */
@@ -2286,6 +2343,9 @@ export type ResolversTypes = ResolversObject<{
   ScoringMethod: ScoringMethod;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   ServerTick: ResolverTypeWrapper<ServerTick>;
+  Session: ResolverTypeWrapper<SessionView>;
+  SessionConnection: ResolverTypeWrapper<Omit<SessionConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['SessionEdge']>, nodes: Array<ResolversTypes['Session']> }>;
+  SessionEdge: ResolverTypeWrapper<Omit<SessionEdge, 'node'> & { node: ResolversTypes['Session'] }>;
   Signal: ResolverTypeWrapper<StoredSignal>;
   SignalConnection: ResolverTypeWrapper<Omit<SignalConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['SignalEdge']>, nodes: Array<ResolversTypes['Signal']> }>;
   SignalEdge: ResolverTypeWrapper<Omit<SignalEdge, 'node'> & { node: ResolversTypes['Signal'] }>;
@@ -2401,6 +2461,9 @@ export type ResolversParentTypes = ResolversObject<{
   ScoreSummary: ScoreSummary;
   ServerInfo: ServerInfo;
   ServerTick: ServerTick;
+  Session: SessionView;
+  SessionConnection: Omit<SessionConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['SessionEdge']>, nodes: Array<ResolversParentTypes['Session']> };
+  SessionEdge: Omit<SessionEdge, 'node'> & { node: ResolversParentTypes['Session'] };
   Signal: StoredSignal;
   SignalConnection: Omit<SignalConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['SignalEdge']>, nodes: Array<ResolversParentTypes['Signal']> };
   SignalEdge: Omit<SignalEdge, 'node'> & { node: ResolversParentTypes['Signal'] };
@@ -2775,6 +2838,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   registerModel?: Resolver<ResolversTypes['CatalogModel'], ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   resolveRound?: Resolver<ResolversTypes['DatasetRound'], ParentType, ContextType, RequireFields<MutationResolveRoundArgs, 'number' | 'pricesCsv'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  revokeSession?: Resolver<ResolversTypes['Session'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   rotateDeploymentToken?: Resolver<ResolversTypes['RotateDeploymentTokenPayload'], ParentType, ContextType, RequireFields<MutationRotateDeploymentTokenArgs, 'id'>>;
   scoreRound?: Resolver<ResolversTypes['RoundScoring'], ParentType, ContextType, RequireFields<MutationScoreRoundArgs, 'round'>>;
   sendHeartbeat?: Resolver<ResolversTypes['HeartbeatReceipt'], ParentType, ContextType, RequireFields<MutationSendHeartbeatArgs, 'input'>>;
@@ -2869,6 +2933,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   roundScoring?: Resolver<Maybe<ResolversTypes['RoundScoring']>, ParentType, ContextType, RequireFields<QueryRoundScoringArgs, 'round'>>;
   rounds?: Resolver<ResolversTypes['DatasetRoundConnection'], ParentType, ContextType, RequireFields<QueryRoundsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
+  sessions?: Resolver<ResolversTypes['SessionConnection'], ParentType, ContextType, RequireFields<QuerySessionsArgs, 'first'>>;
   signals?: Resolver<ResolversTypes['SignalConnection'], ParentType, ContextType, RequireFields<QuerySignalsArgs, 'first'>>;
   trainingLogs?: Resolver<ResolversTypes['TrainingLogPage'], ParentType, ContextType, RequireFields<QueryTrainingLogsArgs, 'after' | 'first' | 'runId'>>;
   trainingMetrics?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType, RequireFields<QueryTrainingMetricsArgs, 'name' | 'runId'>>;
@@ -2933,6 +2998,28 @@ export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends
 export type ServerTickResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerTick'] = ResolversParentTypes['ServerTick']> = ResolversObject<{
   sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type SessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = ResolversObject<{
+  apiKeyId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  apiKeyName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SessionConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SessionConnection'] = ResolversParentTypes['SessionConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SessionEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SessionEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SessionEdge'] = ResolversParentTypes['SessionEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
 }>;
 
 export type SignalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Signal'] = ResolversParentTypes['Signal']> = ResolversObject<{
@@ -3158,6 +3245,9 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ScoreSummary?: ScoreSummaryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ServerTick?: ServerTickResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
+  SessionConnection?: SessionConnectionResolvers<ContextType>;
+  SessionEdge?: SessionEdgeResolvers<ContextType>;
   Signal?: SignalResolvers<ContextType>;
   SignalConnection?: SignalConnectionResolvers<ContextType>;
   SignalEdge?: SignalEdgeResolvers<ContextType>;

@@ -679,6 +679,18 @@ export type TestRoundScoringQueryVariables = Exact<{
 
 export type TestRoundScoringQuery = { roundScoring: { round: number, status: RoundScoringStatus, models: number | null, method: ScoringMethod | null, error: string | null } | null };
 
+export type TestSessionsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TestSessionsQuery = { sessions: { totalCount: number, nodes: Array<{ id: string, apiKeyId: string, apiKeyName: string, userAgent: string | null, current: boolean, expiresAt: string }> } };
+
+export type TestRevokeSessionMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestRevokeSessionMutation = { revokeSession: { id: string } };
+
 export type TestTrainingRunFieldsFragment = { id: string, status: TrainingRunStatus, provider: ComputeProviderName, costUsd: string, costStatus: TrainingCostStatus, costNote: string | null, exitCode: number | null, failureReason: string | null, logLineCount: number, metrics: Array<{ name: string, last: number, step: number, count: number }>, artifacts: Array<{ name: string, sizeBytes: number, sha256: string }>, history: Array<{ from: TrainingRunStatus | null, to: TrainingRunStatus, reason: string | null }> };
 
 export type TestStartTrainingRunMutationVariables = Exact<{
@@ -1629,6 +1641,28 @@ export const TestRoundScoringDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TestRoundScoringQuery, TestRoundScoringQueryVariables>;
+export const TestSessionsDocument = new TypedDocumentString(`
+    query TestSessions {
+  sessions(first: 10) {
+    totalCount
+    nodes {
+      id
+      apiKeyId
+      apiKeyName
+      userAgent
+      current
+      expiresAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TestSessionsQuery, TestSessionsQueryVariables>;
+export const TestRevokeSessionDocument = new TypedDocumentString(`
+    mutation TestRevokeSession($id: ID!) {
+  revokeSession(id: $id) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<TestRevokeSessionMutation, TestRevokeSessionMutationVariables>;
 export const TestStartTrainingRunDocument = new TypedDocumentString(`
     mutation TestStartTrainingRun($spec: TrainingSpecInput!, $key: String) {
   startTrainingRun(spec: $spec, idempotencyKey: $key) {

@@ -914,6 +914,8 @@ export type Mutation = {
   resolveRound: DatasetRound;
   /** Revoke one of the caller's keys. It stops working on every server at once. */
   revokeApiKey: ApiKey;
+  /** End one of the caller's vendor's browser sessions on every server at once (sign-out is DELETE /auth/session). */
+  revokeSession: Session;
   /** A new token for the deployment; the old one stops working at once. */
   rotateDeploymentToken: RotateDeploymentTokenPayload;
   /** Admin only: score a RESOLVED round again (idempotent: the same signals give the same rows). Resolving a round queues its scoring. */
@@ -998,6 +1000,11 @@ export type MutationResolveRoundArgs = {
 
 
 export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -1244,6 +1251,8 @@ export type Query = {
   rounds: DatasetRoundConnection;
   /** The server's version, clock and database kind. Public. */
   serverInfo: ServerInfo;
+  /** The caller's vendor's active browser sessions (or, for an admin, the admins'), newest first. */
+  sessions: SessionConnection;
   /**
    * Stored signals, newest asOf first. A vendor reads its own; an admin (the trading side) reads
    * every vendor's. first is 1 to 100.
@@ -1353,6 +1362,12 @@ export type QueryRoundsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<DatasetRoundStatus>;
+};
+
+
+export type QuerySessionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1532,6 +1547,44 @@ export type ServerTick = {
   sequence: Scalars['Int']['output'];
   /** The server's clock at this tick. */
   time: Scalars['DateTime']['output'];
+};
+
+/** A browser sign-in: an API key exchanged once (POST /auth/session) for a session held in an HttpOnly cookie. The cookie's token is stored only as a hash. */
+export type Session = {
+  /** The id (key_...) of the API key it was opened with; revoking that key ends the session. */
+  apiKeyId: Scalars['ID']['output'];
+  /** The name of that API key. */
+  apiKeyName: Scalars['String']['output'];
+  /** When the API key was exchanged for it. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Whether this request was made with this session. */
+  current: Scalars['Boolean']['output'];
+  /** When it stops working, whatever else happens. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The session's id (ses_...): not secret, used to revoke it. */
+  id: Scalars['ID']['output'];
+  /** The browser's User-Agent when it signed in, to recognise it; null if it sent none. */
+  userAgent?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of the caller's active sessions. */
+export type SessionConnection = {
+  /** The sessions of this page with their cursors. */
+  edges: Array<SessionEdge>;
+  /** The sessions of this page, without cursors. */
+  nodes: Array<Session>;
+  /** Where this page is, and how to get the next one. */
+  pageInfo: PageInfo;
+  /** How many active sessions there are, over all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** One session of a page, with its cursor. */
+export type SessionEdge = {
+  /** Pass as `after` to continue after this session. */
+  cursor: Scalars['String']['output'];
+  /** The session. */
+  node: Session;
 };
 
 /** One stored prediction with its attribution. */
@@ -2531,6 +2584,31 @@ export const SignalConnectionSchema: z.ZodObject<Properties<SignalConnection>> =
     edges: z.array(z.lazy(() => SignalEdgeSchema)),
     nodes: z.array(z.lazy(() => SignalSchema)),
     pageInfo: z.lazy(() => PageInfoSchema)
+});
+
+export const SessionSchema: z.ZodObject<Properties<Session>> = z.object({
+    __typename: z.literal('Session').optional(),
+    apiKeyId: z.string(),
+    apiKeyName: z.string(),
+    createdAt: z.iso.datetime({ offset: true }),
+    current: z.boolean(),
+    expiresAt: z.iso.datetime({ offset: true }),
+    id: z.string(),
+    userAgent: z.string().nullish()
+});
+
+export const SessionEdgeSchema: z.ZodObject<Properties<SessionEdge>> = z.object({
+    __typename: z.literal('SessionEdge').optional(),
+    cursor: z.string(),
+    node: z.lazy(() => SessionSchema)
+});
+
+export const SessionConnectionSchema: z.ZodObject<Properties<SessionConnection>> = z.object({
+    __typename: z.literal('SessionConnection').optional(),
+    edges: z.array(z.lazy(() => SessionEdgeSchema)),
+    nodes: z.array(z.lazy(() => SessionSchema)),
+    pageInfo: z.lazy(() => PageInfoSchema),
+    totalCount: z.number().int()
 });
 
 export const ServerTickSchema: z.ZodObject<Properties<ServerTick>> = z.object({

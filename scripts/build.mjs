@@ -1,7 +1,7 @@
 // `npm run build`, and the first step of `npm start`: dist/ from the sources, doing only what
 // changed, and silent when nothing did. TypeScript is transpiled file by file (build/transpile.mjs),
 // the `mp` bundle is made again only when the compiled CLI or the dependencies changed, and the
-// GraphiQL bundle only when its page, its build script or the dependencies changed.
+// GraphiQL and web console bundles only when their sources, build scripts or the dependencies changed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -34,6 +34,13 @@ async function buildWhatChanged() {
     const result = spawnSync(process.execPath, [at('scripts', 'build-graphiql.mjs')], { cwd: root, stdio: 'inherit' });
     if (result.status !== 0) throw new Error(`the GraphiQL bundle failed (scripts/build-graphiql.mjs exited with ${result.status ?? result.signal})`);
     done.push('built GraphiQL');
+  }
+
+  const webInputs = [at('web'), at('generated', 'web'), at('scripts', 'build-web.mjs'), packageLock];
+  if (mtimeOf(at('dist', 'web', 'index.html')) < newest(webInputs)) {
+    const result = spawnSync(process.execPath, [at('scripts', 'build-web.mjs')], { cwd: root, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`the web console bundle failed (scripts/build-web.mjs exited with ${result.status ?? result.signal})`);
+    done.push('built the web console');
   }
 }
 

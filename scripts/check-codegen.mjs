@@ -2,7 +2,7 @@
 // compares with what was there. On a difference the fresh files stay in place (commit them)
 // and the names are printed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = new URL('../generated/', import.meta.url).pathname;
@@ -11,7 +11,9 @@ const elsewhere = ['cli/templates/runpod-signal-http/src/contract.generated.ts']
 const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 const snapshot = () =>
   Object.fromEntries([
-    ...readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
+    ...readdirSync(dir, { recursive: true })
+      .filter((name) => !statSync(join(dir, name)).isDirectory())
+      .map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
     ...elsewhere.map((file) => [file, read(join(dir, '..', file))]),
   ]);
 
@@ -23,6 +25,8 @@ execFileSync(process.execPath, [join(dir, '../node_modules/@graphql-codegen/cli/
 const after = snapshot();
 const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((name) => before[name] !== after[name]);
 if (changed.length > 0) {
-  console.error(`generated/ was stale (${changed.join(', ')}): it has been regenerated from schema/, cli/operations/ and test/operations/; commit it.`);
+  console.error(
+    `generated/ was stale (${changed.join(', ')}): it has been regenerated from schema/, cli/operations/, test/operations/ and web/operations/; commit it.`,
+  );
   process.exit(1);
 }

@@ -28,6 +28,10 @@ import { serveIntrospection } from './http/introspect';
 import { serveSignalStore } from './http/signal-store';
 import { RequestLimits } from './http/request-limits';
 import { SCHEMA_SDL_PATH, printedSchema, serveSchemaSdl } from './http/schema-sdl';
+import { AUTH_SESSION_PATH, serveAuthSession } from './http/auth-session';
+import { callerCredentials } from './http/caller-credentials';
+import { serveWebConsole } from './http/web-console';
+import { clearSessionCookie, servedOverHttps, sessionCookie } from './http/session-cookie';
 
 export interface App {
   server: Server;
@@ -121,8 +125,9 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         res.end(await metrics.registry.metrics());
         return;
       case '/':
-        res.writeHead(302, { location: '/graphql' }).end();
-        return;
+        if (await serveWebConsole(req, res)) return;
+        res.setHeader('allow', 'GET, HEAD');
+        return sendError(res, 405, `method ${req.method} is not allowed on /: the web console is a page (GET), the API is at /graphql`);
       case '/graphql':
         if (applyCors(req, res, config.corsOrigins)) return;
         if (wantsGraphiql(req)) {
@@ -135,6 +140,8 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         return serveSchemaSdl(req, res, sdl, config.introspection);
       case '/oauth/introspect':
         return serveIntrospection(req, res, services);
+      case AUTH_SESSION_PATH:
+        return serveAuthSession(req, res, { services, corsOrigins: config.corsOrigins, publicUrl: config.publicUrl });
       case '/api/signals/store':
         return serveSignalStore(req, res, { services, requestLimits, requestId });
       default: {
@@ -147,6 +154,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
         if (await serveUpload(req, res, uploads)) return;
         if (await serveSignedFile(req, res, { links: storage.links, blobs: storage.blobs, lookup: storedFile })) return;
         if (await serveGraphiql(req, res)) return;
+        if (await serveWebConsole(req, res)) return;
         sendJson(res, 404, { error: `no route ${url.pathname}: the API is at /graphql` });
       }
     }
@@ -160,17 +168,22 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     // Authentication happens before Apollo so a bad key gets a plain 401 with the reason.
     let principal = null;
     let deployment = null;
-    const token = bearerToken(req.headers.authorization);
+    const bearer = bearerToken(req.headers.authorization);
+    // The browser's session cookie counts only without a bearer key; Apollo's CSRF prevention still applies to it.
+    const token = bearer ?? sessionCookie(req.headers.cookie);
     if (token) {
       try {
-        if (services.deploymentTokens.owns(token)) deployment = await services.deploymentTokens.authenticate(token, req.socket.remoteAddress);
+        if (!bearer) principal = await services.sessions.authenticate(token);
+        else if (services.deploymentTokens.owns(token)) deployment = await services.deploymentTokens.authenticate(token, req.socket.remoteAddress);
         else principal = await services.keys.authenticate(token, req.socket.remoteAddress);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        const status = error.code === 'RATE_LIMITED' ? 429 : 401;
+        // An ended browser session is an ordinary GraphQL error (200): a page's console shows no failed request for it.
+        const status = error.code === 'RATE_LIMITED' ? 429 : bearer ? 401 : 200;
         metrics.requests.inc({ operation: 'unknown', type: 'unknown', outcome: 'error' });
         metrics.errors.inc({ operation: 'unknown', code: error.code });
         log.info({ requestId, status, errors: [error.code] }, 'graphql');
+        if (!bearer) clearSessionCookie(res, servedOverHttps(req, config.publicUrl));
         if (status === 429) {
           await holdThrottledAnswer(error);
           res.setHeader('retry-after', String(error.details.retryAfter ?? 1));
@@ -212,7 +225,7 @@ export async function createApp(config: ServerConfig, database: Database, log: L
     server,
     schema,
     contexts,
-    credentials: services.keys,
+    credentials: callerCredentials(services),
     protections,
     metrics,
     log,

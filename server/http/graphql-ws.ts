@@ -14,6 +14,7 @@ import { toGraphQLError } from '../errors';
 import { refuseUnusableVariables } from '../unusable-strings';
 import { formatErrorFor } from '../graphql-errors';
 import { bearerToken } from './request-headers';
+import { sessionCookie } from './session-cookie';
 import { originAllowedForUpgrade } from './cors';
 import { SocketCredentials, UNAUTHORIZED_CLOSE, type Credentials } from './socket-credentials';
 import { SocketLimits, TOO_MANY_CLOSE } from './socket-limits';
@@ -25,7 +26,7 @@ export interface GraphQLWsOptions {
   server: HttpServer;
   schema: GraphQLSchema;
   contexts: ContextFactory;
-  /** API keys: the principal of one (a DomainError for a refused one), and the revocations heard. */
+  /** API keys and session tokens: the principal of one (a DomainError for a refused one), and the revocations heard. */
   credentials: Credentials<unknown>;
   protections: Protections;
   metrics: Metrics;
@@ -99,7 +100,9 @@ export function attachGraphQLWs(options: GraphQLWsOptions): { dispose(): Promise
       connectionInitWaitTimeout: 5_000,
       onConnect: async (ctx) => {
         ctx.extra.connectionId = randomUUID();
-        ctx.extra.token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        // A browser's socket carries its session cookie (the upgrade's Origin was checked against the allowlist).
+        ctx.extra.token =
+          bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) ?? sessionCookie(ctx.extra.request.headers.cookie);
         subscriptionsOf.set(ctx.extra.socket, ctx.subscriptions);
         try {
           ctx.extra.principal = await authenticate(ctx.extra.token, ctx.extra.request.socket.remoteAddress);

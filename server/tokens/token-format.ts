@@ -18,7 +18,7 @@ export type ParsedToken = { ok: true; lookup: string } | { ok: false; reason: st
  * The prefix of every kind of token we hand out. Masking (mask-tokens.ts) looks for exactly
  * these, so a new kind of token has to be named here, and is masked from its first day.
  */
-export const TOKEN_PREFIXES = ['vk', 'sit', 'ic'] as const;
+export const TOKEN_PREFIXES = ['vk', 'sit', 'ic', 'mps'] as const;
 export type TokenPrefix = (typeof TOKEN_PREFIXES)[number];
 
 /**

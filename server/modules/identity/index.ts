@@ -9,12 +9,15 @@ import { IdentityService } from './identity.service';
 import { KeyValidator, REVOCATION_CHANNEL } from './key-validator';
 import { VendorEntity } from './vendor.entity';
 import { ApiKeyEntity } from './api-key.entity';
+import { SessionEntity } from './session.entity';
+import { SessionsService } from './sessions.service';
 import { API_KEY_ID_PREFIX, VENDOR_ID_PREFIX } from './ids';
 
 declare module '../../context' {
   interface Services {
     identity: IdentityService;
     keys: KeyValidator;
+    sessions: SessionsService;
   }
   interface Loaders {
     vendorById: DataLoader<string, VendorEntity | null>;
@@ -24,7 +27,7 @@ declare module '../../context' {
 export const identityModule: MarketplaceModule = {
   name: 'identity',
   resolvers: identityResolvers,
-  entities: [VendorEntity, ApiKeyEntity],
+  entities: [VendorEntity, ApiKeyEntity, SessionEntity],
   nodes: {
     [VENDOR_ID_PREFIX]: {
       typename: 'Vendor',
@@ -42,8 +45,9 @@ export const identityModule: MarketplaceModule = {
   create({ database, config, log }) {
     const keys = new KeyValidator(database.dataSource, database.notifications, log, config.keyCacheTtlMs, config.authFailures);
     const identity = new IdentityService(database.dataSource, keys);
+    const sessions = new SessionsService(database.dataSource, keys);
     return {
-      services: { identity, keys },
+      services: { identity, keys, sessions },
       loaders: () => ({ vendorById: new DataLoader((ids: readonly string[]) => identity.vendorsByIds(ids)) }),
       // Cached public answers show vendor names and hide suspended vendors.
       publicCacheChannels: [REVOCATION_CHANNEL],

@@ -16,7 +16,7 @@ export const REVOCATION_CHANNEL = 'mp_identity_revoked';
 const INVALID_KEY = 'invalid API key: no key matches it (it may have been deleted, or not copied whole)';
 
 /** A key or a vendor whose standing changed (revoked, suspended or reactivated). */
-export type Revocation = { apiKeyId: string } | { vendorId: string };
+export type Revocation = { apiKeyId: string } | { vendorId: string } | { sessionId: string };
 
 /**
  * Turns a presented API key into a Principal: the format and checksum first (no database
@@ -40,8 +40,10 @@ export class KeyValidator {
       log,
       ttlMs,
       channel: REVOCATION_CHANNEL,
-      matches: (principal, revocation) =>
-        revocation.apiKeyId !== undefined ? principal.apiKeyId === revocation.apiKeyId : principal.vendorId === revocation.vendorId,
+      matches: (principal, revocation) => {
+        if (revocation.sessionId !== undefined) return principal.sessionId === revocation.sessionId;
+        return revocation.apiKeyId !== undefined ? principal.apiKeyId === revocation.apiKeyId : principal.vendorId === revocation.vendorId;
+      },
       expiredReason: (expiresAt) => `API key expired at ${expiresAt.toISOString()}: create a new one`,
     });
   }

@@ -10,4 +10,6 @@ export interface Principal {
   apiKeyId: string;
   /** When the key expires; the validation cache never outlives it. */
   expiresAt: Date | null;
+  /** The browser session the request came with (the web console's cookie); absent for a bearer key. */
+  sessionId?: string;
 }

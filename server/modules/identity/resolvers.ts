@@ -7,11 +7,13 @@ export const identityResolvers: Resolvers = {
     me: (_parent, _args, { principal, services }) => services.identity.requirePrincipal(principal),
     apiKeys: (_parent, args, { principal, services }) => services.identity.listApiKeys(principal, args),
     vendor: (_parent, args, { principal, services }) => services.identity.findVendor(principal, args),
+    sessions: (_parent, args, { principal, services }) => services.sessions.list(principal, args),
   },
 
   Mutation: {
     createApiKey: (_parent, { input }, { principal, services }) => services.identity.createApiKey(principal, input),
     revokeApiKey: (_parent, { id }, { principal, services }) => services.identity.revokeApiKey(principal, id),
+    revokeSession: (_parent, { id }, { principal, services }) => services.sessions.revoke(principal, id),
     createVendor: (_parent, { input }, { principal, services }) => {
       services.identity.requireAdmin(principal);
       return services.identity.createVendor(input);
@@ -29,6 +31,14 @@ export const identityResolvers: Resolvers = {
   Vendor: {
     // Contact details are for the vendor itself and the operator only.
     email: (vendor, _args, { principal }) => (principal?.role === 'ADMIN' || principal?.vendorId === vendor.id ? vendor.email : null),
+  },
+
+  Session: {
+    id: (view) => view.session.id,
+    createdAt: (view) => view.session.createdAt,
+    expiresAt: (view) => view.session.expiresAt,
+    userAgent: (view) => view.session.userAgent,
+    apiKeyId: (view) => view.session.apiKeyId,
   },
 
   ApiKey: {
