@@ -2,7 +2,8 @@
 // Not compiled by tsc: it only needs to be valid for esbuild.
 import 'graphiql/style.css';
 import { GraphiQL } from 'graphiql';
-import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher, type FetcherOpts, type FetcherParams } from '@graphiql/toolkit';
+import { Kind, parse, type DocumentNode } from 'graphql';
 import { createClient } from 'graphql-ws/client';
 import { createRoot } from 'react-dom/client';
 import { DEFAULT_TABS } from './default-tabs';
@@ -41,8 +42,30 @@ const fetcher: Fetcher = (params, opts) => {
     fetch = createGraphiQLFetcher({ url: httpUrl, wsClient });
     fetchers.set(authorization, fetch);
   }
-  return fetch(params, opts);
+  return fetch(...ofTheDocumentSent(params, opts));
 };
+
+/**
+ * Right after a tab switch GraphiQL may still hand over the previous tab's operationName and
+ * parsed document (documentAST), and the toolkit then takes a subscription for a query and POSTs
+ * it. Both are taken from the document actually sent: its operation, when the name given is not one of its own.
+ */
+function ofTheDocumentSent(params: FetcherParams, opts: FetcherOpts | undefined): [FetcherParams, FetcherOpts | undefined] {
+  let documentAST: DocumentNode;
+  try {
+    documentAST = parse(params.query);
+  } catch {
+    return [params, opts]; // not a document: the server says what is wrong with it
+  }
+  const names = documentAST.definitions.flatMap((definition) =>
+    definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : [],
+  );
+  const operationName = params.operationName && !names.includes(params.operationName) ? (names.length === 1 ? names[0] : null) : params.operationName;
+  return [
+    { ...params, operationName },
+    { ...opts, documentAST },
+  ];
+}
 
 const container = document.getElementById('graphiql')!;
 createRoot(container).render(<GraphiQL fetcher={fetcher} defaultTabs={DEFAULT_TABS} isHeadersEditorEnabled />);
