@@ -291,6 +291,9 @@ export class LocalProvider implements ComputeProvider {
     });
 
     // Everything that can happen from now on is recorded here; listeners go on before any await.
+    // The output too: when the supervisor exits, Node resumes its paused stdio pipes, and what
+    // nobody listens to then is dropped. Until the run's "started" line is logged it is held here.
+    const held = { stdout: holdOutput(program.stdout), stderr: holdOutput(program.stderr) };
     let exitedAt = 0;
     let abortReason: string | null = null;
     let sigkillAfterGrace = false;
@@ -352,10 +355,7 @@ export class LocalProvider implements ComputeProvider {
       safe(() => events.running());
       safe(() => events.log('system', `started ${entry.display} (pid ${pid}${this.runAs ? `, as ${this.runAs.name}` : ''})`));
 
-      for (const [stream, readable] of [
-        ['stdout', program.stdout],
-        ['stderr', program.stderr],
-      ] as const) {
+      for (const stream of ['stdout', 'stderr'] as const) {
         const splitter = new LineSplitter(this.maxLineBytes, (line) =>
           safe(() => {
             if (stream === 'stderr') {
@@ -367,8 +367,7 @@ export class LocalProvider implements ComputeProvider {
             if (metric) events.metric(metric.name, metric.step, metric.value);
           }),
         );
-        readable.on('data', (chunk: Buffer) => splitter.push(chunk));
-        readable.once('end', () => splitter.end());
+        held[stream].release(splitter);
       }
       if (signal.aborted) onAbort();
 
@@ -482,6 +481,25 @@ async function isFile(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Reads `stream` from now on, keeping what arrives (and whether it ended) until `release` hands
+ * it all, in order, to the splitter that takes the rest.
+ */
+function holdOutput(stream: Readable): { release(splitter: LineSplitter): void } {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  let target: LineSplitter | null = null;
+  stream.on('data', (chunk: Buffer) => (target ? target.push(chunk) : chunks.push(chunk)));
+  stream.once('end', () => (target ? target.end() : (ended = true)));
+  return {
+    release(splitter) {
+      target = splitter;
+      for (const chunk of chunks.splice(0)) splitter.push(chunk);
+      if (ended) splitter.end();
+    },
+  };
 }
 
 function streamDone(stream: Readable): Promise<void> {

@@ -358,6 +358,25 @@ describe('LocalProvider', function () {
     );
   });
 
+  it('keeps every line of a program that ends before the worker has recorded its start', async function () {
+    // The worker's bookkeeping (on a busy PostgreSQL) can outlast a short program: when its
+    // supervisor exits, Node resumes the paused pipes and drops what nobody reads yet.
+    const dir = await template({
+      'train.js': `for (let i = 0; i < 5; i++) console.log('{"mp":"metric","name":"loss","step":' + i + ',"value":' + (1 - i / 10) + '}'); console.error('done'); process.exitCode = 1;`,
+    });
+    const recorded = recorder();
+    const slow = {
+      ...recorded.events,
+      submitted: (id: string) => new Promise<void>((resolve) => setTimeout(() => (recorded.calls.push(`submitted ${id}`), resolve()), 1500)),
+    };
+    const result = await new LocalProvider({ workRoot }).run(job(dir), slow, new AbortController().signal);
+    assert.equal(result.status, 'FAILED');
+    assert.equal(recorded.metrics.length, 5, JSON.stringify(recorded.logs));
+    assert.deepEqual(recorded.lines('stderr'), ['done']);
+    const order = recorded.logs.map((entry) => entry.stream);
+    assert.ok(order.indexOf('stdout') > order.indexOf('system'), 'the program\'s lines come after the "started" line');
+  });
+
   it('caps the failure reason at 500 characters, keeping the newest stderr', async function () {
     const dir = await template({ 'train.js': `for (let i = 0; i < 10; i++) console.error(String(i).repeat(300)); process.exit(1)` });
     const result = await new LocalProvider({ workRoot }).run(job(dir), recorder().events, new AbortController().signal);
