@@ -1,11 +1,10 @@
 // Serves the offline GraphiQL page built by scripts/build-graphiql.mjs: the page itself on a
 // browser's GET /graphql, its assets under /graphiql/.
-import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { packageRoot } from '../paths';
+import { assetName, pathOf, sendStaticFile, sendText } from './static-files';
 
 const ASSET_PREFIX = '/graphiql/';
 
@@ -26,29 +25,12 @@ export const GRAPHIQL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.ttf': 'font/ttf',
-  '.woff2': 'font/woff2',
-  '.svg': 'image/svg+xml',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-// esbuild's [hash]: 8 characters of base32.
-const HASHED_NAME = /-[A-Z2-7]{8}\.[a-z0-9]+$/;
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+// The page answers /graphql, which also answers GraphQL: caches must key on Accept.
+const PAGE = { csp: GRAPHIQL_CSP, vary: 'Accept' };
 
 /** dist/graphiql of this package, whether running from dist/ (compiled) or from sources (tsx). */
 export function graphiqlAssetsDir(): string {
   return join(packageRoot(), 'dist', 'graphiql');
-}
-
-function pathOf(req: IncomingMessage): string {
-  // Deliberately not normalized (no URL parsing): "/graphiql/../x" must stay ours, and be refused.
-  return (req.url ?? '/').split('?')[0];
 }
 
 /** Quality the Accept header gives a media type; wildcards count only when `wildcards` is set. */
@@ -74,38 +56,6 @@ export function wantsGraphiql(req: IncomingMessage): boolean {
   return html > 0 && html > json;
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
-  const stats = await stat(file).catch(() => undefined);
-  if (!stats?.isFile()) {
-    sendText(res, 404, 'Not found');
-    return;
-  }
-  const ext = extname(file);
-  res.statusCode = 200;
-  res.setHeader('Content-Type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
-  res.setHeader('Content-Length', stats.size);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', HASHED_NAME.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
-  if (ext === '.html') {
-    res.setHeader('Content-Security-Policy', GRAPHIQL_CSP);
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Vary', 'Accept');
-  }
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  // A client that goes away mid-download rejects the pipeline; the response is already destroyed.
-  await pipeline(createReadStream(file), res).catch(() => undefined);
-}
-
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(text);
-}
-
 /**
  * Answers the GraphiQL page (browser GET /graphql) and its assets (/graphiql/<file>).
  * Returns false, without touching `res`, for any other request.
@@ -125,20 +75,14 @@ export async function serveGraphiql(req: IncomingMessage, res: ServerResponse): 
     return true;
   }
   if (page) {
-    await sendFile(req, res, join(dir, 'index.html'));
+    await sendStaticFile(req, res, join(dir, 'index.html'), PAGE);
     return true;
   }
-  let name: string;
-  try {
-    name = decodeURIComponent(path.slice(ASSET_PREFIX.length));
-  } catch {
-    name = '';
-  }
-  // The build output is flat, so a plain file name is all that can be asked for.
-  if (!SAFE_NAME.test(name) || name.includes('..')) {
+  const name = assetName(path, ASSET_PREFIX);
+  if (name === null) {
     sendText(res, 404, 'Not found');
     return true;
   }
-  await sendFile(req, res, join(dir, name));
+  await sendStaticFile(req, res, join(dir, name), PAGE);
   return true;
 }

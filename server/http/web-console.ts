@@ -1,11 +1,10 @@
 // Serves the web console built by scripts/build-web.mjs (dist/web/): its hashed assets under
 // /web/, and its page for the console's own paths and any other browser navigation.
-import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { packageRoot } from '../paths';
+import { assetName, pathOf, sendStaticFile, sendText } from './static-files';
 
 const ASSET_PREFIX = '/web/';
 
@@ -21,15 +20,8 @@ export const WEB_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-};
+const PAGE = { csp: WEB_CSP };
 
-const HASHED_NAME = /-[A-Z2-7]{8}\.[a-z0-9]+$/;
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** The page's own paths (web/routes.ts): answered 200; any other browser navigation gets the page's "not found" with 404. */
 const PAGE_PATHS = /^\/(?:login|leaderboard|models\/[^/]+\/[^/]+|console(?:\/[A-Za-z0-9_-]+)*)?\/?$/;
 
@@ -37,42 +29,8 @@ export function webAssetsDir(): string {
   return join(packageRoot(), 'dist', 'web');
 }
 
-function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0];
-}
-
 function isNavigation(req: IncomingMessage): boolean {
   return /\btext\/html\b/.test(req.headers.accept ?? '');
-}
-
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, status = 200): Promise<void> {
-  const stats = await stat(file).catch(() => undefined);
-  if (!stats?.isFile()) {
-    sendText(res, 404, 'Not found');
-    return;
-  }
-  const ext = extname(file);
-  res.statusCode = status;
-  res.setHeader('Content-Type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
-  res.setHeader('Content-Length', stats.size);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', HASHED_NAME.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
-  if (ext === '.html') {
-    res.setHeader('Content-Security-Policy', WEB_CSP);
-    res.setHeader('Referrer-Policy', 'no-referrer');
-  }
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  await pipeline(createReadStream(file), res).catch(() => undefined);
-}
-
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(text);
 }
 
 /**
@@ -90,19 +48,14 @@ export async function serveWebConsole(req: IncomingMessage, res: ServerResponse)
     return true;
   }
   if (!asset) {
-    await sendFile(req, res, join(dir, 'index.html'), PAGE_PATHS.test(path) ? 200 : 404);
+    await sendStaticFile(req, res, join(dir, 'index.html'), PAGE, PAGE_PATHS.test(path) ? 200 : 404);
     return true;
   }
-  let name: string;
-  try {
-    name = decodeURIComponent(path.slice(ASSET_PREFIX.length));
-  } catch {
-    name = '';
-  }
-  if (!SAFE_NAME.test(name) || name.includes('..') || name === 'index.html') {
+  const name = assetName(path, ASSET_PREFIX);
+  if (name === null || name === 'index.html') {
     sendText(res, 404, 'Not found');
     return true;
   }
-  await sendFile(req, res, join(dir, name));
+  await sendStaticFile(req, res, join(dir, name), PAGE);
   return true;
 }
